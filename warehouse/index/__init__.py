@@ -1,0 +1,39 @@
+"""The vector index: Qdrant Edge in-process, a Qdrant server, or the Edge owner over HTTP."""
+
+from warehouse.index.base import (
+    FusionQuery,
+    Hit,
+    IndexError_,
+    IndexPoint,
+    IndexStore,
+    VectorQuery,
+    VectorSpec,
+)
+
+__all__ = [
+    "FusionQuery",
+    "Hit",
+    "IndexError_",
+    "IndexPoint",
+    "IndexStore",
+    "VectorQuery",
+    "VectorSpec",
+    "make_index_store",
+]
+
+
+def make_index_store(settings) -> IndexStore:
+    """The index store the settings name (``edge`` | ``qdrant`` | ``remote``)."""
+    if settings.index_store == "qdrant":
+        from warehouse.index.qdrant_server import QdrantIndexStore
+
+        return QdrantIndexStore.from_url(settings.qdrant_url, settings.qdrant_api_key)
+    if settings.index_store == "remote":
+        from warehouse.index.remote import RemoteIndexStore
+
+        if not settings.index_owner_url:
+            raise ValueError("WAREHOUSE_INDEX_OWNER_URL must be set when WAREHOUSE_INDEX_STORE=remote")
+        return RemoteIndexStore(settings.index_owner_url, settings.resolved_internal_token())
+    from warehouse.index.edge import EdgeIndexStore
+
+    return EdgeIndexStore(settings.index_dir)

@@ -1,0 +1,108 @@
+"""The one place that decides the environment.
+
+Every knob is read once from ``WAREHOUSE_*`` environment variables (or passed explicitly)
+into :class:`Settings`. Nothing else in the code base reads ``os.environ`` for configuration.
+"""
+
+from __future__ import annotations
+
+import secrets
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Runtime configuration of one warehouse deployment.
+
+    All runtime state of the embedded default lives under ``home``.
+
+    Example:
+        >>> s = Settings(home="/tmp/wh")
+        >>> s.catalog_url
+        'sqlite:////tmp/wh/catalog.db'
+    """
+
+    model_config = SettingsConfigDict(env_prefix="WAREHOUSE_", extra="ignore")
+
+    home: Path = Field(default=Path(".warehouse"), description="Root of all runtime state.")
+    database_url: str | None = Field(
+        default=None, description="SQLAlchemy URL of the catalog; default SQLite under home."
+    )
+    object_store: Literal["local", "s3"] = "local"
+    s3_endpoint_url: str | None = None
+    s3_bucket: str = "warehouse"
+    s3_region: str = "us-east-1"
+    s3_access_key_id: str | None = None
+    s3_secret_access_key: str | None = None
+
+    index_store: Literal["edge", "qdrant", "remote"] = "edge"
+    qdrant_url: str | None = None
+    qdrant_api_key: str | None = None
+    index_owner_url: str | None = Field(
+        default=None, description="Base URL of the process that owns the Edge shards."
+    )
+    internal_token: str | None = Field(
+        default=None, description="Secret for the internal index endpoint; generated if unset."
+    )
+
+    api_host: str = "127.0.0.1"
+    api_port: int = 8000
+    ui_port: int = 3000
+    api_key: str | None = Field(default=None, description="Bootstrap API key for `warehouse up`.")
+    default_namespace: str = "default"
+    organization_id: str = "org_default"
+
+    ray_address: str | None = Field(default=None, description="Ray cluster address; local if unset.")
+    ray_num_cpus: int | None = None
+    batch_workers: int = 1
+    upsert_batch_size: int = 256
+
+    @cached_property
+    def home_dir(self) -> Path:
+        path = self.home.expanduser().resolve()
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    @property
+    def catalog_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.home_dir / 'catalog.db'}"
+
+    @property
+    def objects_dir(self) -> Path:
+        return self.home_dir / "objects"
+
+    @property
+    def index_dir(self) -> Path:
+        return self.home_dir / "index"
+
+    @property
+    def dagster_home(self) -> Path:
+        return self.home_dir / "dagster"
+
+    @property
+    def logs_dir(self) -> Path:
+        return self.home_dir / "logs"
+
+    def resolved_internal_token(self) -> str:
+        """The secret shared by the index owner and the processes that write through it.
+
+        Persisted under home so that every process started on this home agrees on it.
+        """
+        if self.internal_token:
+            return self.internal_token
+        path = self.home_dir / "internal_token"
+        if not path.exists():
+            path.write_text(secrets.token_urlsafe(32))
+            path.chmod(0o600)
+        return path.read_text().strip()
+
+
+def load_settings(**overrides) -> Settings:
+    """Read settings from the environment, with explicit keyword overrides on top."""
+    return Settings(**{k: v for k, v in overrides.items() if v is not None})

@@ -1,0 +1,71 @@
+"""The ObjectStore interface shared by the local-directory and S3 implementations."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+
+
+class ObjectStoreError(RuntimeError):
+    """A blob could not be read or written; the message names the key and the cause."""
+
+
+@dataclass(frozen=True)
+class StoredObject:
+    key: str
+    size: int
+    last_modified: datetime
+    etag: str
+
+
+class ObjectStore(ABC):
+    """Keyed blob storage. Keys are ``/``-separated relative paths.
+
+    Example:
+        >>> store = LocalObjectStore("/tmp/objects")          # doctest: +SKIP
+        >>> url = store.put("ns/bkt/obj/blob.png", b"...")  # doctest: +SKIP
+        >>> store.get_url(url)                                # doctest: +SKIP
+    """
+
+    scheme: str
+
+    @abstractmethod
+    def put(self, key: str, data: bytes, content_type: str | None = None) -> str:
+        """Store ``data`` under ``key``; returns the blob's URL."""
+
+    @abstractmethod
+    def get(self, key: str) -> bytes:
+        """The bytes under ``key``; raises ObjectStoreError when missing."""
+
+    @abstractmethod
+    def delete(self, key: str) -> None:
+        """Remove ``key``; a missing key is not an error."""
+
+    @abstractmethod
+    def exists(self, key: str) -> bool: ...
+
+    @abstractmethod
+    def list(self, prefix: str = "") -> Iterator[StoredObject]:
+        """Objects under ``prefix``, in key order."""
+
+    @abstractmethod
+    def url_for(self, key: str) -> str:
+        """The URL extractors receive in the ``data`` column for this key."""
+
+    @abstractmethod
+    def key_from_url(self, url: str) -> str | None:
+        """The key of a URL this store issued, or None if it belongs elsewhere."""
+
+    def get_url(self, url: str) -> bytes:
+        key = self.key_from_url(url)
+        if key is None:
+            raise ObjectStoreError(f"{url!r} is not a URL of this {self.scheme} object store")
+        return self.get(key)
+
+    def delete_prefix(self, prefix: str) -> int:
+        keys = [o.key for o in self.list(prefix)]
+        for key in keys:
+            self.delete(key)
+        return len(keys)

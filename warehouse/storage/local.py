@@ -1,0 +1,73 @@
+"""ObjectStore on a local directory (the embedded default)."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+from warehouse.storage.base import ObjectStore, ObjectStoreError, StoredObject
+
+
+class LocalObjectStore(ObjectStore):
+    """Blobs as files under ``root``; URLs are ``file://`` paths."""
+
+    scheme = "file"
+
+    def __init__(self, root: str | Path) -> None:
+        self.root = Path(root).resolve()
+        self.root.mkdir(parents=True, exist_ok=True)
+
+    def _path(self, key: str) -> Path:
+        path = (self.root / key).resolve()
+        if self.root not in path.parents:
+            raise ObjectStoreError(f"key {key!r} escapes the object store root")
+        return path
+
+    def put(self, key: str, data: bytes, content_type: str | None = None) -> str:
+        path = self._path(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # Write-then-rename: a reader never sees a half-written blob.
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, path)
+        return self.url_for(key)
+
+    def get(self, key: str) -> bytes:
+        path = self._path(key)
+        try:
+            return path.read_bytes()
+        except FileNotFoundError as exc:
+            raise ObjectStoreError(f"no blob at key {key!r} (looked in {path})") from exc
+
+    def delete(self, key: str) -> None:
+        self._path(key).unlink(missing_ok=True)
+
+    def exists(self, key: str) -> bool:
+        return self._path(key).is_file()
+
+    def list(self, prefix: str = "") -> Iterator[StoredObject]:
+        for path in sorted(self.root.rglob("*")):
+            if not path.is_file() or path.name.startswith(".tmp-"):
+                continue
+            key = path.relative_to(self.root).as_posix()
+            if not key.startswith(prefix):
+                continue
+            stat = path.stat()
+            yield StoredObject(
+                key=key,
+                size=stat.st_size,
+                last_modified=datetime.fromtimestamp(stat.st_mtime, UTC),
+                etag=hashlib.md5(f"{stat.st_size}:{stat.st_mtime_ns}".encode()).hexdigest(),
+            )
+
+    def url_for(self, key: str) -> str:
+        return self._path(key).as_uri()
+
+    def key_from_url(self, url: str) -> str | None:
+        prefix = self.root.as_uri() + "/"
+        return url[len(prefix) :] if url.startswith(prefix) else None
