@@ -1,0 +1,325 @@
+"""Executing a submitted batch: rows → pipeline → validated documents upserted with lineage.
+
+Documents of an object are written only once all of its rows succeeded, and its stale documents
+(older versions, chunks that no longer exist) are removed in the same step; an object that fails
+keeps the documents it had. Every object that produced no document is in the batch's failure
+list with a reason, so a batch never reports COMPLETED with rows silently dropped.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+
+from warehouse.batch.engine import ERROR_COLUMN, describe_exception, ensure_ray, run_pipeline
+from warehouse.batch.rows import build_rows
+from warehouse.catalog import Batch, Bucket, Catalog, Collection, Object, Task
+from warehouse.extractors.registry import ExtractorRegistry
+from warehouse.ids import uuid_from_document_id
+from warehouse.index import IndexPoint, IndexStore, VectorSpec
+
+log = logging.getLogger(__name__)
+TERMINAL = {"COMPLETED", "COMPLETED_WITH_ERRORS", "FAILED", "CANCELED"}
+
+
+def collection_vector_specs(ext) -> list[VectorSpec]:
+    return [
+        VectorSpec(ext.spec.vector_name(f), int(f.embedding_dim), f.distance_metric)
+        for f in ext.spec.vector_features
+    ]
+
+
+class _ObjectBuffer:
+    """Rows of objects still in flight; an object is released when all its rows are back."""
+
+    def __init__(self, expected: dict[str, int]) -> None:
+        self.expected = dict(expected)
+        self.rows: dict[str, list[dict[str, Any]]] = {}
+
+    def add(self, row: dict[str, Any]) -> list[dict[str, Any]] | None:
+        oid = row["object_id"]
+        self.rows.setdefault(oid, []).append(row)
+        if len(self.rows[oid]) == self.expected.get(oid, 0):
+            return self.rows.pop(oid)
+        return None
+
+
+class BatchRunner:
+    """Runs batches in background threads of the owning process (off the request path).
+
+    Example:
+        >>> runner = BatchRunner(catalog, registry, index, settings)  # doctest: +SKIP
+        >>> runner.submit("btch_abc")                                  # doctest: +SKIP
+    """
+
+    def __init__(self, catalog: Catalog, registry: ExtractorRegistry, index: IndexStore, settings) -> None:
+        self.catalog = catalog
+        self.registry = registry
+        self.index = index
+        self.settings = settings
+        self._pool = ThreadPoolExecutor(max_workers=max(1, settings.batch_workers), thread_name_prefix="batch")
+        self._cancel: dict[str, threading.Event] = {}
+        self._futures: dict[str, Any] = {}
+
+    # -- scheduling ------------------------------------------------------------------------------
+    def submit(self, batch_id: str):
+        event = self._cancel.setdefault(batch_id, threading.Event())
+        future = self._pool.submit(self._run_safely, batch_id, event)
+        self._futures[batch_id] = future
+        return future
+
+    def cancel(self, batch_id: str) -> None:
+        self._cancel.setdefault(batch_id, threading.Event()).set()
+
+    def resume_pending(self) -> list[str]:
+        """Re-queue batches a previous process left QUEUED or PROCESSING (re-runs are idempotent)."""
+        with self.catalog.session() as s:
+            ids = [b.batch_id for b in s.query(Batch).filter(Batch.status.in_(["QUEUED", "PROCESSING"]))]
+        for batch_id in ids:
+            self.submit(batch_id)
+        return ids
+
+    def shutdown(self) -> None:
+        for event in self._cancel.values():
+            event.set()
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+    # -- execution --------------------------------------------------------------------------------
+    def _run_safely(self, batch_id: str, cancelled: threading.Event) -> None:
+        try:
+            self.run(batch_id, cancelled)
+        except Exception as exc:  # noqa: BLE001 - the batch records why it failed
+            log.exception("batch %s failed", batch_id)
+            self._finish(batch_id, "FAILED", error=describe_exception(exc))
+
+    def _set_status(self, batch_id: str, status: str, **fields: Any) -> None:
+        with self.catalog.session() as s:
+            batch = s.get(Batch, batch_id)
+            batch.status = status
+            for key, value in fields.items():
+                setattr(batch, key, value)
+            if batch.task_id:
+                task = s.get(Task, batch.task_id)
+                if task is not None:
+                    task.status = status
+                    if "error" in fields:
+                        task.error = fields["error"]
+
+    def _finish(self, batch_id: str, status: str, error: str | None = None, **fields: Any) -> None:
+        self._set_status(batch_id, status, error=error, completed_at=datetime.now(UTC), **fields)
+        self._cancel.pop(batch_id, None)
+
+    def run(self, batch_id: str, cancelled: threading.Event | None = None) -> dict[str, Any]:
+        """Process one batch synchronously; returns its final stats."""
+        cancelled = cancelled or threading.Event()
+        with self.catalog.session() as s:
+            batch = s.get(Batch, batch_id)
+            if batch is None:
+                raise LookupError(f"batch {batch_id} not found")
+            if batch.status == "CANCELED":
+                return {}
+            objects = s.query(Object).filter(Object.object_id.in_(batch.object_ids or [])).all()
+            collections = [s.get(Collection, cid) for cid in batch.collection_ids or []]
+            schemas = {b.bucket_id: b.bucket_schema for b in s.query(Bucket).filter(Bucket.bucket_id == batch.bucket_id)}
+            namespace_id = batch.namespace_id
+        self._set_status(batch_id, "PROCESSING", error=None)
+        found = {o.object_id for o in objects}
+        failures: list[dict[str, Any]] = [
+            {"object_id": oid, "error": "object no longer exists", "error_type": "NOT_FOUND",
+             "timestamp": datetime.now(UTC).isoformat()}
+            for oid in batch.object_ids or [] if oid not in found
+        ]
+        skipped: list[dict[str, Any]] = []
+        stats = {"collections": {}, "started_at": datetime.now(UTC).isoformat()}
+        written = replaced = 0
+        ok_objects: set[str] = set()
+        failed_objects: set[str] = {f["object_id"] for f in failures}
+        ensure_ray(self.settings.ray_address, self.settings.ray_num_cpus)
+        for collection in collections:
+            if collection is None:
+                continue
+            if cancelled.is_set():
+                break
+            result = self._run_collection(namespace_id, batch_id, collection, objects, schemas, cancelled)
+            stats["collections"][collection.collection_id] = result["stats"]
+            written += result["written"]
+            replaced += result["replaced"]
+            for failure in result["failures"]:
+                failure["collection_id"] = collection.collection_id
+                failures.append(failure)
+                failed_objects.add(failure["object_id"])
+            skipped.extend(result["skipped"])
+            ok_objects |= result["ok_objects"]
+        if cancelled.is_set():
+            status = "CANCELED"
+        elif not failed_objects:
+            status = "COMPLETED"
+        elif ok_objects - failed_objects:
+            status = "COMPLETED_WITH_ERRORS"
+        else:
+            status = "FAILED"
+        error = None
+        if failures:
+            error = f"{len(failed_objects)} object(s) produced no documents; see failed_objects"
+        self._finish(batch_id, status, error=error, documents_written=written, documents_replaced=replaced,
+                     failed_objects=failures, skipped_rows=skipped[:1000], stats=stats)
+        return {"status": status, "documents_written": written, "documents_replaced": replaced,
+                "failed_objects": failures, "stats": stats}
+
+    def _run_collection(self, namespace_id: str, batch_id: str, collection: Collection, objects: list[Object],
+                        schemas: dict[str, dict], cancelled: threading.Event) -> dict[str, Any]:
+        fe = collection.feature_extractor
+        ext = self.registry.get(fe["feature_extractor_name"], fe.get("version"))
+        parameters = {**ext.spec.parameter_defaults, **(fe.get("parameters") or {})}
+        plan = build_rows(objects, collection, ext.spec, schemas, parameters)
+        failures = list(plan.failures)
+        skipped: list[dict[str, Any]] = []
+        ok_objects: set[str] = set()
+        vectors = {f.feature_name: f for f in ext.spec.vector_features}
+        self.index.ensure_vectors(namespace_id, collection_vector_specs(ext))
+        buffer = _ObjectBuffer(plan.object_rows)
+        pending: list[tuple[str, list[IndexPoint]]] = []
+        counts = {"written": 0, "replaced": 0}
+        started = time.perf_counter()
+        row_count = len(plan.frame)
+        texts = dict(zip(plan.frame["document_id"], plan.frame["data"], strict=True)) if row_count else {}
+
+        def flush() -> None:
+            if not pending:
+                return
+            object_ids = [oid for oid, _ in pending]
+            points = [p for _, pts in pending for p in pts]
+            scope = {"must": [{"key": "collection_id", "match": {"value": collection.collection_id}},
+                              {"key": "source_object_id", "match": {"any": object_ids}}]}
+            counts["replaced"] += self.index.count(namespace_id, scope)
+            self.index.upsert(namespace_id, points)
+            # Old versions and chunks that no longer exist go; the points just written stay.
+            self.index.delete(namespace_id, {**scope, "must_not": [{"has_id": [p.id for p in points]}]})
+            counts["written"] += len(points)
+            pending.clear()
+
+        for out in run_pipeline(ext, plan.frame, parameters, cancelled):
+            records = out.to_dict("records")
+            for row in records:
+                rows = buffer.add(row)
+                if rows is None:
+                    continue
+                oid = rows[0]["object_id"]
+                points, problem, skips = self._object_points(rows, plan, collection, ext, vectors, batch_id, texts)
+                skipped.extend(skips)
+                if problem:
+                    failures.append({"object_id": oid, "error": problem[0], "error_type": problem[1],
+                                     "timestamp": datetime.now(UTC).isoformat()})
+                    continue
+                ok_objects.add(oid)
+                pending.append((oid, points))
+                if sum(len(p) for _, p in pending) >= self.settings.upsert_batch_size:
+                    flush()
+        flush()
+        if counts["written"]:
+            self.index.optimize(namespace_id) if counts["written"] >= 10_000 else None
+        elapsed = time.perf_counter() - started
+        return {
+            "written": counts["written"], "replaced": counts["replaced"], "failures": failures,
+            "skipped": skipped, "ok_objects": ok_objects,
+            "stats": {"rows": row_count, "documents_written": counts["written"], "seconds": round(elapsed, 3),
+                      "rows_per_second": round(row_count / elapsed, 2) if elapsed > 0 else None,
+                      "extractor": ext.spec.ref, "extractor_code_version": ext.code_version},
+        }
+
+    def _object_points(self, rows, plan, collection, ext, vectors, batch_id, texts):
+        """Validated points of one object, or (None, (reason, type)) when it must fail whole."""
+        errors = [r[ERROR_COLUMN] for r in rows if r.get(ERROR_COLUMN)]
+        if errors:
+            return None, (errors[0], "EXTRACTION_ERROR"), []
+        obj = plan.objects[rows[0]["object_id"]]
+        points, skips = [], []
+        for row in sorted(rows, key=lambda r: r["chunk_index"]):
+            named: dict[str, list[float]] = {}
+            text = texts.get(row["document_id"])
+            empty = not (isinstance(text, str) and text.strip()) if row["blob_type"] in ("text", "string") else not row.get("_source_url")
+            for name, feature in vectors.items():
+                if name not in row:
+                    return None, (f"extractor {ext.spec.ref} returned no column {name!r} (declared in its manifest "
+                                  "features); add it in the pipeline step", "MISSING_FEATURE"), []
+                vec = row[name]
+                if vec is None:
+                    continue
+                arr = np.asarray(vec, dtype=np.float32)
+                if arr.shape != (feature.embedding_dim,):
+                    return None, (f"feature {name!r} has shape {arr.shape}, expected ({feature.embedding_dim},)",
+                                  "BAD_VECTOR"), []
+                if not np.isfinite(arr).all():
+                    return None, (f"feature {name!r} contains NaN or infinite values", "BAD_VECTOR"), []
+                named[ext.spec.vector_name(feature)] = arr.tolist()
+            if vectors and not named:
+                if empty:
+                    skips.append({"object_id": row["object_id"], "document_id": row["document_id"],
+                                  "reason": "empty input: nothing to embed"})
+                    continue
+                return None, (f"extractor {ext.spec.ref} returned no vector for a non-empty input "
+                              f"(blob {row['blob_property']!r})", "MISSING_VECTOR"), []
+            payload = self._payload(row, obj, plan, collection, ext, batch_id, text)
+            extra = {k: _plain(v) for k, v in row.items()
+                     if k not in vectors and not k.startswith("_") and k not in payload and k not in _ROW_COLUMNS}
+            payload.update(extra)
+            points.append(IndexPoint(id=str(uuid_from_document_id(row["document_id"])), vectors=named, payload=payload))
+        if not points:
+            return None, ("every row of the object was empty: nothing to embed", "EMPTY_INPUT"), skips
+        return points, None, skips
+
+    def _payload(self, row, obj, plan, collection, ext, batch_id, text) -> dict[str, Any]:
+        lineage = {
+            "source_object_id": obj.object_id,
+            "root_object_id": obj.object_id,
+            "bucket_id": obj.bucket_id,
+            "blob_property": row["blob_property"],
+            "blob_id": row["blob_id"],
+            "blob_type": row["blob_type"],
+            "source_url": row.get("_source_url"),
+            "object_version": obj.etag,
+            "batch_id": batch_id,
+            "dagster_run_id": None,
+            "feature_extractor": ext.spec.ref,
+            "extractor_code_version": ext.code_version,
+            "chunk_index": int(row["chunk_index"]),
+            "chunk_start": _plain(row.get("_chunk_start")),
+            "chunk_end": _plain(row.get("_chunk_end")),
+        }
+        payload = {
+            "document_id": row["document_id"],
+            "collection_id": collection.collection_id,
+            "source_object_id": obj.object_id,
+            "root_object_id": obj.object_id,
+            "bucket_id": obj.bucket_id,
+            "blob_id": row["blob_id"],
+            "batch_id": batch_id,
+            "feature_refs": [ext.spec.feature_uri(f) for f in ext.spec.vector_features],
+            "created_at": datetime.now(UTC).isoformat(),
+            "_internal": {"lineage": lineage},
+        }
+        if row["blob_type"] in ("text", "string") and isinstance(text, str):
+            payload["text"] = text
+        payload.update(plan.passthrough.get(obj.object_id, {}))
+        return payload
+
+
+_ROW_COLUMNS = {"document_id", "object_id", "blob_id", "blob_property", "blob_type", "collection_id",
+                "feature_extractor_id", "mime_type", "size_bytes", "chunk_index", "data"}
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    return value

@@ -1,0 +1,81 @@
+"""Query-time inference: embeds query text with the collection's extractor's realtime service.
+
+Runs the service in-process with a per-text LRU cache; the same text is embedded once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections import OrderedDict
+from typing import Any
+
+from warehouse.extractors.loader import LoadedExtractor
+from warehouse.extractors.registry import ExtractorRegistry
+from warehouse.extractors.sdk import call_inference
+
+
+class InferenceUnavailable(RuntimeError):
+    pass
+
+
+class QueryInference:
+    def __init__(self, registry: ExtractorRegistry, cache_size: int = 4096) -> None:
+        self.registry = registry
+        self._services: dict[tuple[str, str], Any] = {}
+        self._cache: OrderedDict[tuple[str, str, str], dict[str, Any]] = OrderedDict()
+        self._cache_size = cache_size
+        self._lock = threading.Lock()
+
+    def _service(self, ext: LoadedExtractor):
+        key = (ext.spec.ref, ext.code_version)
+        with self._lock:
+            svc = self._services.get(key)
+            if svc is None:
+                svc = ext.realtime_service()
+                if svc is None:
+                    raise InferenceUnavailable(
+                        f"extractor {ext.spec.ref} has no realtime.py, so text queries cannot be embedded; "
+                        "query with {'input_mode': 'vector', 'value': [...]} or add realtime.py"
+                    )
+                self._services[key] = svc
+        return svc
+
+    def embed_text(self, ext: LoadedExtractor, text: str, feature_name: str) -> list[float]:
+        """The query vector for ``feature_name`` (falls back to the ``embedding`` key)."""
+        key = (ext.spec.ref, ext.code_version, text)
+        with self._lock:
+            result = self._cache.get(key)
+            if result is not None:
+                self._cache.move_to_end(key)
+        if result is None:
+            svc = self._service(ext)
+            result = _run(call_inference(svc, {"text": text}, {}))
+            with self._lock:
+                self._cache[key] = result
+                if len(self._cache) > self._cache_size:
+                    self._cache.popitem(last=False)
+        vector = result.get(feature_name, result.get("embedding"))
+        if vector is None:
+            raise InferenceUnavailable(
+                f"realtime service of {ext.spec.ref} returned keys {sorted(result)}; it must return "
+                f"'embedding' or {feature_name!r}"
+            )
+        return [float(x) for x in vector]
+
+
+def _run(coro):
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coro)
+    # Called from inside an event loop thread: run on a private loop in a helper thread.
+    box: dict[str, Any] = {}
+
+    def target():
+        box["value"] = asyncio.run(coro)
+
+    thread = threading.Thread(target=target)
+    thread.start()
+    thread.join()
+    return box["value"]

@@ -1,0 +1,101 @@
+"""``/v1/namespaces``: tenant isolation boundaries (one index collection each)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Query
+from sqlalchemy import func
+
+from warehouse.catalog import Batch, Bucket, Collection, Namespace, Object, Retriever, Task
+from warehouse.ids import new_id
+from warehouse.retrieval.deps import Caller, caller, find_namespace, services
+from warehouse.retrieval.errors import ApiError, not_found
+from warehouse.retrieval.schemas import CreateNamespaceRequest, ListRequest
+from warehouse.retrieval.service import Services
+from warehouse.retrieval.views import listing, namespace_view
+
+router = APIRouter(prefix="/v1/namespaces", tags=["namespaces"])
+
+
+def counts(svc: Services, ns: Namespace) -> dict[str, int]:
+    with svc.catalog.session() as s:
+        return {
+            "buckets": s.query(func.count(Bucket.bucket_id)).filter(Bucket.namespace_id == ns.namespace_id).scalar(),
+            "collections": s.query(func.count(Collection.collection_id)).filter(Collection.namespace_id == ns.namespace_id).scalar(),
+            "objects": s.query(func.count(Object.object_id)).filter(Object.namespace_id == ns.namespace_id).scalar(),
+            "documents": svc.index.count(ns.namespace_id),
+        }
+
+
+def create_namespace(svc: Services, org: str, body: CreateNamespaceRequest) -> Namespace:
+    for fe in body.feature_extractors or []:
+        try:
+            svc.registry.get(fe.feature_extractor_name, fe.version)
+        except LookupError as exc:
+            raise ApiError(422, str(exc), {"location": "feature_extractors"}) from exc
+    with svc.catalog.session() as s:
+        clash = s.query(Namespace).filter(Namespace.organization_id == org,
+                                          Namespace.namespace_name == body.namespace_name).one_or_none()
+        if clash is not None:
+            raise ApiError(409, f"namespace {body.namespace_name!r} already exists", {"namespace_id": clash.namespace_id})
+        ns = Namespace(
+            namespace_id=body.namespace_id or new_id("ns"), namespace_name=body.namespace_name, organization_id=org,
+            description=body.description,
+            feature_extractors=[fe.model_dump(exclude_none=True) for fe in body.feature_extractors or []],
+            payload_indexes=body.payload_indexes or [],
+        )
+        s.add(ns)
+    return ns
+
+
+@router.post("", summary="Create a namespace")
+def create(body: CreateNamespaceRequest, who: Caller = Depends(caller), svc: Services = Depends(services)):
+    ns = create_namespace(svc, who.organization_id, body)
+    return namespace_view(ns, svc.registry)
+
+
+@router.get("", summary="List namespaces")
+def list_get(limit: int | None = Query(None, ge=1, le=1000), offset: int | None = Query(None, ge=0),
+             who: Caller = Depends(caller), svc: Services = Depends(services)):
+    return _list(svc, who, ListRequest(limit=limit, offset=offset))
+
+
+@router.post("/list", summary="List namespaces")
+def list_post(body: ListRequest | None = None, who: Caller = Depends(caller), svc: Services = Depends(services)):
+    return _list(svc, who, body or ListRequest())
+
+
+def _list(svc: Services, who: Caller, body: ListRequest):
+    limit, offset = body.limit or 50, body.offset or 0
+    with svc.catalog.session() as s:
+        q = s.query(Namespace).filter(Namespace.organization_id == who.organization_id)
+        if body.search:
+            q = q.filter(Namespace.namespace_name.contains(body.search))
+        total = q.count()
+        rows = q.order_by(Namespace.created_at).offset(offset).limit(limit).all()
+    return listing([namespace_view(n, svc.registry) for n in rows], total, limit, offset)
+
+
+@router.get("/{namespace_identifier}", summary="Get a namespace by id or name")
+def get(namespace_identifier: str, who: Caller = Depends(caller), svc: Services = Depends(services)):
+    ns = find_namespace(svc, who.organization_id, namespace_identifier)
+    if ns is None:
+        raise not_found("namespace", namespace_identifier)
+    return namespace_view(ns, svc.registry, counts(svc, ns))
+
+
+@router.delete("/{namespace_identifier}", summary="Delete a namespace and everything in it")
+def delete(namespace_identifier: str, who: Caller = Depends(caller), svc: Services = Depends(services)):
+    ns = find_namespace(svc, who.organization_id, namespace_identifier)
+    if ns is None:
+        raise not_found("namespace", namespace_identifier)
+    with svc.catalog.session() as s:
+        busy = s.query(Batch).filter(Batch.namespace_id == ns.namespace_id,
+                                     Batch.status.in_(["QUEUED", "PROCESSING"])).count()
+        if busy:
+            raise ApiError(409, f"namespace has {busy} batch(es) in progress; cancel them first")
+        for model in (Retriever, Batch, Task, Object, Collection, Bucket):
+            s.query(model).filter(model.namespace_id == ns.namespace_id).delete()
+        s.query(Namespace).filter(Namespace.namespace_id == ns.namespace_id).delete()
+    svc.index.drop_namespace(ns.namespace_id)
+    svc.objects.delete_prefix(f"{ns.namespace_id}/")
+    return {"success": True, "namespace_id": ns.namespace_id, "message": "namespace deleted"}

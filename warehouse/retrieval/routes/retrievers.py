@@ -1,0 +1,128 @@
+"""``/v1/retrievers``: saved multi-stage retrievers, ad-hoc execution, the stage catalogue."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Query
+
+from warehouse.catalog import Collection, Namespace, Retriever
+from warehouse.ids import new_id
+from warehouse.retrieval.deps import namespace, services
+from warehouse.retrieval.errors import ApiError
+from warehouse.retrieval.pipeline import execute, normalize_stage
+from warehouse.retrieval.routes.common import get_collection, get_retriever, page_args
+from warehouse.retrieval.schemas import AdhocExecuteRequest, CreateRetrieverRequest, ExecuteRetrieverRequest, ListRequest
+from warehouse.retrieval.service import Services
+from warehouse.retrieval.stages import STAGES
+from warehouse.retrieval.views import listing, retriever_view
+
+router = APIRouter(tags=["retrievers"])
+
+
+def _collections(svc: Services, ns_id: str, identifiers: list[str]) -> list[Collection]:
+    with svc.catalog.session() as s:
+        return [get_collection(s, ns_id, i) for i in identifiers]
+
+
+def _stage_collections(stages: list[dict]) -> list[str]:
+    out = []
+    for stage in stages:
+        params = stage["config"].get("parameters") or {}
+        out += params.get("collection_identifiers") or []
+        for search in params.get("searches") or []:
+            out += search.get("collection_identifiers") or []
+    return out
+
+
+def _prepare(svc: Services, ns: Namespace, stages_raw: list, identifiers: list[str] | None):
+    stages = [normalize_stage(st, i) for i, st in enumerate(stages_raw)]
+    identifiers = list(dict.fromkeys((identifiers or []) + _stage_collections(stages)))
+    if not identifiers:
+        raise ApiError(422, "name the collections to search in collection_identifiers", {"location": "collection_identifiers"})
+    return stages, _collections(svc, ns.namespace_id, identifiers)
+
+
+@router.post("/v1/retrievers", summary="Create a retriever")
+def create_retriever(body: CreateRetrieverRequest, ns: Namespace = Depends(namespace), svc: Services = Depends(services)):
+    stages, collections = _prepare(svc, ns, body.stages, body.collection_identifiers)
+    with svc.catalog.session() as s:
+        if s.query(Retriever).filter(Retriever.namespace_id == ns.namespace_id,
+                                     Retriever.retriever_name == body.retriever_name).count():
+            raise ApiError(409, f"retriever {body.retriever_name!r} already exists in this namespace")
+        r = Retriever(retriever_id=new_id("ret"), namespace_id=ns.namespace_id, retriever_name=body.retriever_name,
+                      description=body.description, collection_ids=[c.collection_id for c in collections], stages=stages,
+                      input_schema={k: v.model_dump(exclude_none=True) for k, v in (body.input_schema or {}).items()},
+                      metadata_=body.metadata or {}, tags=body.tags or [])
+        s.add(r)
+    return retriever_view(r)
+
+
+@router.get("/v1/retrievers/stages", summary="The stage catalogue (no auth)")
+def list_stages():
+    return [cls.definition() for cls in STAGES.values()]
+
+
+@router.get("/v1/retrievers", summary="List retrievers")
+def list_retrievers_get(limit: int | None = Query(None, ge=1, le=1000), offset: int | None = Query(None, ge=0),
+                        ns: Namespace = Depends(namespace), svc: Services = Depends(services)):
+    return _list(svc, ns, ListRequest(limit=limit, offset=offset))
+
+
+@router.post("/v1/retrievers/list", summary="List retrievers")
+def list_retrievers(body: ListRequest | None = None, ns: Namespace = Depends(namespace), svc: Services = Depends(services)):
+    return _list(svc, ns, body or ListRequest())
+
+
+def _list(svc: Services, ns: Namespace, body: ListRequest):
+    limit, offset = page_args(body.limit, body.offset, body.page, body.page_size)
+    with svc.catalog.session() as s:
+        q = s.query(Retriever).filter(Retriever.namespace_id == ns.namespace_id)
+        if body.search:
+            q = q.filter(Retriever.retriever_name.contains(body.search))
+        total = q.count()
+        rows = q.order_by(Retriever.created_at).offset(offset).limit(limit).all()
+    return listing([retriever_view(r) for r in rows], total, limit, offset)
+
+
+@router.post("/v1/retrievers/execute", summary="Execute an ad-hoc retriever")
+def execute_adhoc(body: AdhocExecuteRequest, ns: Namespace = Depends(namespace), svc: Services = Depends(services)):
+    stages, collections = _prepare(svc, ns, body.stages, body.collection_identifiers)
+    schema = {k: v.model_dump(exclude_none=True) for k, v in (body.input_schema or {}).items()}
+    return execute(svc, ns.namespace_id, collections, stages, schema, body.inputs, body.limit, body.offset or 0,
+                   body.filters)
+
+
+@router.get("/v1/retrievers/{retriever_id}", summary="Get a retriever")
+def get_retriever_route(retriever_id: str, ns: Namespace = Depends(namespace), svc: Services = Depends(services)):
+    with svc.catalog.session() as s:
+        return retriever_view(get_retriever(s, ns.namespace_id, retriever_id))
+
+
+@router.delete("/v1/retrievers/{retriever_id}", summary="Delete a retriever")
+def delete_retriever(retriever_id: str, ns: Namespace = Depends(namespace), svc: Services = Depends(services)):
+    with svc.catalog.session() as s:
+        r = get_retriever(s, ns.namespace_id, retriever_id)
+        s.delete(r)
+    return {"success": True, "retriever_id": r.retriever_id, "message": "retriever deleted"}
+
+
+@router.post("/v1/retrievers/{retriever_id}/execute", summary="Execute a retriever")
+def execute_retriever(retriever_id: str, body: ExecuteRetrieverRequest | None = None, ns: Namespace = Depends(namespace),
+                      svc: Services = Depends(services)):
+    body = body or ExecuteRetrieverRequest()
+    with svc.catalog.session() as s:
+        r = get_retriever(s, ns.namespace_id, retriever_id)
+    missing = []
+    with svc.catalog.session() as s:
+        collections = []
+        for cid in r.collection_ids:
+            c = s.get(Collection, cid)
+            if c is None:
+                missing.append(cid)
+            else:
+                collections.append(c)
+    if missing:
+        raise ApiError(404, f"retriever {r.retriever_name!r} references deleted collection(s) {missing}",
+                       {"retriever_id": r.retriever_id, "missing_collections": missing})
+    result = execute(svc, ns.namespace_id, collections, r.stages, r.input_schema, body.inputs, body.limit,
+                     body.offset or 0, body.filters, retriever_id=r.retriever_id)
+    return result

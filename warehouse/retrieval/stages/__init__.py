@@ -1,0 +1,8 @@
+"""Retriever stages: typed, serialisable components with one ``run()`` contract."""
+
+from warehouse.retrieval.stages.attribute_filter import AttributeFilterStage
+from warehouse.retrieval.stages.base import STAGES, Stage, StageContext
+from warehouse.retrieval.stages.feature_search import FeatureSearchStage
+from warehouse.retrieval.stages.limit import LimitStage
+
+__all__ = ["STAGES", "AttributeFilterStage", "FeatureSearchStage", "LimitStage", "Stage", "StageContext"]

@@ -1,0 +1,199 @@
+"""``feature_search``: vector search over one or more features, fused inside the engine.
+
+Each search names a ``feature_uri`` (``mixpeek://{extractor}@{version}/{feature}``) and a query
+(text embedded with the extractor's realtime service, a raw vector, or a stored document). RRF and
+DBSF fuse inside one Qdrant query (prefetch + fusion); ``weighted`` (Σ wᵢ·scoreᵢ) and ``max`` fuse
+here over one batched engine call. The fusion parameters used are echoed in the stage metadata.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from warehouse.extractors.manifest import normalize_version
+from warehouse.ids import uuid_from_document_id
+from warehouse.index import FusionQuery, VectorQuery
+from warehouse.retrieval.errors import ApiError
+from warehouse.retrieval.filters import compile_filter
+from warehouse.retrieval.stages.base import Stage, StageContext, register
+from warehouse.retrieval.views import document_view
+
+
+class SearchSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    feature_uri: str
+    query: Any = None
+    top_k: int = Field(default=100, ge=1, le=10_000)
+    min_score: float | None = None
+    weight: float = Field(default=1.0, ge=0)
+    optional: bool = False
+    on_empty: Literal["error", "skip"] = "error"
+    filters: dict[str, Any] | None = None
+    collection_identifiers: list[str] | None = None
+    lexical: Any = None
+    query_preprocessing: Any = None
+
+
+class FeatureSearchParams(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    searches: list[SearchSpec] = Field(min_length=1)
+    final_top_k: int = Field(default=25, ge=1, le=10_000)
+    fusion: Literal["rrf", "dbsf", "weighted", "max"] = "rrf"
+    rrf_k: int = Field(default=60, ge=1)
+    filters: dict[str, Any] | None = None
+    collection_identifiers: list[str] | None = None
+    cache_behavior: Any = None
+    cache_ttl_seconds: Any = None
+    hard_timeout_ms: Any = None
+    interactive: Any = None
+    auto_preprocess: Any = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _legacy(cls, data):
+        # Older single-search spellings: {feature_uri, input|query, limit} and {feature_uris: [{uri, input}]}.
+        if not isinstance(data, dict) or "searches" in data:
+            return data
+        data = dict(data)
+        if "feature_uri" in data:
+            query = data.pop("query", None) or data.pop("input", None)
+            limit = data.pop("limit", None) or data.pop("top_k", None) or 100
+            data["searches"] = [{"feature_uri": data.pop("feature_uri"), "query": query, "top_k": limit}]
+            data.setdefault("final_top_k", limit)
+        elif "feature_uris" in data:
+            limit = data.pop("limit", 100)
+            data["searches"] = [{"feature_uri": f.get("uri") or f.get("feature_uri"), "query": f.get("input") or f.get("query"),
+                                 "top_k": limit} for f in data.pop("feature_uris")]
+            data.setdefault("final_top_k", limit)
+        return data
+
+
+def parse_feature_uri(uri: str) -> tuple[str, str, str]:
+    prefix = "mixpeek://"
+    if not uri.startswith(prefix) or "@" not in uri or "/" not in uri[len(prefix):]:
+        raise ApiError(422, f"feature_uri {uri!r} is malformed; the form is mixpeek://{{extractor}}@{{version}}/{{feature}}",
+                       {"feature_uri": uri})
+    body = uri[len(prefix):]
+    ref, feature = body.split("/", 1)
+    name, version = ref.split("@", 1)
+    return name, version, feature
+
+
+@register
+class FeatureSearchStage(Stage):
+    stage_id = "feature_search"
+    category = "filter"
+    description = "Vector search over one or more features, fused with rrf (k, weights), dbsf, weighted or max."
+    icon = "search"
+    Params = FeatureSearchParams
+
+    def _resolve(self, ctx: StageContext, search: SearchSpec):
+        name, version, feature_name = parse_feature_uri(search.feature_uri)
+        colls = ctx.collections
+        if search.collection_identifiers:
+            wanted = set(search.collection_identifiers)
+            colls = [c for c in colls if c.collection_id in wanted or c.collection_name in wanted]
+        matched, available = [], set()
+        for c in colls:
+            for vi in c.vector_indexes or []:
+                available.add(vi["feature_uri"])
+            fe = c.feature_extractor
+            if fe["feature_extractor_name"] == name and normalize_version(fe.get("version")) == normalize_version(version):
+                matched.append(c)
+        if not matched:
+            raise ApiError(422, f"no collection of this retriever is indexed with {search.feature_uri!r}; "
+                           f"available feature_uris: {sorted(available)}", {"feature_uri": search.feature_uri,
+                                                                          "available": sorted(available)})
+        ext = ctx.services.registry.get(name, version)
+        feature = next((f for f in ext.spec.vector_features if f.feature_name == feature_name), None)
+        if feature is None:
+            have = [ext.spec.feature_uri(f) for f in ext.spec.vector_features]
+            raise ApiError(422, f"extractor {ext.spec.ref} has no feature {feature_name!r}; use one of {have}",
+                           {"feature_uri": search.feature_uri, "available": have})
+        return matched, ext, feature
+
+    def _vector(self, ctx: StageContext, search: SearchSpec, ext, feature) -> list[float] | None:
+        q = search.query
+        if isinstance(q, dict):
+            mode = q.get("input_mode", "text")
+            if mode == "vector":
+                vec = q.get("value")
+                if isinstance(vec, list) and vec and isinstance(vec[0], list):
+                    vec = vec[0]
+                if not isinstance(vec, list) or len(vec) != feature.embedding_dim:
+                    raise ApiError(422, f"vector query for {search.feature_uri} must be a list of "
+                                   f"{feature.embedding_dim} numbers", {"feature_uri": search.feature_uri})
+                return [float(x) for x in vec]
+            if mode == "document":
+                ref = q.get("document_ref") or {}
+                doc_id = ref.get("document_id") or q.get("document_id")
+                hits = ctx.services.index.retrieve(ctx.namespace_id, [str(uuid_from_document_id(doc_id))],
+                                                   with_vectors=[ext.spec.vector_name(feature)]) if doc_id else []
+                if not hits or not hits[0].vectors:
+                    raise ApiError(404, f"document {doc_id!r} has no {feature.feature_name!r} vector to search with",
+                                   {"document_id": doc_id})
+                return hits[0].vectors[ext.spec.vector_name(feature)]
+            text = q.get("text", q.get("value", q.get("content")))
+        else:
+            text = q
+        if text is None or (isinstance(text, str) and not text.strip()):
+            if search.optional or search.on_empty == "skip":
+                return None
+            raise ApiError(422, f"search over {search.feature_uri} has an empty query; pass inputs that fill it "
+                           "or mark the search optional", {"feature_uri": search.feature_uri})
+        try:
+            return ctx.services.inference.embed_text(ext, str(text), feature.feature_name)
+        except RuntimeError as exc:
+            raise ApiError(503, str(exc), {"feature_uri": search.feature_uri}) from exc
+
+    def run(self, ctx: StageContext, docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        p = self.params
+        stage_filter = compile_filter(p.filters, f"stage {self.name}.filters")
+        queries, weights, used = [], [], []
+        for i, search in enumerate(p.searches):
+            colls, ext, feature = self._resolve(ctx, search)
+            vector = self._vector(ctx, search, ext, feature)
+            if vector is None:
+                continue
+            must: list[dict[str, Any]] = [{"key": "collection_id", "match": {"any": [c.collection_id for c in colls]}}]
+            for compiled in (stage_filter, compile_filter(search.filters, f"searches[{i}].filters"), ctx.pushed_filter):
+                if compiled is not None and compiled.qdrant is not None:
+                    must.append(compiled.qdrant)
+            queries.append(VectorQuery(using=ext.spec.vector_name(feature), vector=vector, limit=search.top_k,
+                                       filter={"must": must}, score_threshold=search.min_score))
+            weights.append(search.weight)
+            used.append(search.feature_uri)
+        self.metadata["fusion"] = {"method": p.fusion, "searches": used}
+        if not queries:
+            return []
+        index, ns = ctx.services.index, ctx.namespace_id
+        if len(queries) == 1:
+            hits = index.query(ns, VectorQuery(**{**queries[0].__dict__, "limit": min(queries[0].limit, p.final_top_k)}))
+            scored = [(h, h.score) for h in hits]
+        elif p.fusion in ("rrf", "dbsf"):
+            self.metadata["fusion"].update({"k": p.rrf_k, "weights": weights} if p.fusion == "rrf" else {})
+            fused = FusionQuery(prefetch=queries, method=p.fusion, k=p.rrf_k,
+                                weights=weights if p.fusion == "rrf" else None, limit=p.final_top_k)
+            scored = [(h, h.score) for h in index.query(ns, fused)]
+        else:
+            self.metadata["fusion"]["weights"] = weights
+            results = index.query_batch(ns, queries)
+            totals: dict[str, float] = defaultdict(float)
+            best: dict[str, Any] = {}
+            for w, hits in zip(weights, results, strict=True):
+                for h in hits:
+                    best.setdefault(h.id, h)
+                    totals[h.id] = totals[h.id] + w * h.score if p.fusion == "weighted" else max(totals.get(h.id, float("-inf")), h.score)
+            order = sorted(totals, key=lambda k: totals[k], reverse=True)[: p.final_top_k]
+            scored = [(best[k], totals[k]) for k in order]
+        out = []
+        for hit, score in scored:
+            doc = document_view(hit)
+            if ctx.pushed_filter is not None and ctx.pushed_filter.qdrant is None and not ctx.pushed_filter.matches(doc):
+                continue
+            doc["score"] = float(score)
+            out.append(doc)
+        return out
