@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
@@ -17,6 +18,28 @@ from warehouse.settings import Settings
 log = logging.getLogger(__name__)
 
 
+class JsonBodyMiddleware:
+    """Treat request bodies as JSON whatever their Content-Type (``curl -d`` sends form type).
+
+    The API only accepts JSON, so a missing or form Content-Type is a client slip, not a
+    different request; without this FastAPI would refuse the body as "not a dictionary".
+    """
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] == "http" and scope["path"].startswith(("/v1/", "/internal/")):
+            headers = [(k, v) for k, v in scope["headers"] if k != b"content-type"]
+            original = dict(scope["headers"]).get(b"content-type", b"")
+            if original.startswith(b"multipart/"):
+                headers = scope["headers"]
+            else:
+                headers.append((b"content-type", b"application/json"))
+            scope = {**scope, "headers": headers}
+        await self.app(scope, receive, send)
+
+
 def create_app(settings: Settings | None = None, services: Services | None = None, resume: bool = True) -> FastAPI:
     """Build the API app. The process that runs it owns the Edge index shards.
 
@@ -29,6 +52,8 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
+        # Load the built-in query models now, so the first search does not pay for it.
+        threading.Thread(target=svc.inference.warm, args=(svc.registry.all(),), daemon=True).start()
         if resume:
             resumed = svc.runner.resume_pending()
             if resumed:
@@ -40,6 +65,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app = FastAPI(title="Warehouse", version=__version__, lifespan=lifespan,
                   description="Self-hosted multimodal data warehouse speaking the Mixpeek v1 API.")
     app.state.services = svc
+    app.add_middleware(JsonBodyMiddleware)
     install_error_handlers(app)
     for module in (namespaces, buckets, collections, batches, retrievers, discovery, internal):
         app.include_router(module.router)

@@ -41,6 +41,15 @@ class QueryInference:
                 self._services[key] = svc
         return svc
 
+    def warm(self, extractors) -> None:
+        """Load the realtime services of built-in extractors ahead of the first query."""
+        for ext in extractors:
+            if ext.builtin:
+                try:
+                    self.embed_text(ext, "warm-up", ext.spec.vector_features[0].feature_name)
+                except Exception:  # noqa: BLE001 - a failure resurfaces, with its message, on a real query
+                    pass
+
     def embed_text(self, ext: LoadedExtractor, text: str, feature_name: str) -> list[float]:
         """The query vector for ``feature_name`` (falls back to the ``embedding`` key)."""
         key = (ext.spec.ref, ext.code_version, text)

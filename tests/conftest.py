@@ -1,0 +1,99 @@
+"""Shared fixtures: one Ray instance and one live API server (uvicorn on loopback) per session."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = Path(__file__).parent / "fixtures"
+SHARED_DATA = ROOT.parent / "shared" / "data"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def ray_session():
+    from warehouse.batch.engine import ensure_ray
+
+    ensure_ray(num_cpus=2)
+    yield
+    import ray
+
+    ray.shutdown()
+
+
+@dataclass
+class Live:
+    base_url: str
+    key: str
+    services: object
+
+    def client(self, namespace: str | None = None) -> httpx.Client:
+        headers = {"Authorization": f"Bearer {self.key}"}
+        if namespace:
+            headers["X-Namespace"] = namespace
+        return httpx.Client(base_url=self.base_url, headers=headers, timeout=120)
+
+    def new_namespace(self) -> tuple[str, httpx.Client]:
+        name = "ns-" + uuid.uuid4().hex[:8]
+        with self.client() as c:
+            resp = c.post("/v1/namespaces", json={"namespace_name": name})
+            assert resp.status_code == 200, resp.text
+        return name, self.client(name)
+
+
+@pytest.fixture(scope="session")
+def live(tmp_path_factory, ray_session):
+    import uvicorn
+
+    from warehouse.bootstrap import ensure_api_key
+    from warehouse.retrieval.app import create_app
+    from warehouse.retrieval.service import Services
+    from warehouse.settings import Settings
+
+    home = tmp_path_factory.mktemp("warehouse-home")
+    plugins = home / "extractors"
+    plugins.mkdir()
+    shutil.copytree(ROOT / "examples" / "extractors" / "text_embed", plugins / "text_embed")
+    shutil.copytree(FIXTURES / "plugins" / "flaky_embed", plugins / "flaky_embed")
+    port = free_port()
+    settings = Settings(home=home, api_port=port)
+    svc = Services.from_settings(settings)
+    key = ensure_api_key(svc.catalog, settings.organization_id, "sk_test_" + uuid.uuid4().hex)
+    server = uvicorn.Server(uvicorn.Config(create_app(settings, svc), host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    base = f"http://127.0.0.1:{port}"
+    for _ in range(300):
+        try:
+            if httpx.get(f"{base}/v1/health", timeout=1).status_code == 200:
+                break
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    yield Live(base, key, svc)
+    server.should_exit = True
+    thread.join(timeout=30)
+    svc.close()
+
+
+def wait_batch(client: httpx.Client, batch_id: str, timeout: float = 300) -> dict:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        batch = client.get(f"/v1/batches/{batch_id}").json()
+        if batch["status"] in ("COMPLETED", "COMPLETED_WITH_ERRORS", "FAILED", "CANCELED"):
+            return batch
+        time.sleep(0.3)
+    raise AssertionError(f"batch {batch_id} still {batch['status']} after {timeout}s")
