@@ -87,11 +87,18 @@ def collection_view(c: Collection, document_count: int = 0) -> dict[str, Any]:
 
 def batch_view(b: Batch) -> dict[str, Any]:
     terminal = b.status in {"COMPLETED", "COMPLETED_WITH_ERRORS", "FAILED", "CANCELED"}
+    total = len(b.object_ids or [])
+    failed = len({f["object_id"] for f in b.failed_objects or []})
+    lifecycle = {"DRAFT": "accepted", "QUEUED": "queued", "PROCESSING": "running"}.get(b.status, "finished")
     return {
         "batch_id": b.batch_id, "bucket_id": b.bucket_id, "namespace_id": b.namespace_id,
         "batch_name": b.batch_name, "status": b.status, "object_ids": b.object_ids or [],
         "collection_ids": b.collection_ids or [], "type": "BUCKET", "task_id": b.task_id,
-        "current_tier": 0, "total_tiers": 1, "progress": 100 if terminal else 0,
+        "current_tier": 0, "total_tiers": 1,
+        "progress": {"processed": total if terminal else 0, "total": total, "percent": 100.0 if terminal else 0.0,
+                     "errors": failed, "objects_failed": failed, "documents_written": b.documents_written,
+                     "documents_skipped": len(b.skipped_rows or [])},
+        "lifecycle": lifecycle, "lifecycle_reason": b.error or f"batch is {b.status}",
         "documents_written": b.documents_written, "documents_replaced": b.documents_replaced,
         "failed_objects": b.failed_objects or [], "failed_object_count": len(b.failed_objects or []),
         "skipped_rows": b.skipped_rows or [], "error": b.error, "error_message": b.error,

@@ -69,9 +69,10 @@ def create_collection(body: CreateCollectionRequest, ns: Namespace = Depends(nam
         passthrough = [p if isinstance(p, str) else p.model_dump(exclude_none=True) for p in fe.field_passthrough or []]
         collection_id = new_id("col")
         vector_indexes = [{
-            "name": f.feature_name, "feature_uri": ext.spec.feature_uri(f), "type": "dense",
-            "index": {"name": ext.spec.vector_name(f), "dimensions": f.embedding_dim, "distance": f.distance_metric},
-            "source": {"feature_extractor": ext.spec.ref},
+            "name": f.feature_name, "feature_uri": ext.spec.feature_uri(f), "type": "single",
+            "index": {"name": ext.spec.vector_name(f), "dimensions": f.embedding_dim, "distance": f.distance_metric,
+                      "type": "dense"},
+            "feature_extractor": ext.spec.ref,
         } for f in ext.spec.vector_features]
         c = Collection(
             collection_id=collection_id, namespace_id=ns.namespace_id, collection_name=body.collection_name,

@@ -24,8 +24,10 @@ def extractor_view(ext) -> dict:
         "parameter_schema": spec.parameter_schema or None, "supported_input_types": spec.supported_input_types,
         "max_inputs": {n: 1 for n in spec.input_names}, "default_parameters": spec.parameter_defaults,
         "required_vector_indexes": [{
-            "name": f.feature_name, "feature_uri": spec.feature_uri(f), "type": "dense",
-            "index": {"name": spec.vector_name(f), "dimensions": f.embedding_dim, "distance": f.distance_metric},
+            "name": f.feature_name, "feature_uri": spec.feature_uri(f), "type": "single",
+            "description": f"{f.embedding_dim}-d {f.distance_metric} embedding produced by {spec.ref}",
+            "index": {"name": spec.vector_name(f), "description": f"{f.embedding_dim}-d {f.distance_metric} vectors of {spec.ref}",
+                      "dimensions": f.embedding_dim, "distance": f.distance_metric, "type": "dense"},
         } for f in spec.vector_features],
         "required_payload_indexes": None, "capabilities": ["batch"] + (["realtime"] if (ext.path / "realtime.py").exists() else []),
         "code_version": ext.code_version,
