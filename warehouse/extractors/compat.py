@@ -42,8 +42,13 @@ class _AliasLoader(importlib.abc.Loader):
         self.target = target
 
     def create_module(self, spec):
-        if self.target is None:
+        has_children = any(name.startswith(self.fullname + ".") for name in ALIASES)
+        if self.target is None or has_children:
             module = types.ModuleType(self.fullname)
+            if self.target is not None:
+                # e.g. shared.extractors: the SDK's names *and* a package holding .sdk, .inference
+                target = importlib.import_module(self.target)
+                module.__dict__.update({k: v for k, v in vars(target).items() if not k.startswith("__")})
             module.__path__ = []  # a package, so its children resolve through the finder too
             return module
         return importlib.import_module(self.target)
@@ -56,16 +61,12 @@ class _AliasFinder(importlib.abc.MetaPathFinder):
     def find_spec(self, fullname, path=None, target=None):
         if fullname in ALIASES:
             target_name = ALIASES[fullname]
-            return importlib.machinery.ModuleSpec(
-                fullname, _AliasLoader(fullname, target_name), is_package=target_name is None
-            )
+            return importlib.machinery.ModuleSpec(fullname, _AliasLoader(fullname, target_name))
         # engine.extractors.<name>.pipeline — the docs' per-extractor spelling of the SDK.
         parts = fullname.split(".")
         if fullname.startswith("engine.extractors.") and len(parts) in (3, 4):
             target_name = _SDK if len(parts) == 4 and parts[3] == "pipeline" else None
-            return importlib.machinery.ModuleSpec(
-                fullname, _AliasLoader(fullname, target_name), is_package=target_name is None
-            )
+            return importlib.machinery.ModuleSpec(fullname, _AliasLoader(fullname, target_name))
         return None
 
 

@@ -1,0 +1,44 @@
+"""Mixpeek filter expressions: pushdown to Qdrant JSON, and Python evaluation."""
+
+import pytest
+
+from warehouse.retrieval.errors import ApiError
+from warehouse.retrieval.filters import compile_filter
+
+DOC = {"category": "audio", "price": 120, "tags": ["new", "sale"], "title": "Noise Cancelling Headphones", "meta": {"rank": 2}}
+
+
+@pytest.mark.parametrize("expr,expected", [
+    ({"field": "category", "operator": "eq", "value": "audio"}, True),
+    ({"field": "category", "operator": "ne", "value": "audio"}, False),
+    ({"field": "price", "operator": "gte", "value": 120}, True),
+    ({"field": "price", "operator": "lt", "value": 100}, False),
+    ({"field": "category", "operator": "in", "value": ["audio", "video"]}, True),
+    ({"field": "category", "operator": "nin", "value": ["audio"]}, False),
+    ({"field": "tags", "operator": "contains", "value": "sale"}, True),
+    ({"field": "title", "operator": "starts_with", "value": "Noise"}, True),
+    ({"field": "title", "operator": "ends_with", "value": "Phones"}, False),
+    ({"field": "title", "operator": "regex", "value": "Cancel+ing"}, True),
+    ({"field": "missing", "operator": "exists", "value": True}, False),
+    ({"field": "meta.rank", "operator": "eq", "value": 2}, True),
+    ({"AND": [{"field": "price", "operator": "gt", "value": 100}, {"NOT": [{"field": "category", "operator": "eq", "value": "video"}]}]}, True),
+    ({"or": [{"field": "price", "operator": "gt", "value": 500}, {"field": "tags", "operator": "eq", "value": "new"}]}, True),
+    ({"category": "audio"}, True),
+])
+def test_python_evaluation(expr, expected):
+    assert compile_filter(expr).matches(DOC) is expected
+
+
+def test_pushdown_shapes():
+    f = compile_filter({"AND": [{"field": "price", "operator": "gte", "value": 10},
+                                {"field": "category", "operator": "nin", "value": ["x"]}]})
+    assert f.qdrant == {"must": [{"must": [{"key": "price", "range": {"gte": 10}}]},
+                                 {"must_not": [{"key": "category", "match": {"any": ["x"]}}]}]}
+    assert compile_filter({"field": "title", "operator": "regex", "value": "a"}).qdrant is None
+
+
+def test_errors_name_the_problem():
+    with pytest.raises(ApiError, match="unknown operator 'like'"):
+        compile_filter({"field": "a", "operator": "like", "value": 1})
+    with pytest.raises(ApiError, match="needs a list"):
+        compile_filter({"field": "a", "operator": "in", "value": 1})
