@@ -52,8 +52,14 @@ def test_wrapper_client_quickstart(live):
 def test_generated_client_quickstart(live):
     import mixpeek
     from mixpeek.models import (
-        BucketCreateRequest, CreateBatchRequest, CreateCollectionRequest, CreateNamespaceRequest, CreateObjectRequest,
-        CreateRetrieverRequest, ExecuteRetrieverRequest, SubmitBatchRequest,
+        BucketCreateRequest,
+        CreateBatchRequest,
+        CreateCollectionRequest,
+        CreateNamespaceRequest,
+        CreateObjectRequest,
+        CreateRetrieverRequest,
+        ExecuteRetrieverRequest,
+        SubmitBatchRequest,
     )
 
     cfg = mixpeek.Configuration(host=live.base_url, access_token=live.key)

@@ -180,7 +180,7 @@ def run_pipeline(
             },
             batch_size=batch_size,
             batch_format="pandas",
-            concurrency=concurrency,
+            compute=ray.data.ActorPoolStrategy(size=concurrency),
             **resources,
         )
     for out in ds.iter_batches(batch_size=None, batch_format="pandas"):

@@ -17,7 +17,12 @@ from pathlib import Path
 from typing import Any
 
 from warehouse.extractors.compat import install_aliases
-from warehouse.extractors.manifest import ExtractorSpec, ManifestError, ManifestIssue, spec_from_namespace
+from warehouse.extractors.manifest import (
+    ExtractorSpec,
+    ManifestError,
+    ManifestIssue,
+    spec_from_namespace,
+)
 from warehouse.extractors.sdk import as_pipeline_step
 
 _PACKAGE_ROOT = "_warehouse_plugins"

@@ -27,7 +27,7 @@ import asyncio
 import inspect
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 import pandas as pd
@@ -48,13 +48,13 @@ CONTRACT_COLUMNS = (
 )
 
 
-class ResourceType(str, Enum):
+class ResourceType(StrEnum):
     CPU = "cpu"
     GPU = "gpu"
     API = "api"
 
 
-class RowCondition(str, Enum):
+class RowCondition(StrEnum):
     """Which rows a step processes; the rest pass through unchanged."""
 
     ALWAYS = "always"

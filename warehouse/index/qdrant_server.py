@@ -6,7 +6,6 @@ congruence tests use to check that this implementation answers like the Edge one
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 from qdrant_client import QdrantClient, models

@@ -11,7 +11,15 @@ from fastapi.responses import JSONResponse
 
 from warehouse import __version__
 from warehouse.retrieval.errors import install_error_handlers
-from warehouse.retrieval.routes import batches, buckets, collections, discovery, internal, namespaces, retrievers
+from warehouse.retrieval.routes import (
+    batches,
+    buckets,
+    collections,
+    discovery,
+    internal,
+    namespaces,
+    retrievers,
+)
 from warehouse.retrieval.service import Services
 from warehouse.settings import Settings
 

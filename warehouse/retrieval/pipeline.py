@@ -14,7 +14,12 @@ from typing import Any
 
 from warehouse.retrieval.errors import ApiError
 from warehouse.retrieval.filters import compile_filter
-from warehouse.retrieval.stages import STAGES, AttributeFilterStage, FeatureSearchStage, StageContext
+from warehouse.retrieval.stages import (
+    STAGES,
+    AttributeFilterStage,
+    FeatureSearchStage,
+    StageContext,
+)
 
 _TEMPLATE = re.compile(r"\{\{\s*(INPUT|INPUTS)\.([A-Za-z0-9_.]+)\s*\}\}", re.IGNORECASE)
 _STAGE_KEYS = {"stage_name", "stage_type", "config", "stage_id", "parameters", "batch_size", "description",

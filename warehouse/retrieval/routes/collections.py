@@ -6,14 +6,17 @@ from fastapi import APIRouter, Depends, Query
 
 from warehouse.batch.runner import collection_vector_specs
 from warehouse.catalog import Batch, Bucket, Collection, Namespace, Object, Retriever
-from warehouse.extractors.manifest import normalize_version
 from warehouse.ids import new_id, uuid_from_document_id
 from warehouse.retrieval.deps import namespace, services
 from warehouse.retrieval.errors import ApiError, not_found
 from warehouse.retrieval.filters import compile_filter
 from warehouse.retrieval.routes.buckets import queue_batch
 from warehouse.retrieval.routes.common import get_bucket, get_collection, page_args
-from warehouse.retrieval.schemas import CreateCollectionRequest, ListRequest, TriggerCollectionRequest
+from warehouse.retrieval.schemas import (
+    CreateCollectionRequest,
+    ListRequest,
+    TriggerCollectionRequest,
+)
 from warehouse.retrieval.service import Services
 from warehouse.retrieval.views import collection_view, document_view, listing
 

@@ -10,7 +10,12 @@ from warehouse.retrieval.deps import namespace, services
 from warehouse.retrieval.errors import ApiError
 from warehouse.retrieval.pipeline import execute, normalize_stage
 from warehouse.retrieval.routes.common import get_collection, get_retriever, page_args
-from warehouse.retrieval.schemas import AdhocExecuteRequest, CreateRetrieverRequest, ExecuteRetrieverRequest, ListRequest
+from warehouse.retrieval.schemas import (
+    AdhocExecuteRequest,
+    CreateRetrieverRequest,
+    ExecuteRetrieverRequest,
+    ListRequest,
+)
 from warehouse.retrieval.service import Services
 from warehouse.retrieval.stages import STAGES
 from warehouse.retrieval.views import listing, retriever_view

@@ -1,0 +1,1 @@
+"""Partitioned Dagster assets (bucket objects, collection documents); built out with the Dagster issue."""

@@ -1,0 +1,1 @@
+"""Dagster sensors (new objects, queued batches, run status); built out with the Dagster issue."""
