@@ -134,3 +134,16 @@ def test_extraction_that_raises_fails_alone_and_keeps_old_documents(live):
     assert wait_batch(c, again["batch_id"])["status"] == "FAILED"
     listed = c.post(f"/v1/collections/{coll['collection_id']}/documents/list", json={"limit": 50}).json()
     assert listed["pagination"]["total"] == 5 and {d["source_object_id"] for d in listed["results"]} == set(good)
+
+
+def test_cancel_draft_batch_then_refuse_second_cancel(ns):
+    _, c, bucket = ns
+    c.post(f"/v1/buckets/{bucket['bucket_id']}/objects", json={"blobs": [{"property": "content", "type": "text", "data": "x"}]})
+    batch = c.post(f"/v1/buckets/{bucket['bucket_id']}/batches", json={"collection_ids": []}).json()
+    assert batch["status"] == "DRAFT"
+    err = _err(c.post(f"/v1/buckets/{bucket['bucket_id']}/batches/{batch['batch_id']}/submit", json={}), 422)
+    assert "no collections" in err["message"]
+    canceled = c.post(f"/v1/buckets/{bucket['bucket_id']}/batches/{batch['batch_id']}/cancel").json()
+    assert canceled["status"] == "CANCELED"
+    err = _err(c.post(f"/v1/batches/{batch['batch_id']}/cancel"), 409)
+    assert "already finished (CANCELED)" in err["message"]

@@ -38,8 +38,15 @@ def cancel_batch(batch_id: str, who: Caller = Depends(caller), svc: Services = D
 def _cancel(svc: Services, who: Caller, batch_id: str):
     with svc.catalog.session() as s:
         batch = s.get(Batch, batch_id)
-        if batch is None or not _owned(svc, who, batch.namespace_id):
-            raise not_found("batch", batch_id)
+    if batch is None or not _owned(svc, who, batch.namespace_id):
+        raise not_found("batch", batch_id)
+    return cancel_batch_by_id(svc, batch_id)
+
+
+def cancel_batch_by_id(svc: Services, batch_id: str) -> dict:
+    """Cancel a batch: DRAFT/QUEUED ones at once, a running one between its result batches."""
+    with svc.catalog.session() as s:
+        batch = s.get(Batch, batch_id)
         if batch.status in ("COMPLETED", "COMPLETED_WITH_ERRORS", "FAILED", "CANCELED"):
             raise ApiError(409, f"batch already finished ({batch.status})")
         if batch.status in ("DRAFT", "QUEUED"):

@@ -401,14 +401,8 @@ def list_batches(bucket_identifier: str, body: ListRequest | None = None, ns: Na
 
 @router.post("/{bucket_identifier}/batches/{batch_id}/cancel", summary="Cancel a batch")
 def cancel_batch(bucket_identifier: str, batch_id: str, ns: Namespace = Depends(namespace), svc: Services = Depends(services)):
+    from warehouse.retrieval.routes.batches import cancel_batch_by_id
+
     with svc.catalog.session() as s:
-        batch = _get_batch(s, get_bucket(s, ns.namespace_id, bucket_identifier), batch_id)
-        if batch.status in ("COMPLETED", "COMPLETED_WITH_ERRORS", "FAILED", "CANCELED"):
-            raise ApiError(409, f"batch already finished ({batch.status})")
-        if batch.status in ("DRAFT", "QUEUED"):
-            batch.status = "CANCELED"
-            if batch.task_id and (task := s.get(Task, batch.task_id)) is not None:
-                task.status = "CANCELED"
-    svc.runner.cancel(batch_id)
-    with svc.catalog.session() as s:
-        return batch_view(s.get(Batch, batch_id))
+        _get_batch(s, get_bucket(s, ns.namespace_id, bucket_identifier), batch_id)
+    return cancel_batch_by_id(svc, batch_id)
