@@ -147,3 +147,16 @@ def test_cancel_draft_batch_then_refuse_second_cancel(ns):
     assert canceled["status"] == "CANCELED"
     err = _err(c.post(f"/v1/batches/{batch['batch_id']}/cancel"), 409)
     assert "already finished (CANCELED)" in err["message"]
+
+
+def test_canceled_batch_can_be_submitted_again(live):
+    _, c = live.new_namespace()
+    bucket = c.post("/v1/buckets", json={"bucket_name": "r", "bucket_schema": {"properties": {"content": {"type": "text"}}}}).json()
+    c.post(f"/v1/buckets/{bucket['bucket_id']}/objects", json={"blobs": [{"property": "content", "type": "text", "data": "hello"}]})
+    c.post("/v1/collections", json={"collection_name": "h", "source": {"type": "bucket", "bucket_ids": [bucket["bucket_id"]]},
+                                    "feature_extractor": {"feature_extractor_name": "text_embed", "version": "1.0.0"}})
+    batch = c.post(f"/v1/buckets/{bucket['bucket_id']}/batches", json={}).json()
+    assert c.post(f"/v1/batches/{batch['batch_id']}/cancel").json()["status"] == "CANCELED"
+    c.post(f"/v1/buckets/{bucket['bucket_id']}/batches/{batch['batch_id']}/submit", json={})
+    final = wait_batch(c, batch["batch_id"])
+    assert final["status"] == "COMPLETED" and final["documents_written"] == 1

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import pandas as pd
@@ -171,6 +172,4 @@ def build_rows(
 
 
 def _failure(object_id: str, error: str, error_type: str) -> dict[str, Any]:
-    from datetime import UTC, datetime
-
     return {"object_id": object_id, "error": error, "error_type": error_type, "timestamp": datetime.now(UTC).isoformat()}

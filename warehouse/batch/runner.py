@@ -66,17 +66,18 @@ class BatchRunner:
         self.settings = settings
         self._pool = ThreadPoolExecutor(max_workers=max(1, settings.batch_workers), thread_name_prefix="batch")
         self._cancel: dict[str, threading.Event] = {}
-        self._futures: dict[str, Any] = {}
 
     # -- scheduling ------------------------------------------------------------------------------
     def submit(self, batch_id: str):
-        event = self._cancel.setdefault(batch_id, threading.Event())
-        future = self._pool.submit(self._run_safely, batch_id, event)
-        self._futures[batch_id] = future
-        return future
+        # A fresh flag: a cancel of an earlier submission must not stop this one.
+        event = self._cancel[batch_id] = threading.Event()
+        return self._pool.submit(self._run_safely, batch_id, event)
 
     def cancel(self, batch_id: str) -> None:
-        self._cancel.setdefault(batch_id, threading.Event()).set()
+        """Stop the batch's current run between result batches (no-op when none runs)."""
+        event = self._cancel.get(batch_id)
+        if event is not None:
+            event.set()
 
     def resume_pending(self) -> list[str]:
         """Re-queue batches a previous process left QUEUED or PROCESSING (re-runs are idempotent)."""
@@ -124,6 +125,7 @@ class BatchRunner:
             if batch is None:
                 raise LookupError(f"batch {batch_id} not found")
             if batch.status == "CANCELED":
+                self._cancel.pop(batch_id, None)
                 return {}
             objects = s.query(Object).filter(Object.object_id.in_(batch.object_ids or [])).all()
             collections = [s.get(Collection, cid) for cid in batch.collection_ids or []]
@@ -223,8 +225,8 @@ class BatchRunner:
                 if sum(len(p) for _, p in pending) >= self.settings.upsert_batch_size:
                     flush()
         flush()
-        if counts["written"]:
-            self.index.optimize(namespace_id) if counts["written"] >= 10_000 else None
+        if counts["written"] >= 10_000:  # merge segments and build HNSW after a bulk load
+            self.index.optimize(namespace_id)
         elapsed = time.perf_counter() - started
         return {
             "written": counts["written"], "replaced": counts["replaced"], "failures": failures,

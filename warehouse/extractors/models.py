@@ -8,7 +8,6 @@ local directory.
 
 from __future__ import annotations
 
-import os
 import threading
 from pathlib import Path
 from typing import Any
@@ -88,6 +87,3 @@ def get_batch_service(model_id: str):
     SentenceEmbeddingBatch.__name__ = f"Batch[{model_id}]"
     return SentenceEmbeddingBatch
 
-
-def default_threads() -> int:
-    return os.cpu_count() or 1

@@ -50,27 +50,22 @@ def normalize_stage(stage: Any, position: int) -> dict[str, Any]:
                        "config.parameters", {"location": f"{where}.config"})
     cls = STAGES[stage_id]
     name = stage.get("stage_name") or f"{stage_id}_{position}"
-    cls(name, render(parameters, {}, lenient=True))  # validate parameter names and types now
+    cls(name, parameters)  # validate parameter names and types now (templates stay strings)
     return {"stage_name": name, "stage_type": cls.category,
             "config": {"stage_id": stage_id, "parameters": parameters}, "parameters": parameters}
 
 
-def render(value: Any, inputs: dict[str, Any], lenient: bool = False) -> Any:
+def render(value: Any, inputs: dict[str, Any]) -> Any:
     """Fill ``{{INPUT.x}}`` templates; a whole-string template keeps the input's type."""
     if isinstance(value, str):
         whole = _TEMPLATE.fullmatch(value.strip())
         if whole:
-            key = whole.group(2)
-            if lenient:
-                return value
-            return _lookup(inputs, key)
-        if lenient:
-            return value
+            return _lookup(inputs, whole.group(2))
         return _TEMPLATE.sub(lambda m: "" if _lookup(inputs, m.group(2)) is None else str(_lookup(inputs, m.group(2))), value)
     if isinstance(value, dict):
-        return {k: render(v, inputs, lenient) for k, v in value.items()}
+        return {k: render(v, inputs) for k, v in value.items()}
     if isinstance(value, list):
-        return [render(v, inputs, lenient) for v in value]
+        return [render(v, inputs) for v in value]
     return value
 
 

@@ -13,21 +13,22 @@ from warehouse.retrieval.views import batch_view, task_view
 router = APIRouter(tags=["batches", "tasks"])
 
 
-def _owned(svc: Services, who: Caller, namespace_id: str | None) -> bool:
-    if namespace_id is None:
-        return True
+def _owned_or_404(svc: Services, who: Caller, model, kind: str, identifier: str):
+    """The row, if it exists and belongs to one of the caller's namespaces; else NotFound."""
     with svc.catalog.session() as s:
-        ns = s.get(Namespace, namespace_id)
-        return ns is not None and ns.organization_id == who.organization_id
+        row = s.get(model, identifier)
+        if row is not None and row.namespace_id is not None:
+            ns = s.get(Namespace, row.namespace_id)
+            if ns is None or ns.organization_id != who.organization_id:
+                row = None
+    if row is None:
+        raise not_found(kind, identifier)
+    return row
 
 
 @router.get("/v1/batches/{batch_id}", summary="Get a batch by id")
 def get_batch(batch_id: str, who: Caller = Depends(caller), svc: Services = Depends(services)):
-    with svc.catalog.session() as s:
-        batch = s.get(Batch, batch_id)
-    if batch is None or not _owned(svc, who, batch.namespace_id):
-        raise not_found("batch", batch_id)
-    return batch_view(batch)
+    return batch_view(_owned_or_404(svc, who, Batch, "batch", batch_id))
 
 
 @router.post("/v1/batches/{batch_id}/cancel", summary="Cancel a batch")
@@ -36,10 +37,7 @@ def cancel_batch(batch_id: str, who: Caller = Depends(caller), svc: Services = D
 
 
 def _cancel(svc: Services, who: Caller, batch_id: str):
-    with svc.catalog.session() as s:
-        batch = s.get(Batch, batch_id)
-    if batch is None or not _owned(svc, who, batch.namespace_id):
-        raise not_found("batch", batch_id)
+    _owned_or_404(svc, who, Batch, "batch", batch_id)
     return cancel_batch_by_id(svc, batch_id)
 
 
@@ -60,20 +58,13 @@ def cancel_batch_by_id(svc: Services, batch_id: str) -> dict:
 
 @router.get("/v1/tasks/{task_id}", summary="Get a task")
 def get_task(task_id: str, who: Caller = Depends(caller), svc: Services = Depends(services)):
-    with svc.catalog.session() as s:
-        task = s.get(Task, task_id)
-    if task is None or not _owned(svc, who, task.namespace_id):
-        raise not_found("task", task_id)
-    return task_view(task)
+    return task_view(_owned_or_404(svc, who, Task, "task", task_id))
 
 
 @router.delete("/v1/tasks/{task_id}", summary="Cancel the work behind a task")
 @router.post("/v1/tasks/{task_id}/kill", summary="Cancel the work behind a task")
 def kill_task(task_id: str, who: Caller = Depends(caller), svc: Services = Depends(services)):
-    with svc.catalog.session() as s:
-        task = s.get(Task, task_id)
-    if task is None or not _owned(svc, who, task.namespace_id):
-        raise not_found("task", task_id)
+    task = _owned_or_404(svc, who, Task, "task", task_id)
     if task.resource_id and task.resource_id.startswith("btch_"):
         _cancel(svc, who, task.resource_id)
     with svc.catalog.session() as s:

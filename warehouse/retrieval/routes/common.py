@@ -8,33 +8,25 @@ from warehouse.catalog import Bucket, Collection, Retriever
 from warehouse.retrieval.errors import not_found
 
 
+def _by_id_or_name(s: Session, model, kind: str, name_column, namespace_id: str, identifier: str):
+    row = s.get(model, identifier)
+    if row is None or row.namespace_id != namespace_id:
+        row = s.query(model).filter(model.namespace_id == namespace_id, name_column == identifier).one_or_none()
+    if row is None:
+        raise not_found(kind, identifier, namespace_id=namespace_id)
+    return row
+
+
 def get_bucket(s: Session, namespace_id: str, identifier: str) -> Bucket:
-    b = s.get(Bucket, identifier)
-    if b is None or b.namespace_id != namespace_id:
-        b = s.query(Bucket).filter(Bucket.namespace_id == namespace_id, Bucket.bucket_name == identifier).one_or_none()
-    if b is None:
-        raise not_found("bucket", identifier, namespace_id=namespace_id)
-    return b
+    return _by_id_or_name(s, Bucket, "bucket", Bucket.bucket_name, namespace_id, identifier)
 
 
 def get_collection(s: Session, namespace_id: str, identifier: str) -> Collection:
-    c = s.get(Collection, identifier)
-    if c is None or c.namespace_id != namespace_id:
-        c = s.query(Collection).filter(Collection.namespace_id == namespace_id,
-                                       Collection.collection_name == identifier).one_or_none()
-    if c is None:
-        raise not_found("collection", identifier, namespace_id=namespace_id)
-    return c
+    return _by_id_or_name(s, Collection, "collection", Collection.collection_name, namespace_id, identifier)
 
 
 def get_retriever(s: Session, namespace_id: str, identifier: str) -> Retriever:
-    r = s.get(Retriever, identifier)
-    if r is None or r.namespace_id != namespace_id:
-        r = s.query(Retriever).filter(Retriever.namespace_id == namespace_id,
-                                      Retriever.retriever_name == identifier).one_or_none()
-    if r is None:
-        raise not_found("retriever", identifier, namespace_id=namespace_id)
-    return r
+    return _by_id_or_name(s, Retriever, "retriever", Retriever.retriever_name, namespace_id, identifier)
 
 
 def page_args(limit: int | None, offset: int | None, page: int | None = None, page_size: int | None = None,

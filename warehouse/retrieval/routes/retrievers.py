@@ -116,18 +116,11 @@ def execute_retriever(retriever_id: str, body: ExecuteRetrieverRequest | None = 
     body = body or ExecuteRetrieverRequest()
     with svc.catalog.session() as s:
         r = get_retriever(s, ns.namespace_id, retriever_id)
-    missing = []
-    with svc.catalog.session() as s:
-        collections = []
-        for cid in r.collection_ids:
-            c = s.get(Collection, cid)
-            if c is None:
-                missing.append(cid)
-            else:
-                collections.append(c)
+        found = {c.collection_id: c for c in s.query(Collection).filter(Collection.collection_id.in_(r.collection_ids))}
+    collections = [found[cid] for cid in r.collection_ids if cid in found]
+    missing = [cid for cid in r.collection_ids if cid not in found]
     if missing:
         raise ApiError(404, f"retriever {r.retriever_name!r} references deleted collection(s) {missing}",
                        {"retriever_id": r.retriever_id, "missing_collections": missing})
-    result = execute(svc, ns.namespace_id, collections, r.stages, r.input_schema, body.inputs, body.limit,
-                     body.offset or 0, body.filters, retriever_id=r.retriever_id)
-    return result
+    return execute(svc, ns.namespace_id, collections, r.stages, r.input_schema, body.inputs, body.limit,
+                   body.offset or 0, body.filters, retriever_id=r.retriever_id)

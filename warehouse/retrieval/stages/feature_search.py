@@ -9,6 +9,7 @@ here over one batched engine call. The fusion parameters used are echoed in the 
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import replace
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -171,7 +172,7 @@ class FeatureSearchStage(Stage):
             return []
         index, ns = ctx.services.index, ctx.namespace_id
         if len(queries) == 1:
-            hits = index.query(ns, VectorQuery(**{**queries[0].__dict__, "limit": min(queries[0].limit, p.final_top_k)}))
+            hits = index.query(ns, replace(queries[0], limit=min(queries[0].limit, p.final_top_k)))
             scored = [(h, h.score) for h in hits]
         elif p.fusion in ("rrf", "dbsf"):
             self.metadata["fusion"].update({"k": p.rrf_k, "weights": weights} if p.fusion == "rrf" else {})
