@@ -43,6 +43,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--n", type=int, default=1000)
     parser.add_argument("--dataset", type=Path, default=ROOT.parent / "shared" / "data" / "scifact")
+    parser.add_argument("--cold", action="store_true",
+                        help="do not warm the batch workers at start-up: the batch pays for process start and "
+                             "model loading (the first batch after a restart with WAREHOUSE_WARM_BATCH_WORKERS=false)")
     args = parser.parse_args()
     texts = load_texts(args.dataset, args.n)
 
@@ -57,19 +60,25 @@ def main() -> None:
 
     home = Path(tempfile.mkdtemp(prefix="wh-bench-"))
     port = free_port()
-    settings = Settings(home=home, api_port=port)
+    settings = Settings(home=home, api_port=port, warm_batch_workers=not args.cold)
     svc = Services.from_settings(settings)
     key = ensure_api_key(svc.catalog, settings.organization_id)
     ensure_ray()
     server = uvicorn.Server(uvicorn.Config(create_app(settings, svc), host="127.0.0.1", port=port, log_level="warning"))
     threading.Thread(target=server.run, daemon=True).start()
     base = f"http://127.0.0.1:{port}"
+    # Ready means warm: the query models loaded and the batch workers holding the extractor, as a
+    # long-running server has them; the raw model is timed warm too.
     while True:
         try:
-            if httpx.get(f"{base}/v1/health").status_code == 200:
+            checks = httpx.get(f"{base}/v1/health").json()["checks"]
+            if checks["query_models"] == "ready" and checks["batch_workers"] in ("ready", "off"):
                 break
-        except httpx.HTTPError:
-            time.sleep(0.1)
+            if checks["batch_workers"].startswith("failed"):
+                raise SystemExit(f"warming the batch workers failed: {checks['batch_workers']}")
+        except (httpx.HTTPError, KeyError):
+            pass
+        time.sleep(0.2)
     c = httpx.Client(base_url=base, headers={"Authorization": f"Bearer {key}"}, timeout=300)
     c.post("/v1/namespaces", json={"namespace_name": "bench"}).raise_for_status()
     c.headers["X-Namespace"] = "bench"

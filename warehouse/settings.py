@@ -59,6 +59,11 @@ class Settings(BaseSettings):
     ray_address: str | None = Field(default=None, description="Ray cluster address; local if unset.")
     ray_num_cpus: int | None = None
     batch_workers: int = 1
+    warm_batch_workers: bool = Field(
+        default=True,
+        description="At start-up, start Ray and load the built-in extractors into idle Ray workers, "
+        "so the first batch does not pay for process start and model loading.",
+    )
     upsert_batch_size: int = 256
 
     @cached_property

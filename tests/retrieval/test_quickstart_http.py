@@ -163,3 +163,18 @@ def test_chunking_and_custom_plugin(live):
             "searches": [{"feature_uri": "mixpeek://text_embed@1.0.0/text_embed_v1_embedding", "query": "{{INPUT.q}}", "top_k": 5}]}}}]}).json()
     assert out["documents"][0]["source_object_id"] == obj["object_id"]
     assert out["documents"][0]["score"] == pytest.approx(1.0, abs=1e-4)
+
+
+def test_health_reports_warm_models_and_workers(live, corpus):
+    import time
+
+    import httpx
+
+    for _ in range(600):
+        checks = httpx.get(f"{live.base_url}/v1/health").json()["checks"]
+        if checks["batch_workers"] != "loading" and checks["query_models"] == "ready":
+            break
+        time.sleep(0.1)
+    assert checks["catalog"] == "ok"
+    assert checks["query_models"] == "ready"
+    assert checks["batch_workers"] == "ready", checks

@@ -18,7 +18,13 @@ from typing import Any
 
 import numpy as np
 
-from warehouse.batch.engine import ERROR_COLUMN, describe_exception, ensure_ray, run_pipeline
+from warehouse.batch.engine import (
+    ERROR_COLUMN,
+    describe_exception,
+    ensure_ray,
+    run_pipeline,
+    warm_workers,
+)
 from warehouse.batch.rows import build_rows
 from warehouse.catalog import Batch, Bucket, Catalog, Collection, Object, Task
 from warehouse.extractors.registry import ExtractorRegistry
@@ -66,6 +72,20 @@ class BatchRunner:
         self.settings = settings
         self._pool = ThreadPoolExecutor(max_workers=max(1, settings.batch_workers), thread_name_prefix="batch")
         self._cancel: dict[str, threading.Event] = {}
+        self.warm_state = "off"
+
+    def warm(self) -> None:
+        """Start Ray and load the built-in extractors into idle workers (``warm_state`` tells)."""
+        self.warm_state = "loading"
+        try:
+            ensure_ray(self.settings.ray_address, self.settings.ray_num_cpus)
+            for ext in self.registry.all():
+                if ext.builtin:
+                    warm_workers(ext)
+            self.warm_state = "ready"
+        except Exception as exc:  # noqa: BLE001 - batches still run, cold; the health check says why
+            log.warning("warming batch workers failed: %s", describe_exception(exc))
+            self.warm_state = f"failed: {describe_exception(exc)}"
 
     # -- scheduling ------------------------------------------------------------------------------
     def submit(self, batch_id: str):

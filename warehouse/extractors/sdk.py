@@ -248,6 +248,13 @@ class PipelineStep:
                 self._instance = cls(config=self.definition.config)
         return self._instance
 
+    def warm(self) -> None:
+        """Instantiate the processor and run its ``setup()`` now rather than on the first batch."""
+        processor = self._processor()
+        if isinstance(processor, BatchProcessor) and not processor._ready:
+            processor.setup()
+            processor._ready = True
+
     def __call__(self, batch: pd.DataFrame) -> pd.DataFrame:
         if self.condition is RowCondition.ALWAYS:
             return self._processor()(batch)

@@ -62,6 +62,8 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     async def lifespan(app: FastAPI):
         # Load the built-in query models now, so the first search does not pay for it.
         threading.Thread(target=svc.inference.warm, args=(svc.registry.all(),), daemon=True).start()
+        if settings.warm_batch_workers:
+            threading.Thread(target=svc.runner.warm, name="warm-batch-workers", daemon=True).start()
         if resume:
             resumed = svc.runner.resume_pending()
             if resumed:

@@ -26,6 +26,7 @@ class QueryInference:
         self._cache: OrderedDict[tuple[str, str, str], dict[str, Any]] = OrderedDict()
         self._cache_size = cache_size
         self._lock = threading.Lock()
+        self.warmed = threading.Event()
 
     def _service(self, ext: LoadedExtractor):
         key = (ext.spec.ref, ext.code_version)
@@ -42,13 +43,19 @@ class QueryInference:
         return svc
 
     def warm(self, extractors) -> None:
-        """Load the realtime services of built-in extractors ahead of the first query."""
-        for ext in extractors:
-            if ext.builtin:
-                try:
-                    self.embed_text(ext, "warm-up", ext.spec.vector_features[0].feature_name)
-                except Exception:  # noqa: BLE001 - a failure resurfaces, with its message, on a real query
-                    pass
+        """Load the realtime services of built-in extractors ahead of the first query.
+
+        ``warmed`` is set when done; ``/v1/health`` reports it as ``checks.query_models``.
+        """
+        try:
+            for ext in extractors:
+                if ext.builtin:
+                    try:
+                        self.embed_text(ext, "warm-up", ext.spec.vector_features[0].feature_name)
+                    except Exception:  # noqa: BLE001 - a failure resurfaces, with its message, on a real query
+                        pass
+        finally:
+            self.warmed.set()
 
     def embed_text(self, ext: LoadedExtractor, text: str, feature_name: str) -> list[float]:
         """The query vector for ``feature_name`` (falls back to the ``embedding`` key)."""

@@ -58,4 +58,6 @@ def health(svc: Services = Depends(services)):
     except Exception as exc:  # noqa: BLE001
         checks["catalog"] = f"error: {exc}"
     checks["extractors"] = len(svc.registry.all())
+    checks["query_models"] = "ready" if svc.inference.warmed.is_set() else "loading"
+    checks["batch_workers"] = svc.runner.warm_state
     return {"status": "healthy" if checks["catalog"] == "ok" else "degraded", "version": __version__, "checks": checks}
