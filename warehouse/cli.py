@@ -49,6 +49,7 @@ def up(
     from warehouse.settings import load_settings
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # not one line per status poll
     settings = load_settings(home=home, api_port=api_port, ui_port=ui_port, api_host=host)
     svc = Services.from_settings(settings)
     if REPO_EXAMPLES.is_dir():
@@ -84,7 +85,8 @@ def up(
             f"  Home        {settings.home_dir}\n\n"
             f"  Try: curl -s -X POST {base}/v1/retrievers/demo-search/execute \\\n"
             f"         -H 'Authorization: Bearer {key}' -H 'X-Namespace: {ns.namespace_name}' \\\n"
-            f"         -H 'Content-Type: application/json' -d '{{\"inputs\": {{\"query\": \"how do I search\"}}}}'\n"
+            f"         -H 'Content-Type: application/json' -d '{{\"inputs\": {{\"query\": \"how do I search\"}}}}'\n",
+            soft_wrap=True,
         )
 
     threading.Thread(target=after_start, daemon=True).start()

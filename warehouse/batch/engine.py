@@ -36,7 +36,39 @@ _RAY_LOCK = threading.Lock()
 
 
 def ensure_ray(address: str | None = None, num_cpus: int | None = None) -> None:
-    """Connect to ``address`` or start a local Ray once per process (idempotent)."""
+    """Connect to ``address`` or start a local Ray once per process (idempotent, any thread).
+
+    A local Ray's head processes (GCS, raylet) are started with ``PR_SET_PDEATHSIG``, which the
+    kernel ties to the *thread* that spawned them: started from a short-lived thread, they are
+    killed when it ends, and the whole process with them. So the start happens in the main thread
+    or in a dedicated thread that lives as long as the process.
+    """
+    import ray
+
+    if ray.is_initialized():
+        return
+    if threading.current_thread() is threading.main_thread():
+        _init_ray(address, num_cpus)
+        return
+    done: dict[str, Any] = {}
+    ready = threading.Event()
+
+    def owner() -> None:
+        try:
+            _init_ray(address, num_cpus)
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread
+            done["error"] = exc
+        finally:
+            ready.set()
+        threading.Event().wait()  # never ends: Ray's head processes live as long as this thread
+
+    threading.Thread(target=owner, name="ray-owner", daemon=True).start()
+    ready.wait()
+    if "error" in done:
+        raise done["error"]
+
+
+def _init_ray(address: str | None, num_cpus: int | None) -> None:
     import ray
 
     with _RAY_LOCK:
