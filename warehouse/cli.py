@@ -26,6 +26,9 @@ app.add_typer(buckets_app, name="buckets")
 app.add_typer(collections_app, name="collections")
 app.add_typer(batches_app, name="batches")
 app.add_typer(extractors_app, name="extractors")
+plugins_app = typer.Typer(help="Write extractor plugins: lint and test them offline, no server needed.",
+                          no_args_is_help=True)
+app.add_typer(plugins_app, name="plugins")
 console = Console(stderr=True)
 DEMO_DIR = Path(__file__).parent / "demo"
 REPO_EXAMPLES = Path(__file__).resolve().parent.parent / "examples" / "extractors"
@@ -311,6 +314,61 @@ def extractors_list() -> None:
            ["ref", "id", "source", "features"])
     for folder, error in reg.errors.items():
         console.print(f"[red]not loaded[/red] {folder}: {error}")
+
+
+@plugins_app.command("lint")
+def plugins_lint(path: Path, as_json: bool = typer.Option(False, "--json", help="One JSON document on stdout.")) -> None:
+    """Validate the manifest, scan for blocked code and lint the batch steps of a plugin folder or archive.
+
+    Lines read `file:line: [severity] CODE message — fix: …`; the exit status is 1 on any error.
+    """
+    from warehouse.extractors.lint import lint_path
+
+    report = lint_path(path)
+    if as_json:
+        print(json.dumps(report.to_dict(), indent=2))
+    else:
+        for finding in report.findings:
+            colour = {"error": "red", "warning": "yellow"}.get(finding.severity, "dim")
+            console.print(f"[{colour}]{finding}[/{colour}]", soft_wrap=True, highlight=False, markup=True)
+        summary = f"{len(report.errors)} error(s), {len(report.findings) - len(report.errors)} other finding(s)"
+        console.print(f"{report.extractor or path}: " + ("[green]ok[/green], " if report.ok else "[red]failed[/red], ") + summary)
+    raise typer.Exit(0 if report.ok else 1)
+
+
+@plugins_app.command("test")
+def plugins_test(path: Path, parameters: str = typer.Option("{}", help="Extractor parameters as JSON."),
+                 as_json: bool = typer.Option(False, "--json", help="One JSON document on stdout.")) -> None:
+    """Run the plugin through real Ray Data map_batches on a realistic DataFrame and check its output."""
+    from warehouse.extractors.harness import run_plugin_test
+    from warehouse.extractors.lint import ArchiveError, plugin_folder
+
+    try:
+        params = json.loads(parameters)
+    except json.JSONDecodeError as exc:
+        console.print(f"[red]--parameters is not JSON:[/red] {exc}")
+        raise typer.Exit(2) from exc
+    try:
+        with plugin_folder(path) as folder:
+            report = run_plugin_test(folder, params)
+    except ArchiveError as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(1) from exc
+    report.path = str(path)
+    if as_json:
+        print(json.dumps(report.to_dict(), indent=2))
+    else:
+        marks = {"pass": "[green]PASS[/green]", "fail": "[red]FAIL[/red]", "skip": "[dim]SKIP[/dim]"}
+        for check in report.checks:
+            line = f"{marks[check.status]} {check.name}: {check.message}"
+            if check.status == "fail" and check.fix:
+                line += f" — fix: {check.fix}"
+            console.print(line, soft_wrap=True, highlight=False)
+        for row in report.skipped_rows:
+            console.print(f"[dim]skipped row {row['document_id']}: {row['reason']}[/dim]")
+        console.print(f"{report.extractor or path}: " + ("[green]ok[/green]" if report.ok else "[red]failed[/red]")
+                      + f" in {report.seconds:.1f} s")
+    raise typer.Exit(0 if report.ok else 1)
 
 
 def main() -> None:

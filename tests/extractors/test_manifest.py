@@ -33,9 +33,15 @@ def test_registry_reports_but_skips_a_broken_plugin(tmp_path):
     assert "embedding_dim" in reg.errors[str(tmp_path / "wrong_keys")]
 
 
-@pytest.mark.parametrize("raw,expected", [("v1", "v1"), ("1", "1.0.0"), ("1.0", "1.0.0"), ("2.1.3", "2.1.3")])
+@pytest.mark.parametrize("raw,expected", [("v1", "1.0.0"), ("1", "1.0.0"), ("1.0", "1.0.0"), ("2.1.3", "2.1.3"),
+                                          ("v2.1", "2.1.0")])
 def test_version_normalisation(raw, expected):
     assert normalize_version(raw) == expected
+
+
+def test_builtins_keep_their_v_spelling():
+    assert normalize_version("v1", keep_v=True) == "v1"
+    assert normalize_version("1.0", keep_v=True) == "1.0.0"
 
 
 def test_bad_distance_and_dim():

@@ -162,5 +162,5 @@ def load_plugin(folder: str | Path, builtin: bool = False) -> LoadedExtractor:
         raise ManifestError([ManifestIssue(str(manifest_path), exc.lineno or 1, "error", f"syntax error: {exc.msg}")]) from exc
     except Exception as exc:  # noqa: BLE001
         raise PluginLoadError(f"{manifest_path}: import failed: {type(exc).__name__}: {exc}") from exc
-    spec_ = spec_from_namespace(vars(manifest), str(manifest_path), source)
+    spec_ = spec_from_namespace(vars(manifest), str(manifest_path), source, keep_v=builtin)
     return LoadedExtractor(spec=spec_, path=folder, code_version=version, package=package, builtin=builtin)

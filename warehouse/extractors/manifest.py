@@ -27,6 +27,9 @@ _FEATURE_KEYS = {"feature_type", "feature_name", "embedding_dim", "distance_metr
 _DISTANCES = {"cosine", "euclid", "dot"}
 _INFERENCE_TYPES = {"embedding", "rerank", "classify", "generate", "general"}
 _NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
+_COMPUTE_RANGES: dict[str, tuple[int, int] | None] = {
+    "resource_type": None, "batch_size": (1, 4096), "max_concurrency": (1, 64),
+}
 
 
 @dataclass
@@ -110,11 +113,14 @@ class ExtractorSpec:
         return str(self.compute_profile.get("resource_type", "cpu"))
 
 
-def normalize_version(version: Any) -> str:
-    """``v1`` stays ``v1`` (Mixpeek's built-in spelling); ``1`` / ``1.0`` become ``1.0.0``."""
+def normalize_version(version: Any, keep_v: bool = False) -> str:
+    """``v1`` / ``1`` / ``1.0`` become ``1.0.0``; with ``keep_v`` (built-ins, Mixpeek's spelling of
+    their URIs) ``v1`` stays ``v1``."""
     text = str(version).strip()
-    if re.fullmatch(r"v\d+", text):
-        return text
+    if re.fullmatch(r"v\d+(\.\d+){0,2}", text):
+        if keep_v and re.fullmatch(r"v\d+", text):
+            return text
+        text = text[1:]
     if re.fullmatch(r"\d+(\.\d+){0,2}", text):
         parts = text.split(".") + ["0"] * (3 - len(text.split(".")))
         return ".".join(parts[:3])
@@ -146,7 +152,8 @@ def _schema_of(model: Any) -> dict[str, Any]:
     return {}
 
 
-def spec_from_namespace(ns: dict[str, Any], file: str = "manifest.py", source: str = "") -> ExtractorSpec:
+def spec_from_namespace(ns: dict[str, Any], file: str = "manifest.py", source: str = "",
+                        keep_v: bool = False) -> ExtractorSpec:
     """Validate the top-level names of an imported manifest module and build the spec.
 
     Raises:
@@ -237,8 +244,17 @@ def spec_from_namespace(ns: dict[str, Any], file: str = "manifest.py", source: s
     if not isinstance(compute, dict):
         err("compute_profile", "compute_profile must be a dict like {'resource_type': 'cpu', 'batch_size': 64}")
         compute = {}
-    elif compute.get("resource_type", "cpu") not in {"cpu", "gpu", "api"}:
-        err("compute_profile", f"compute_profile.resource_type {compute.get('resource_type')!r} must be cpu, gpu or api")
+    else:
+        for key, value in compute.items():
+            if key not in _COMPUTE_RANGES:
+                err("compute_profile", f"compute_profile has unknown key {key!r}; allowed keys: {sorted(_COMPUTE_RANGES)}")
+            elif key == "resource_type":
+                if value not in {"cpu", "gpu", "api"}:
+                    err("compute_profile", f"compute_profile.resource_type {value!r} must be cpu, gpu or api")
+            else:
+                low, high = _COMPUTE_RANGES[key]
+                if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+                    err("compute_profile", f"compute_profile.{key} must be an integer from {low} to {high}, got {value!r}")
 
     if any(i.severity == "error" for i in issues):
         raise ManifestError(issues)
@@ -253,7 +269,7 @@ def spec_from_namespace(ns: dict[str, Any], file: str = "manifest.py", source: s
     defaults.update(ns.get("default_parameters") or {})
     return ExtractorSpec(
         name=str(name),
-        version=normalize_version(version),
+        version=normalize_version(version, keep_v),
         description=str(values.get("description") or ""),
         features=features,
         inference_type=inference_type,
