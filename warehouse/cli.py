@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -330,7 +331,7 @@ def plugins_lint(path: Path, as_json: bool = typer.Option(False, "--json", help=
     else:
         for finding in report.findings:
             colour = {"error": "red", "warning": "yellow"}.get(finding.severity, "dim")
-            console.print(f"[{colour}]{finding}[/{colour}]", soft_wrap=True, highlight=False, markup=True)
+            console.print(f"[{colour}]{escape(str(finding))}[/{colour}]", soft_wrap=True, highlight=False)
         summary = f"{len(report.errors)} error(s), {len(report.findings) - len(report.errors)} other finding(s)"
         console.print(f"{report.extractor or path}: " + ("[green]ok[/green], " if report.ok else "[red]failed[/red], ") + summary)
     raise typer.Exit(0 if report.ok else 1)
@@ -360,9 +361,9 @@ def plugins_test(path: Path, parameters: str = typer.Option("{}", help="Extracto
     else:
         marks = {"pass": "[green]PASS[/green]", "fail": "[red]FAIL[/red]", "skip": "[dim]SKIP[/dim]"}
         for check in report.checks:
-            line = f"{marks[check.status]} {check.name}: {check.message}"
+            line = f"{marks[check.status]} {escape(check.name)}: {escape(check.message)}"
             if check.status == "fail" and check.fix:
-                line += f" — fix: {check.fix}"
+                line += f" — fix: {escape(check.fix)}"
             console.print(line, soft_wrap=True, highlight=False)
         for row in report.skipped_rows:
             console.print(f"[dim]skipped row {row['document_id']}: {row['reason']}[/dim]")

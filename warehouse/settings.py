@@ -59,6 +59,14 @@ class Settings(BaseSettings):
     ray_address: str | None = Field(default=None, description="Ray cluster address; local if unset.")
     ray_num_cpus: int | None = None
     batch_workers: int = 1
+    llm_base_url: str | None = Field(default=None, description="OpenAI-compatible endpoint for container.llm and LLM stages.")
+    llm_api_key: str | None = None
+    llm_model: str | None = None
+    hf_offline: bool = Field(
+        default=True,
+        description="Resolve Hugging Face ids only from the local cache (seeded with the packaged models); "
+        "set false where the hub is reachable.",
+    )
     warm_batch_workers: bool = Field(
         default=True,
         description="At start-up, start Ray and load the built-in extractors into idle Ray workers, "

@@ -75,7 +75,7 @@ def test_mixpeek_import_paths_load(tmp_path):
         "resource_type=ResourceType.CPU, condition=RowCondition.IS_TEXT)])\n"
         "    return {'steps': build_pipeline_steps(p)}\n")
     ext = load_plugin(plugin)
-    assert ext.spec.ref == "compat_plugin@v2" and ext.spec.vector_features[0].embedding_dim == 3
+    assert ext.spec.ref == "compat_plugin@2.0.0" and ext.spec.vector_features[0].embedding_dim == 3
     steps, _ = ext.build_steps()
     out = steps[0](pd.DataFrame({"data": ["ab", "http://x"], "mime_type": ["text/plain", "image/png"], "blob_type": ["text", "image"]}))
     assert out["compat_vec"].tolist() == [[1.0, 0.0, 2.0], None]

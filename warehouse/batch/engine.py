@@ -32,6 +32,7 @@ from warehouse.extractors.loader import LoadedExtractor, load_plugin
 
 log = logging.getLogger(__name__)
 ERROR_COLUMN = "_error"
+RETRY_COLUMN = "_batch_retry"
 _RAY_LOCK = threading.Lock()
 
 
@@ -71,6 +72,9 @@ def ensure_ray(address: str | None = None, num_cpus: int | None = None) -> None:
 def _init_ray(address: str | None, num_cpus: int | None) -> None:
     import ray
 
+    from warehouse.extractors.models import configure_offline_models
+
+    configure_offline_models()  # before the workers are forked: they inherit the HF environment
     with _RAY_LOCK:
         if ray.is_initialized():
             return
@@ -97,7 +101,7 @@ class StepGroup:
 
     def __init__(self, plugin_path: str, builtin: bool, parameters: dict[str, Any],
                  step_indexes: list[int], vector_features: list[str], threads: int,
-                 code_version: str | None = None) -> None:
+                 code_version: str | None = None, last: bool = True) -> None:
         from warehouse.extractors.models import configure_torch_threads
 
         configure_torch_threads(threads)
@@ -111,6 +115,7 @@ class StepGroup:
         self.steps = [steps[i] for i in step_indexes]
         self.vector_features = vector_features
         self.threads = threads
+        self.last = last  # the last group drops the raw input; earlier groups pass it on
 
     def warm(self) -> None:
         for step in self.steps:
@@ -129,7 +134,10 @@ class StepGroup:
                 return failed
             log.info("step %s failed on a batch of %d rows (%s); retrying row by row", step.name, n, exc)
             parts = [self._run_step(step, batch.iloc[[i]].reset_index(drop=True)) for i in range(n)]
-            return pd.concat(parts, ignore_index=True)
+            out = pd.concat(parts, ignore_index=True)
+            # Kept for the plugin test harness: a step that only works row by row is a bug.
+            out[RETRY_COLUMN] = f"step {step.name} failed on a batch of {n} rows ({type(exc).__name__}: {exc})"
+            return out
 
     def __call__(self, batch: pd.DataFrame) -> pd.DataFrame:
         if ERROR_COLUMN not in batch.columns:
@@ -141,7 +149,7 @@ class StepGroup:
             good = batch[ok].reset_index(drop=True)
             done = self._run_step(step, good)
             batch = pd.concat([done, batch[~ok]], ignore_index=True)
-        return _arrow_friendly(batch, self.vector_features)
+        return _arrow_friendly(batch, self.vector_features, drop_data=self.last)
 
 
 class StepGroupActor(StepGroup):
@@ -150,6 +158,21 @@ class StepGroupActor(StepGroup):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.warm()
+
+    def __call__(self, batch: pd.DataFrame):
+        return to_arrow(super().__call__(batch))
+
+
+def to_arrow(frame: pd.DataFrame):
+    """The result batch as an Arrow table, so Ray Data stores it as Arrow: its own pandas
+    conversion gives up on list columns that mix vectors and None and pickles the block, which
+    comes back malformed. A frame Arrow cannot hold (a plugin's custom objects) stays pandas."""
+    import pyarrow as pa
+
+    try:
+        return pa.Table.from_pandas(frame, preserve_index=False)
+    except (pa.ArrowException, TypeError, ValueError):
+        return frame
 
 
 _GROUPS: OrderedDict[str, StepGroup] = OrderedDict()
@@ -177,7 +200,7 @@ def cached_group(**kwargs: Any) -> StepGroup:
 
 def run_step_group(batch: pd.DataFrame, **kwargs: Any) -> pd.DataFrame:
     """Ray Data task UDF: run the cached step group of this worker process on ``batch``."""
-    return cached_group(**kwargs)(batch)
+    return to_arrow(cached_group(**kwargs)(batch))
 
 
 def _warm_task(**kwargs: Any) -> int:
@@ -194,9 +217,10 @@ def _check_rows(step, before: pd.DataFrame, after: Any) -> None:
         raise ValueError("reordered or replaced rows (document_id changed); keep the input rows in order")
 
 
-def _arrow_friendly(batch: pd.DataFrame, vector_features: list[str]) -> pd.DataFrame:
+def _arrow_friendly(batch: pd.DataFrame, vector_features: list[str], drop_data: bool = True) -> pd.DataFrame:
     """Vectors as plain float lists (or None) so Arrow serialises any mix of present/missing."""
-    batch = batch.drop(columns=["data"], errors="ignore")
+    if drop_data:
+        batch = batch.drop(columns=["data"], errors="ignore")
     for name in vector_features:
         if name in batch.columns:
             batch[name] = [_as_list(v) for v in batch[name]]
@@ -239,7 +263,7 @@ def _threads(ext: LoadedExtractor) -> int:
 
 
 def _group_kwargs(ext: LoadedExtractor, parameters: dict[str, Any], indexes: list[int], kind: str,
-                  threads: int) -> dict[str, Any]:
+                  threads: int, last: bool = True) -> dict[str, Any]:
     return {
         "plugin_path": str(ext.path),
         "builtin": ext.builtin,
@@ -247,6 +271,7 @@ def _group_kwargs(ext: LoadedExtractor, parameters: dict[str, Any], indexes: lis
         "step_indexes": indexes,
         "vector_features": [f.feature_name for f in ext.spec.vector_features],
         "threads": 1 if kind == "api" else threads,
+        "last": last,
         "code_version": ext.code_version,
     }
 
@@ -264,11 +289,11 @@ def warm_workers(ext: LoadedExtractor, parameters: dict[str, Any] | None = None)
     threads = _threads(ext)
     cpus = int(ray.cluster_resources().get("CPU", 1))
     refs = []
-    for kind, indexes in groups:
+    for position, (kind, indexes) in enumerate(groups):
         if kind == "gpu":
             continue
         task = ray.remote(_warm_task).options(**_resources(kind))
-        kwargs = _group_kwargs(ext, parameters, indexes, kind, threads)
+        kwargs = _group_kwargs(ext, parameters, indexes, kind, threads, last=position == len(groups) - 1)
         refs += [task.remote(**kwargs) for _ in range(max(1, cpus))]
     return sorted(set(ray.get(refs)))
 
@@ -310,8 +335,8 @@ def run_pipeline(
     ds = ray.data.from_pandas(blocks)
     if callable(prepare):
         ds = prepare(ds)
-    for kind, indexes in groups:
-        group_kwargs = _group_kwargs(ext, parameters, indexes, kind, threads)
+    for position, (kind, indexes) in enumerate(groups):
+        group_kwargs = _group_kwargs(ext, parameters, indexes, kind, threads, last=position == len(groups) - 1)
         if kind == "gpu":
             ds = ds.map_batches(StepGroupActor, fn_constructor_kwargs=group_kwargs, batch_size=batch_size,
                                 batch_format="pandas", compute=ray.data.ActorPoolStrategy(size=concurrency),

@@ -25,6 +25,8 @@ ALIASES: dict[str, str | None] = {
     "shared.plugins.sdk": _SDK,
     "shared.plugins.inference": None,
     "shared.plugins.inference.serve": _SDK,
+    "shared.plugins.inference.batch": _SDK,
+    "shared.extractors.inference.batch": _SDK,
     "shared.inference": None,
     "shared.inference.registry": "warehouse.extractors.models",
     "engine": None,

@@ -121,7 +121,7 @@ def _is_empty(value: Any) -> bool:
 
 def run_plugin_test(path: Path, parameters: dict[str, Any] | None = None) -> TestReport:
     """Run the checks on the plugin at ``path``; never raises for a plugin's fault."""
-    from warehouse.batch.engine import ERROR_COLUMN, ensure_ray, run_pipeline
+    from warehouse.batch.engine import ERROR_COLUMN, RETRY_COLUMN, ensure_ray, run_pipeline
 
     started = time.perf_counter()
     report = TestReport(str(path))
@@ -171,6 +171,10 @@ def run_plugin_test(path: Path, parameters: dict[str, Any] | None = None) -> Tes
     report.add("exceptions", not real_errors,
                "no step raised on a real input" if not real_errors else f"{len(real_errors)} row(s) raised; first: {real_errors[0][1]}",
                "handle every input the manifest accepts; empty inputs may yield None")
+    retried = sorted(set(result[RETRY_COLUMN].dropna())) if RETRY_COLUMN in result.columns else []
+    report.add("whole batches", not retried,
+               "every step handled whole batches" if not retried else f"{retried[0]}; the engine had to retry row by row",
+               "a step must handle any batch it is given and return exactly its rows, in order")
     for feature in ext.spec.features:
         name = feature.feature_name
         present = name in result.columns

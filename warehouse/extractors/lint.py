@@ -171,8 +171,6 @@ def _manifest_findings(folder: Path) -> tuple[list[Finding], str | None]:
     declared_uri = getattr(manifest, "feature_uri", None)
     if declared_uri is None and isinstance(getattr(manifest, "metadata", None), dict):
         declared_uri = manifest.metadata.get("feature_uri")
-    if declared_uri is None and hasattr(getattr(manifest, "manifest", None), "feature_uri"):
-        declared_uri = manifest.manifest.feature_uri
     has_realtime = (folder / "realtime.py").is_file()
     expected = {spec.feature_uri(f) for f in spec.vector_features}
     uri_line = assigned.get("feature_uri", (1, None))[0]

@@ -86,6 +86,10 @@ class LoadedExtractor:
             raise PluginLoadError(f"{self.path}: no pipeline.py")
         params = {**self.spec.parameter_defaults, **(parameters or {})}
         request = ExtractorRequest(parameters=params, **kwargs)
+        if container is None:
+            from warehouse.extractors.helpers import default_container
+
+            container = default_container()
         fn = getattr(pipeline, "build_steps", None) or getattr(pipeline, "extract", None)
         if fn is None:
             raise PluginLoadError(f"{self.path / 'pipeline.py'}: define build_steps(extractor_request, container, ...) or extract(...)")
@@ -133,6 +137,9 @@ def load_plugin(folder: str | Path, builtin: bool = False) -> LoadedExtractor:
         ManifestError: the manifest is invalid (each issue with file, line and fix).
     """
     install_aliases()
+    from warehouse.extractors.models import configure_offline_models
+
+    configure_offline_models()
     folder = Path(folder).resolve()
     if not folder.is_dir():
         raise PluginLoadError(f"{folder}: not a directory")

@@ -122,7 +122,10 @@ class ExtractorManifest(BaseModel):
         emb = [f for f in self.features if f.feature_type == "embedding"]
         if not emb:
             return None
-        return f"mixpeek://{self.feature_extractor_name}@{self.version}/{emb[0].feature_name}"
+        from warehouse.extractors.manifest import normalize_version
+
+        version = normalize_version(self.version, keep_v=True)
+        return f"mixpeek://{self.feature_extractor_name}@{version}/{emb[0].feature_name}"
 
 
 # -- processors --------------------------------------------------------------------------------
@@ -186,7 +189,8 @@ class InferenceService(BaseInferenceService):
         raise NotImplementedError
 
     async def run_inference(self, inputs: dict[str, Any], parameters: dict[str, Any]) -> dict[str, Any]:
-        return await self.infer(inputs, parameters)
+        result = self.infer(inputs, parameters)  # sync or async infer() both work
+        return await result if inspect.isawaitable(result) else result
 
 
 async def call_inference(service: Any, inputs: dict[str, Any], parameters: dict[str, Any]) -> dict[str, Any]:
@@ -206,6 +210,20 @@ async def call_inference(service: Any, inputs: dict[str, Any], parameters: dict[
     if not isinstance(result, dict):
         raise TypeError(f"inference service returned {type(result).__name__}, expected a dict")
     return result
+
+
+class BaseBatchInferenceService:
+    """Mixpeek's batch-service base (``shared.plugins.inference.batch``): implement
+    ``_process_batch(batch)``; the instance is the step."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__()
+
+    def _process_batch(self, batch: pd.DataFrame) -> pd.DataFrame:
+        raise NotImplementedError
+
+    def __call__(self, batch: pd.DataFrame) -> pd.DataFrame:
+        return self._process_batch(batch)
 
 
 # -- pipelines ----------------------------------------------------------------------------------
@@ -288,3 +306,26 @@ def as_pipeline_step(step: Any) -> PipelineStep:
         wrapped.name = type(step).__name__
         return wrapped
     raise TypeError(f"pipeline step {step!r} is neither callable nor a StepDefinition")
+
+
+# Helpers documented under shared.plugins / shared.plugins.sdk / shared.extractors.sdk, re-exported.
+from warehouse.extractors.helpers import (  # noqa: E402, F401
+    ALLOWED_TOOLS,
+    LLMNotConfigured,
+    PluginContainer,
+    concurrent_api_calls,
+    default_container,
+    download_asset,
+    open_asset,
+    parallel_io,
+    prefetch_hf_model,
+    run_tool,
+    upload_asset,
+)
+from warehouse.extractors.models import (  # noqa: E402, F401
+    LazyModelMixin,
+    get_batch_service,
+    lazy_model,
+    load_hf_model,
+    load_namespace_model,
+)
