@@ -160,3 +160,25 @@ def test_cli_exit_status_and_json(tmp_path):
     as_json = runner.invoke(app, ["plugins", "lint", str(bad_folder), "--json"])
     doc = json.loads(as_json.output)
     assert doc["ok"] is False and any(f["file"] == "pipeline.py" and f["code"] == "SEC001" for f in doc["findings"])
+
+
+def test_archive_size_limit(tmp_path, monkeypatch):
+    import warehouse.extractors.lint as lint
+
+    archive = _zip(EXAMPLES / "text_embed", tmp_path / "big.zip", {"text_embed/weights.bin": b"\0" * 4096})
+    assert lint.MAX_ARCHIVE_BYTES == 500 * 1024 * 1024
+    monkeypatch.setattr(lint, "MAX_ARCHIVE_BYTES", 4096)  # the rule, not 500 MB of test data
+    report = lint_path(archive)
+    assert not report.ok and "uncompressed; the limit is" in report.errors[0].message
+    assert lint.MAX_ARCHIVE_BYTES == 4096 and "500 MB" not in report.errors[0].message
+    assert "load_hf_model" in report.errors[0].message
+
+
+def test_folder_file_limit(tmp_path):
+    folder = tmp_path / "text_embed"
+    shutil.copytree(EXAMPLES / "text_embed", folder)
+    (folder / "data").mkdir()
+    for i in range(1001):
+        (folder / "data" / f"{i}.txt").write_text("x")
+    report = lint_path(folder)
+    assert "ARC001" in {f.code for f in report.errors}

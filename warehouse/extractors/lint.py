@@ -68,7 +68,8 @@ def plugin_folder(path: Path):
         if len(members) > MAX_FILES:
             raise ArchiveError(f"{path}: {len(members)} files; the limit is {MAX_FILES} (leave out data and weights)")
         if total > MAX_ARCHIVE_BYTES:
-            raise ArchiveError(f"{path}: {total / 2**20:.0f} MB uncompressed; the limit is 500 MB "
+            raise ArchiveError(f"{path}: {total / 2**20:.1f} MB uncompressed; the limit is "
+                               f"{MAX_ARCHIVE_BYTES / 2**20:g} MB "
                                "(don't bundle model weights: load them at setup with load_hf_model or "
                                "load_namespace_model)")
         for name, _ in members:
@@ -118,7 +119,8 @@ def _folder_limits(folder: Path) -> list[Finding]:
                                 "leave data, weights and caches out of the plugin"))
     size = sum(p.stat().st_size for p in files)
     if size > MAX_ARCHIVE_BYTES:
-        findings.append(Finding(".", 1, "error", "ARC002", f"{size / 2**20:.0f} MB; the limit is 500 MB",
+        findings.append(Finding(".", 1, "error", "ARC002",
+                                f"{size / 2**20:.1f} MB; the limit is {MAX_ARCHIVE_BYTES / 2**20:g} MB",
                                 "don't bundle model weights: load them in setup() with load_hf_model or "
                                 "load_namespace_model"))
     for required in ("manifest.py", "pipeline.py"):
