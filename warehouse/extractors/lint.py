@@ -11,7 +11,6 @@ Example:
 
 from __future__ import annotations
 
-import ast
 import importlib
 import shutil
 import tarfile
@@ -22,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from warehouse.extractors.batchlint import lint_plugin_batches
-from warehouse.extractors.manifest import ManifestError
+from warehouse.extractors.manifest import ManifestError, assignment_lines
 from warehouse.extractors.scanner import Finding, scan_plugin
 
 MAX_ARCHIVE_BYTES = 500 * 1024 * 1024
@@ -130,20 +129,6 @@ def _folder_limits(folder: Path) -> list[Finding]:
     return findings
 
 
-def _top_level_assignments(source: str) -> dict[str, tuple[int, ast.AST]]:
-    out: dict[str, tuple[int, ast.AST]] = {}
-    try:
-        tree = ast.parse(source)
-    except SyntaxError:
-        return out
-    for node in tree.body:
-        if isinstance(node, ast.Assign):
-            for t in node.targets:
-                if isinstance(t, ast.Name):
-                    out[t.id] = (node.lineno, node.value)
-    return out
-
-
 def _manifest_findings(folder: Path) -> tuple[list[Finding], str | None]:
     from warehouse.extractors.loader import PluginLoadError, load_plugin
 
@@ -159,13 +144,13 @@ def _manifest_findings(folder: Path) -> tuple[list[Finding], str | None]:
         return [Finding("manifest.py", 1, "error", "PLG002", str(exc), "fix the import error shown")], None
     spec = ext.spec
     source = (folder / "manifest.py").read_text(encoding="utf-8")
-    assigned = _top_level_assignments(source)
+    lines = assignment_lines(source)
     manifest = importlib.import_module(f"{ext.package}.manifest")
     raw_version = getattr(manifest, "version", None)
     if raw_version is None and isinstance(getattr(manifest, "metadata", None), dict):
         raw_version = manifest.metadata.get("version")
     if raw_version is not None and str(raw_version) != spec.version:
-        line = assigned.get("version", (1, None))[0]
+        line = lines.get("version", 1)
         findings.append(Finding("manifest.py", line, "info", "MAN002",
                                 f"version {raw_version!r} is normalised to {spec.version!r}",
                                 f"write version = \"{spec.version}\" to match what the API shows"))
@@ -175,7 +160,7 @@ def _manifest_findings(folder: Path) -> tuple[list[Finding], str | None]:
         declared_uri = manifest.metadata.get("feature_uri")
     has_realtime = (folder / "realtime.py").is_file()
     expected = {spec.feature_uri(f) for f in spec.vector_features}
-    uri_line = assigned.get("feature_uri", (1, None))[0]
+    uri_line = lines.get("feature_uri", 1)
     if declared_uri and not has_realtime:
         findings.append(Finding("manifest.py", uri_line, "error", "RT001",
                                 f"feature_uri {declared_uri!r} is declared but there is no realtime.py",

@@ -127,7 +127,7 @@ def normalize_version(version: Any, keep_v: bool = False) -> str:
     return text
 
 
-def _assignment_lines(source: str) -> dict[str, int]:
+def assignment_lines(source: str) -> dict[str, int]:
     """Line numbers of top-level assignments, so issues point at the right line."""
     lines: dict[str, int] = {}
     try:
@@ -159,7 +159,7 @@ def spec_from_namespace(ns: dict[str, Any], file: str = "manifest.py", source: s
     Raises:
         ManifestError: listing every problem found (not just the first).
     """
-    lines = _assignment_lines(source)
+    lines = assignment_lines(source)
     issues: list[ManifestIssue] = []
 
     def err(key: str, message: str, severity: str = "error") -> None:

@@ -72,6 +72,21 @@ def load_sentence_transformer(model_id: str = "all-MiniLM-L6-v2", device: str | 
     return model
 
 
+def encode_texts(model, texts) -> list:
+    """One batched, normalised ``encode`` of the non-empty texts of a column; empty or missing
+    texts get None (the batch engine records them as skipped rows, not failures)."""
+    import numpy as np
+
+    texts = texts.fillna("").astype(str)
+    keep = (texts.str.strip() != "").to_numpy()
+    vectors: list = [None] * len(texts)
+    if keep.any():
+        encoded = model.encode(texts[keep].tolist(), batch_size=64, convert_to_numpy=True, normalize_embeddings=True)
+        for pos, vec in zip(np.flatnonzero(keep), encoded, strict=True):
+            vectors[pos] = vec.astype(np.float32)
+    return vectors
+
+
 def get_batch_service(model_id: str):
     """A batch step class for a built-in model (``shared.inference.registry`` compatibility)."""
     from warehouse.extractors.sdk import BatchProcessor
@@ -82,17 +97,7 @@ def get_batch_service(model_id: str):
             self.column = self.config.get("output_column", "embedding")
 
         def process(self, batch):
-            import numpy as np
-
-            texts = batch["data"].fillna("").astype(str)
-            keep = (texts.str.strip() != "").to_numpy()
-            vectors = [None] * len(batch)  # empty inputs: no vector (recorded as skipped rows)
-            if keep.any():
-                encoded = self.model.encode(texts[keep].tolist(), batch_size=64, convert_to_numpy=True,
-                                            normalize_embeddings=True)
-                for pos, vec in zip(np.flatnonzero(keep), encoded, strict=True):
-                    vectors[pos] = vec.astype(np.float32)
-            batch[self.column] = vectors
+            batch[self.column] = encode_texts(self.model, batch["data"])
             return batch
 
     SentenceEmbeddingBatch.__name__ = f"Batch[{model_id}]"

@@ -1,9 +1,8 @@
 """Batch pipeline of text_extractor: one batched ``encode`` call per DataFrame."""
 
-import numpy as np
 import pandas as pd
 
-from warehouse.extractors.models import load_sentence_transformer
+from warehouse.extractors.models import encode_texts, load_sentence_transformer
 from warehouse.extractors.sdk import (
     BatchProcessor,
     PipelineDefinition,
@@ -23,16 +22,7 @@ class MiniLMEmbedder(BatchProcessor):
         self.model = load_sentence_transformer(self.config.get("embedding_model", "all-MiniLM-L6-v2"))
 
     def process(self, batch: pd.DataFrame) -> pd.DataFrame:
-        texts = batch["data"].fillna("").astype(str)
-        present = texts.str.strip() != ""
-        vectors = [None] * len(batch)
-        if present.any():
-            encoded = self.model.encode(
-                texts[present].tolist(), batch_size=64, convert_to_numpy=True, normalize_embeddings=True
-            ).astype(np.float32)
-            for pos, vec in zip(np.flatnonzero(present.to_numpy()), encoded, strict=True):
-                vectors[pos] = vec
-        batch[OUTPUT] = vectors
+        batch[OUTPUT] = encode_texts(self.model, batch["data"])
         return batch
 
 
