@@ -1,18 +1,35 @@
-"""Dagster Definitions: merges the domains' assets, sensors, schedules and resources.
+"""Dagster Definitions: the warehouse's assets, checks, jobs, sensors and resources.
 
-Today it provides the warehouse resource; assets and sensors arrive with the orchestration work
-(the API server runs submitted batches itself until then).
+``dagster dev -w workspace.yaml`` (or ``warehouse up``) loads ``defs``. The resource reads the same
+``WAREHOUSE_*`` settings as the API server: the home, and the base URL of the process that owns the
+index (``WAREHOUSE_INDEX_OWNER_URL``, default the local API server).
 """
 
 from dagster import Definitions, EnvVar
 
+from warehouse.assets import bucket_objects, collection_documents, extractor_code
 from warehouse.resources import WarehouseResource
+from warehouse.sensors import (
+    batch_run_canceled,
+    batch_run_failed,
+    batch_run_succeeded,
+    catalog_sync,
+    local_new_objects,
+    process_batch,
+    queued_batches,
+    s3_new_objects,
+)
 
 defs = Definitions(
+    assets=[bucket_objects, collection_documents, extractor_code],
+    jobs=[process_batch],
+    sensors=[queued_batches, batch_run_succeeded, batch_run_failed, batch_run_canceled, local_new_objects,
+             s3_new_objects, catalog_sync],
     resources={
         "warehouse": WarehouseResource(
             home=EnvVar("WAREHOUSE_HOME").get_value(".warehouse"),
             index_owner_url=EnvVar("WAREHOUSE_INDEX_OWNER_URL").get_value("http://127.0.0.1:8000"),
+            executor=EnvVar("WAREHOUSE_DAGSTER_EXECUTOR").get_value("owner"),
         )
     },
 )

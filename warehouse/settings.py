@@ -59,6 +59,11 @@ class Settings(BaseSettings):
     ray_address: str | None = Field(default=None, description="Ray cluster address; local if unset.")
     ray_num_cpus: int | None = None
     batch_workers: int = 1
+    orchestrator: Literal["inline", "dagster"] = Field(
+        default="inline",
+        description="Who runs submitted batches: the API server itself (inline), or Dagster runs that the "
+        "queued_batches sensor starts (dagster; `warehouse up` sets it when it starts Dagster).",
+    )
     llm_base_url: str | None = Field(default=None, description="OpenAI-compatible endpoint for container.llm and LLM stages.")
     llm_api_key: str | None = None
     llm_model: str | None = None

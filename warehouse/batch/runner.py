@@ -12,6 +12,7 @@ import logging
 import math
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
@@ -26,7 +27,7 @@ from warehouse.batch.engine import (
     warm_workers,
 )
 from warehouse.batch.rows import build_rows
-from warehouse.catalog import Batch, Bucket, Catalog, Collection, Object, Task
+from warehouse.catalog import Batch, Bucket, Catalog, Collection, Object, Task, lock_row
 from warehouse.extractors.registry import ExtractorRegistry
 from warehouse.ids import uuid_from_document_id
 from warehouse.index import IndexPoint, IndexStore, VectorSpec
@@ -89,9 +90,17 @@ class BatchRunner:
 
     # -- scheduling ------------------------------------------------------------------------------
     def submit(self, batch_id: str):
+        """Run every collection of the batch in a background thread (the API's inline mode)."""
         # A fresh flag: a cancel of an earlier submission must not stop this one.
         event = self._cancel[batch_id] = threading.Event()
         return self._pool.submit(self._run_safely, batch_id, event)
+
+    def submit_partition(self, batch_id: str, collection_id: str, run_id: str | None = None,
+                         progress: Callable[[dict[str, Any]], None] | None = None):
+        """Run one (collection, batch) partition in the background — what a Dagster run asks the owner for."""
+        event = self._cancel.setdefault(batch_id, threading.Event())
+        event.clear()
+        return self._pool.submit(self.run_partition, batch_id, collection_id, run_id, event, progress)
 
     def cancel(self, batch_id: str) -> None:
         """Stop the batch's current run between result batches (no-op when none runs)."""
@@ -122,23 +131,18 @@ class BatchRunner:
 
     def _set_status(self, batch_id: str, status: str, **fields: Any) -> None:
         with self.catalog.session() as s:
-            batch = s.get(Batch, batch_id)
+            batch = lock_row(s, Batch, batch_id)
             batch.status = status
             for key, value in fields.items():
                 setattr(batch, key, value)
-            if batch.task_id:
-                task = s.get(Task, batch.task_id)
-                if task is not None:
-                    task.status = status
-                    if "error" in fields:
-                        task.error = fields["error"]
+            _mirror_task(s, batch, fields.get("error"))
 
     def _finish(self, batch_id: str, status: str, error: str | None = None, **fields: Any) -> None:
         self._set_status(batch_id, status, error=error, completed_at=datetime.now(UTC), **fields)
         self._cancel.pop(batch_id, None)
 
     def run(self, batch_id: str, cancelled: threading.Event | None = None) -> dict[str, Any]:
-        """Process one batch synchronously; returns its final stats."""
+        """Process every collection of one batch synchronously; returns the batch's final summary."""
         cancelled = cancelled or threading.Event()
         with self.catalog.session() as s:
             batch = s.get(Batch, batch_id)
@@ -147,56 +151,99 @@ class BatchRunner:
             if batch.status == "CANCELED":
                 self._cancel.pop(batch_id, None)
                 return {}
-            objects = s.query(Object).filter(Object.object_id.in_(batch.object_ids or [])).all()
-            collections = [s.get(Collection, cid) for cid in batch.collection_ids or []]
-            schemas = {b.bucket_id: b.bucket_schema for b in s.query(Bucket).filter(Bucket.bucket_id == batch.bucket_id)}
-            namespace_id = batch.namespace_id
-        self._set_status(batch_id, "PROCESSING", error=None)
-        found = {o.object_id for o in objects}
-        failures: list[dict[str, Any]] = [
-            {"object_id": oid, "error": "object no longer exists", "error_type": "NOT_FOUND",
-             "timestamp": datetime.now(UTC).isoformat()}
-            for oid in batch.object_ids or [] if oid not in found
-        ]
-        skipped: list[dict[str, Any]] = []
-        stats = {"collections": {}, "started_at": datetime.now(UTC).isoformat()}
-        written = replaced = 0
-        ok_objects: set[str] = set()
-        failed_objects: set[str] = {f["object_id"] for f in failures}
-        ensure_ray(self.settings.ray_address, self.settings.ray_num_cpus)
-        for collection in collections:
-            if collection is None:
-                continue
+            collection_ids = list(batch.collection_ids or [])
+        for collection_id in collection_ids:
             if cancelled.is_set():
                 break
-            result = self._run_collection(namespace_id, batch_id, collection, objects, schemas, cancelled)
-            stats["collections"][collection.collection_id] = result["stats"]
-            written += result["written"]
-            replaced += result["replaced"]
-            for failure in result["failures"]:
-                failure["collection_id"] = collection.collection_id
-                failures.append(failure)
-                failed_objects.add(failure["object_id"])
-            skipped.extend(result["skipped"])
-            ok_objects |= result["ok_objects"]
+            self.run_partition(batch_id, collection_id, cancelled=cancelled)
+        if cancelled.is_set():
+            self._finish(batch_id, "CANCELED", error="canceled")
+        self._cancel.pop(batch_id, None)
+        return self.summary(batch_id)
+
+    def summary(self, batch_id: str) -> dict[str, Any]:
+        with self.catalog.session() as s:
+            b = s.get(Batch, batch_id)
+            return {"status": b.status, "documents_written": b.documents_written,
+                    "documents_replaced": b.documents_replaced, "failed_objects": b.failed_objects or [],
+                    "stats": b.stats or {}}
+
+    def run_partition(self, batch_id: str, collection_id: str, run_id: str | None = None,
+                      cancelled: threading.Event | None = None,
+                      progress: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
+        """Process one batch into one collection: the unit a Dagster ``collection_documents`` partition runs.
+
+        Records the collection's part of the batch (status, counts, failures, the Dagster run id) and
+        recomputes the batch's status from all of its parts, so parts run by different processes add up.
+        Raises when the part cannot run at all (the part is recorded FAILED first).
+        """
+        cancelled = cancelled or threading.Event()
+        with self.catalog.session() as s:
+            batch = s.get(Batch, batch_id)
+            if batch is None:
+                raise LookupError(f"batch {batch_id} not found")
+            if batch.status == "CANCELED":
+                return {"status": "CANCELED", "documents_written": 0, "documents_replaced": 0, "failures": [],
+                        "batch_status": "CANCELED"}
+            collection = s.get(Collection, collection_id)
+            objects = s.query(Object).filter(Object.object_id.in_(batch.object_ids or [])).all()
+            schemas = {b.bucket_id: b.bucket_schema for b in s.query(Bucket).filter(Bucket.bucket_id == batch.bucket_id)}
+            namespace_id, object_ids, bucket_id = batch.namespace_id, list(batch.object_ids or []), batch.bucket_id
+        started_at = datetime.now(UTC).isoformat()
+        self._record(batch_id, collection_id, {"status": "PROCESSING", "dagster_run_id": run_id,
+                                               "started_at": started_at})
+        try:
+            if collection is None:
+                raise LookupError(f"collection {collection_id} no longer exists")
+            if bucket_id not in (collection.source or {}).get("bucket_ids", []):
+                raise ValueError(f"collection {collection.collection_name!r} ({collection_id}) does not source "
+                                 f"bucket {bucket_id} of batch {batch_id}; add the bucket to the collection's "
+                                 "source.bucket_ids or pick a batch of one of its buckets")
+            ensure_ray(self.settings.ray_address, self.settings.ray_num_cpus)
+            result = self._run_collection(namespace_id, batch_id, collection, objects, schemas, cancelled,
+                                          run_id=run_id, progress=progress)
+        except Exception as exc:
+            self._record(batch_id, collection_id, {
+                "status": "FAILED", "error": describe_exception(exc), "dagster_run_id": run_id,
+                "started_at": started_at, "finished_at": datetime.now(UTC).isoformat()})
+            raise
+        now = datetime.now(UTC).isoformat()
+        found = {o.object_id for o in objects}
+        failures = [{"object_id": oid, "error": "object no longer exists", "error_type": "NOT_FOUND", "timestamp": now}
+                    for oid in object_ids if oid not in found] + result["failures"]
+        failed = {f["object_id"] for f in failures}
         if cancelled.is_set():
             status = "CANCELED"
-        elif not failed_objects:
+        elif not failed:
             status = "COMPLETED"
-        elif ok_objects - failed_objects:
+        elif result["ok_objects"] - failed:
             status = "COMPLETED_WITH_ERRORS"
         else:
             status = "FAILED"
-        error = None
-        if failures:
-            error = f"{len(failed_objects)} object(s) produced no documents; see failed_objects"
-        self._finish(batch_id, status, error=error, documents_written=written, documents_replaced=replaced,
-                     failed_objects=failures, skipped_rows=skipped[:1000], stats=stats)
-        return {"status": status, "documents_written": written, "documents_replaced": replaced,
-                "failed_objects": failures, "stats": stats}
+        for item in [*failures, *result["skipped"]]:
+            item["collection_id"] = collection_id
+        part = {"status": status, "dagster_run_id": run_id, "started_at": started_at, "finished_at": now,
+                "documents_written": result["written"], "documents_replaced": result["replaced"],
+                "objects": len(object_ids), "objects_failed": len(failed),
+                "rows_skipped": len(result["skipped"]), **result["stats"]}
+        batch_status = self._record(batch_id, collection_id, part, failures, result["skipped"])
+        if status in ("COMPLETED", "COMPLETED_WITH_ERRORS"):
+            with self.catalog.session() as s:
+                c = s.get(Collection, collection_id)
+                if c is not None:
+                    c.metadata_ = {**(c.metadata_ or {}), "_indexed": {
+                        "feature_extractor": result["stats"]["extractor"],
+                        "code_version": result["stats"]["extractor_code_version"],
+                        "batch_id": batch_id, "dagster_run_id": run_id, "at": now}}
+        return {**part, "failures": failures, "batch_status": batch_status}
+
+    def _record(self, batch_id: str, collection_id: str, part: dict[str, Any],
+                failures: list[dict[str, Any]] | None = None, skipped: list[dict[str, Any]] | None = None) -> str:
+        return record_part(self.catalog, batch_id, collection_id, part, failures, skipped)
 
     def _run_collection(self, namespace_id: str, batch_id: str, collection: Collection, objects: list[Object],
-                        schemas: dict[str, dict], cancelled: threading.Event) -> dict[str, Any]:
+                        schemas: dict[str, dict], cancelled: threading.Event, run_id: str | None = None,
+                        progress: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
         fe = collection.feature_extractor
         ext = self.registry.get(fe["feature_extractor_name"], fe.get("version"))
         parameters = {**ext.spec.parameter_defaults, **(fe.get("parameters") or {})}
@@ -227,14 +274,17 @@ class BatchRunner:
             counts["written"] += len(points)
             pending.clear()
 
+        rows_done = 0
         for out in run_pipeline(ext, plan.frame, parameters, cancelled):
             records = out.to_dict("records")
+            rows_done += len(records)
             for row in records:
                 rows = buffer.add(row)
                 if rows is None:
                     continue
                 oid = rows[0]["object_id"]
-                points, problem, skips = self._object_points(rows, plan, collection, ext, vectors, batch_id, texts)
+                points, problem, skips = self._object_points(rows, plan, collection, ext, vectors, batch_id, texts,
+                                                             run_id)
                 skipped.extend(skips)
                 if problem:
                     failures.append({"object_id": oid, "error": problem[0], "error_type": problem[1],
@@ -244,6 +294,12 @@ class BatchRunner:
                 pending.append((oid, points))
                 if sum(len(p) for _, p in pending) >= self.settings.upsert_batch_size:
                     flush()
+            if progress is not None:
+                flush()  # what progress reports as written is in the index
+                elapsed = time.perf_counter() - started
+                progress({"rows_done": rows_done, "rows_total": row_count, "documents_written": counts["written"],
+                          "objects_failed": len(failures), "elapsed_s": round(elapsed, 3),
+                          "rows_per_second": round(rows_done / elapsed, 2) if elapsed > 0 else None})
         flush()
         if counts["written"] >= 10_000:  # merge segments and build HNSW after a bulk load
             self.index.optimize(namespace_id)
@@ -256,7 +312,7 @@ class BatchRunner:
                       "extractor": ext.spec.ref, "extractor_code_version": ext.code_version},
         }
 
-    def _object_points(self, rows, plan, collection, ext, vectors, batch_id, texts):
+    def _object_points(self, rows, plan, collection, ext, vectors, batch_id, texts, run_id=None):
         """Validated points of one object, or (None, (reason, type)) when it must fail whole."""
         errors = [r[ERROR_COLUMN] for r in rows if r.get(ERROR_COLUMN)]
         if errors:
@@ -288,7 +344,7 @@ class BatchRunner:
                     continue
                 return None, (f"extractor {ext.spec.ref} returned no vector for a non-empty input "
                               f"(blob {row['blob_property']!r})", "MISSING_VECTOR"), []
-            payload = self._payload(row, obj, plan, collection, ext, batch_id, text)
+            payload = self._payload(row, obj, plan, collection, ext, batch_id, text, run_id)
             extra = {k: _plain(v) for k, v in row.items()
                      if k not in vectors and not k.startswith("_") and k not in payload and k not in _ROW_COLUMNS}
             payload.update(extra)
@@ -297,7 +353,7 @@ class BatchRunner:
             return None, ("every row of the object was empty: nothing to embed", "EMPTY_INPUT"), skips
         return points, None, skips
 
-    def _payload(self, row, obj, plan, collection, ext, batch_id, text) -> dict[str, Any]:
+    def _payload(self, row, obj, plan, collection, ext, batch_id, text, run_id=None) -> dict[str, Any]:
         lineage = {
             "source_object_id": obj.object_id,
             "root_object_id": obj.object_id,
@@ -308,7 +364,7 @@ class BatchRunner:
             "source_url": row.get("_source_url"),
             "object_version": obj.etag,
             "batch_id": batch_id,
-            "dagster_run_id": None,
+            "dagster_run_id": run_id,
             "feature_extractor": ext.spec.ref,
             "extractor_code_version": ext.code_version,
             "chunk_index": int(row["chunk_index"]),
@@ -331,6 +387,57 @@ class BatchRunner:
             payload["text"] = text
         payload.update(plan.passthrough.get(obj.object_id, {}))
         return payload
+
+
+def record_part(catalog: Catalog, batch_id: str, collection_id: str, part: dict[str, Any],
+                failures: list[dict[str, Any]] | None = None, skipped: list[dict[str, Any]] | None = None) -> str:
+    """Store one collection's part of a batch and derive the batch's status from all parts."""
+    with catalog.session() as s:
+        batch = lock_row(s, Batch, batch_id)
+        stats = dict(batch.stats or {})
+        parts = {**(stats.get("collections") or {}), collection_id: part}
+        stats["collections"] = parts
+        batch.stats = stats
+        if failures is not None:
+            batch.failed_objects = [f for f in batch.failed_objects or []
+                                    if f.get("collection_id") != collection_id] + failures
+        if skipped is not None:
+            batch.skipped_rows = ([r for r in batch.skipped_rows or [] if r.get("collection_id") != collection_id]
+                                  + skipped)[:1000]
+        batch.documents_written = sum(int(p.get("documents_written") or 0) for p in parts.values())
+        batch.documents_replaced = sum(int(p.get("documents_replaced") or 0) for p in parts.values())
+        if batch.status == "CANCELED":
+            return batch.status
+        wanted = list(dict.fromkeys([*(batch.collection_ids or []), *parts]))
+        statuses = [(parts.get(c) or {}).get("status") for c in wanted]
+        if any(st not in TERMINAL for st in statuses):
+            batch.status, batch.completed_at = "PROCESSING", None
+        else:
+            failed = {f["object_id"] for f in batch.failed_objects or []}
+            errors = [f"{c}: {(parts.get(c) or {}).get('error')}" for c in wanted if (parts.get(c) or {}).get("error")]
+            if "CANCELED" in statuses:
+                batch.status = "CANCELED"
+            elif errors and all(st == "FAILED" for st in statuses):
+                batch.status = "FAILED"
+            elif not failed and not errors:
+                batch.status = "COMPLETED"
+            elif len(failed) < len(batch.object_ids or []) or any(st != "FAILED" for st in statuses):
+                batch.status = "COMPLETED_WITH_ERRORS"
+            else:
+                batch.status = "FAILED"
+            problems = errors + ([f"{len(failed)} object(s) produced no documents; see failed_objects"]
+                                 if failed else [])
+            batch.error = "; ".join(problems) or None
+            batch.completed_at = datetime.now(UTC)
+        _mirror_task(s, batch, batch.error)
+        return batch.status
+
+
+def _mirror_task(session, batch: Batch, error: str | None) -> None:
+    """The batch's task says what the batch says."""
+    if batch.task_id and (task := session.get(Task, batch.task_id)) is not None:
+        task.status = batch.status
+        task.error = error
 
 
 _ROW_COLUMNS = {"document_id", "object_id", "blob_id", "blob_property", "blob_type", "collection_id",

@@ -1,12 +1,13 @@
-"""The catalog: namespaces, API keys, buckets, objects, collections, batches, tasks, retrievers."""
+"""The catalog: namespaces, API keys, buckets, objects, collections, batches, tasks, retrievers, events."""
 
-from warehouse.catalog.db import Catalog
+from warehouse.catalog.db import Catalog, lock_row
 from warehouse.catalog.models import (
     ApiKey,
     Base,
     Batch,
     Bucket,
     Collection,
+    Event,
     Namespace,
     Object,
     Retriever,
@@ -19,7 +20,9 @@ __all__ = [
     "Batch",
     "Bucket",
     "Catalog",
+    "lock_row",
     "Collection",
+    "Event",
     "Namespace",
     "Object",
     "Retriever",

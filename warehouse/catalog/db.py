@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from sqlalchemy import create_engine, event
+from sqlalchemy import create_engine, event, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from warehouse.catalog.models import Base
+from warehouse.catalog.models import Base, utcnow
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:
@@ -60,3 +60,15 @@ class Catalog:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def lock_row(session: Session, model, key: str):
+    """Load a row for a read-modify-write that no other writer can interleave with.
+
+    The row is touched (``updated_at``) first: PostgreSQL then holds its row lock, SQLite its write
+    lock, until the session commits — so two processes finishing parts of one batch at the same
+    moment cannot overwrite each other's results.
+    """
+    pk = model.__mapper__.primary_key[0]
+    session.execute(update(model).where(pk == key).values(updated_at=utcnow()))
+    return session.get(model, key, populate_existing=True)

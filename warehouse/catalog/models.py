@@ -134,3 +134,20 @@ class Retriever(Timestamped, Base):
     metadata_: Mapped[dict[str, Any]] = mapped_column("metadata", JSON, default=dict)
     tags: Mapped[list[Any]] = mapped_column(default=list)
     __table_args__ = (UniqueConstraint("namespace_id", "retriever_name"),)
+
+
+class Event(Base):
+    """Something that happened (``batch.completed``, ``collection.created``, …), kept for webhook delivery.
+
+    ``dedupe_key`` makes recording idempotent: a sensor that sees the same run twice records one event.
+    """
+
+    __tablename__ = "events"
+    event_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    namespace_id: Mapped[str | None] = mapped_column(String(64), index=True, default=None)
+    event_type: Mapped[str] = mapped_column(String(64), index=True)
+    resource_id: Mapped[str | None] = mapped_column(String(64), index=True, default=None)
+    payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    dedupe_key: Mapped[str] = mapped_column(String(255), unique=True)
+    delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)

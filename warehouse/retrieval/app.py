@@ -64,7 +64,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         threading.Thread(target=svc.inference.warm, args=(svc.registry.all(),), daemon=True).start()
         if settings.warm_batch_workers:
             threading.Thread(target=svc.runner.warm, name="warm-batch-workers", daemon=True).start()
-        if resume:
+        if resume and settings.orchestrator == "inline":
             resumed = svc.runner.resume_pending()
             if resumed:
                 log.info("re-queued %d unfinished batch(es): %s", len(resumed), resumed)

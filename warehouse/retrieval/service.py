@@ -9,6 +9,7 @@ from warehouse.batch.runner import BatchRunner
 from warehouse.catalog import Catalog
 from warehouse.extractors.registry import ExtractorRegistry
 from warehouse.index import IndexStore, make_index_store
+from warehouse.orchestration import DagsterLink
 from warehouse.retrieval.inference import QueryInference
 from warehouse.settings import Settings
 from warehouse.storage import ObjectStore, make_object_store
@@ -25,6 +26,20 @@ class Services:
     registry: ExtractorRegistry
     runner: BatchRunner
     inference: QueryInference
+    dagster: DagsterLink
+
+    def dispatch(self, batch_id: str) -> None:
+        """Start a QUEUED batch: on this server's runner, or — under Dagster — leave it to the
+        ``queued_batches`` sensor (its partition is added now so the UI shows it at once)."""
+        if self.settings.orchestrator == "dagster":
+            self.dagster.add_partition("batches", batch_id)
+        else:
+            self.runner.submit(batch_id)
+
+    def cancel(self, batch_id: str) -> list[str]:
+        """Stop a batch's work wherever it runs; returns the Dagster runs asked to terminate."""
+        self.runner.cancel(batch_id)
+        return self.dagster.cancel_runs(batch_id)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Services:
@@ -34,7 +49,8 @@ class Services:
         for folder, error in registry.errors.items():
             log.error("extractor at %s was not loaded: %s", folder, error)
         runner = BatchRunner(catalog, registry, index, settings)
-        return cls(settings, catalog, make_object_store(settings), index, registry, runner, QueryInference(registry))
+        return cls(settings, catalog, make_object_store(settings), index, registry, runner, QueryInference(registry),
+                   DagsterLink(settings))
 
     def close(self) -> None:
         self.runner.shutdown()

@@ -51,7 +51,11 @@ class LocalObjectStore(ObjectStore):
         return self._path(key).is_file()
 
     def list(self, prefix: str = "") -> Iterator[StoredObject]:
-        for path in sorted(self.root.rglob("*")):
+        # Walk only the folder the prefix names, not the whole store.
+        base = self._path(prefix.rsplit("/", 1)[0]) if "/" in prefix else self.root
+        if not base.is_dir():
+            return
+        for path in sorted(base.rglob("*")):
             if not path.is_file() or path.name.startswith(".tmp-"):
                 continue
             key = path.relative_to(self.root).as_posix()

@@ -51,7 +51,7 @@ def cancel_batch_by_id(svc: Services, batch_id: str) -> dict:
             batch.status = "CANCELED"
             if batch.task_id and (task := s.get(Task, batch.task_id)) is not None:
                 task.status = "CANCELED"
-    svc.runner.cancel(batch_id)
+    svc.cancel(batch_id)
     with svc.catalog.session() as s:
         return batch_view(s.get(Batch, batch_id))
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from datetime import UTC, datetime
 
 from fastapi import APIRouter, Depends, Query, Response
 from sqlalchemy import func
 
-from warehouse.catalog import Batch, Bucket, Collection, Namespace, Object, Task
+from warehouse.batch.submit import collections_of_bucket, queue_batch, queue_objects
+from warehouse.catalog import Batch, Bucket, Collection, Namespace, Object
 from warehouse.ids import content_etag, new_id
 from warehouse.retrieval.deps import namespace, services
 from warehouse.retrieval.errors import ApiError, not_found
@@ -54,6 +54,7 @@ def create_bucket(body: CreateBucketRequest, ns: Namespace = Depends(namespace),
             unique_key=body.unique_key, metadata_=body.metadata or {},
         )
         s.add(bucket)
+    svc.dagster.add_partition("buckets", bucket.bucket_id)
     return bucket_view(bucket)
 
 
@@ -106,6 +107,7 @@ def delete_bucket(bucket_identifier: str, force: bool = False, ns: Namespace = D
         s.query(Bucket).filter(Bucket.bucket_id == bucket_id).delete()
     svc.index.delete(ns.namespace_id, {"must": [{"key": "bucket_id", "match": {"value": bucket_id}}]})
     svc.objects.delete_prefix(f"{ns.namespace_id}/{bucket_id}/")
+    svc.dagster.delete_partition("buckets", bucket_id)
     return {"success": True, "bucket_id": bucket_id, "message": "bucket deleted"}
 
 
@@ -172,24 +174,6 @@ def create_object_record(svc: Services, ns: Namespace, bucket: Bucket, body: Cre
                   size_bytes=sum(int(b.get("size_bytes") or 0) for b in blobs))
 
 
-def _collections_of_bucket(s, namespace_id: str, bucket_id: str) -> list[Collection]:
-    return [c for c in s.query(Collection).filter(Collection.namespace_id == namespace_id)
-            if bucket_id in (c.source or {}).get("bucket_ids", []) and c.enabled]
-
-
-def queue_batch(svc: Services, s, batch: Batch) -> Task:
-    """DRAFT/finished → QUEUED with a task; the runner picks it up after the commit."""
-    task = Task(task_id=new_id("task"), namespace_id=batch.namespace_id, task_type="api_buckets_batches_submit",
-                status="QUEUED", inputs={"batch_id": batch.batch_id, "collection_ids": batch.collection_ids},
-                resource_id=batch.batch_id)
-    s.add(task)
-    batch.task_id = task.task_id
-    batch.status = "QUEUED"
-    batch.submitted_at = datetime.now(UTC)
-    batch.completed_at = None
-    return task
-
-
 @router.post("/{bucket_identifier}/objects", summary="Create an object with blobs")
 def create_object(bucket_identifier: str, body: CreateObjectRequest, auto_process: bool = False,
                   ns: Namespace = Depends(namespace), svc: Services = Depends(services)):
@@ -201,7 +185,7 @@ def create_object(bucket_identifier: str, body: CreateObjectRequest, auto_proces
         if auto_process:
             batch = _auto_batch(svc, s, ns, bucket, [obj.object_id])
     if batch is not None:
-        svc.runner.submit(batch.batch_id)
+        svc.dispatch(batch.batch_id)
     out = object_view(obj)
     if batch is not None:
         out.update(batch_id=batch.batch_id, task_id=batch.task_id)
@@ -209,14 +193,7 @@ def create_object(bucket_identifier: str, body: CreateObjectRequest, auto_proces
 
 
 def _auto_batch(svc: Services, s, ns: Namespace, bucket: Bucket, object_ids: list[str]) -> Batch | None:
-    collections = _collections_of_bucket(s, ns.namespace_id, bucket.bucket_id)
-    if not collections:
-        return None
-    batch = Batch(batch_id=new_id("btch"), namespace_id=ns.namespace_id, bucket_id=bucket.bucket_id,
-                  batch_name="auto_process", object_ids=object_ids, collection_ids=[c.collection_id for c in collections])
-    s.add(batch)
-    queue_batch(svc, s, batch)
-    return batch
+    return queue_objects(s, bucket, object_ids, "auto_process")
 
 
 @router.post("/{bucket_identifier}/objects/batch", summary="Create up to 1,000 objects")
@@ -233,7 +210,7 @@ def create_objects_batch(bucket_identifier: str, body: CreateObjectsBatchRequest
         s.add_all(objs)
         batch = _auto_batch(svc, s, ns, bucket, [o.object_id for o in objs]) if auto_process else None
     if batch is not None:
-        svc.runner.submit(batch.batch_id)
+        svc.dispatch(batch.batch_id)
     return {"objects": [object_view(o) for o in objs], "count": len(objs),
             "batch_id": batch.batch_id if batch else None, "task_id": batch.task_id if batch else None}
 
@@ -270,12 +247,25 @@ def _get_object(s, bucket: Bucket, object_identifier: str) -> Object:
 
 @router.get("/{bucket_identifier}/objects/{object_identifier}", summary="Get an object")
 def get_object(bucket_identifier: str, object_identifier: str, include_document_count: bool = True,
-               ns: Namespace = Depends(namespace), svc: Services = Depends(services)):
+               include_documents: bool = True, ns: Namespace = Depends(namespace), svc: Services = Depends(services)):
+    """The object, its document count, and (first 100) the documents it produced with their batch and run."""
     with svc.catalog.session() as s:
         obj = _get_object(s, get_bucket(s, ns.namespace_id, bucket_identifier), object_identifier)
-    count = svc.index.count(ns.namespace_id, {"must": [{"key": "source_object_id", "match": {"value": obj.object_id}}]}) \
-        if include_document_count else None
-    return object_view(obj, count)
+    flt = {"must": [{"key": "source_object_id", "match": {"value": obj.object_id}}]}
+    count = svc.index.count(ns.namespace_id, flt) if include_document_count or include_documents else None
+    out = object_view(obj, count if include_document_count else None)
+    if include_documents:
+        hits, _ = svc.index.scroll(ns.namespace_id, flt, limit=100)
+        out["documents"] = [_document_ref(h.payload or {}) for h in hits]
+    return out
+
+
+def _document_ref(payload: dict) -> dict:
+    lineage = (payload.get("_internal") or {}).get("lineage") or {}
+    return {"document_id": payload.get("document_id"), "collection_id": payload.get("collection_id"),
+            "blob_property": lineage.get("blob_property"), "chunk_index": lineage.get("chunk_index"),
+            "batch_id": lineage.get("batch_id"), "dagster_run_id": lineage.get("dagster_run_id"),
+            "feature_extractor": lineage.get("feature_extractor")}
 
 
 @router.delete("/{bucket_identifier}/objects/{object_identifier}", summary="Delete an object and its documents")
@@ -322,7 +312,7 @@ def create_batch(bucket_identifier: str, body: CreateBatchRequest | None = None,
             object_ids = [o for (o,) in (q.limit(body.limit) if body.limit else q)]
         collection_ids = body.collection_ids
         if collection_ids is None:
-            collection_ids = [c.collection_id for c in _collections_of_bucket(s, ns.namespace_id, bucket.bucket_id)]
+            collection_ids = [c.collection_id for c in collections_of_bucket(s, ns.namespace_id, bucket.bucket_id)]
         collection_ids = _check_batch_members(s, ns, bucket, object_ids, collection_ids)
         batch = Batch(batch_id=new_id("btch"), namespace_id=ns.namespace_id, bucket_id=bucket.bucket_id,
                       batch_name=body.batch_name, object_ids=list(dict.fromkeys(object_ids)),
@@ -330,9 +320,9 @@ def create_batch(bucket_identifier: str, body: CreateBatchRequest | None = None,
         s.add(batch)
         if submit:
             _require_submittable(batch)
-            queue_batch(svc, s, batch)
+            queue_batch(s, batch)
     if submit:
-        svc.runner.submit(batch.batch_id)
+        svc.dispatch(batch.batch_id)
     return batch_view(batch)
 
 
@@ -375,8 +365,8 @@ def submit_batch(bucket_identifier: str, batch_id: str, body: SubmitBatchRequest
         if body and body.collection_ids:
             batch.collection_ids = _check_batch_members(s, ns, bucket, [], body.collection_ids)
         _require_submittable(batch)
-        task = queue_batch(svc, s, batch)
-    svc.runner.submit(batch.batch_id)
+        task = queue_batch(s, batch)
+    svc.dispatch(batch.batch_id)
     return task_view(task)
 
 

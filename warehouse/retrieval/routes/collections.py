@@ -5,12 +5,12 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Query
 
 from warehouse.batch.runner import collection_vector_specs
+from warehouse.batch.submit import queue_batch
 from warehouse.catalog import Batch, Bucket, Collection, Namespace, Object, Retriever
 from warehouse.ids import new_id, uuid_from_document_id
 from warehouse.retrieval.deps import namespace, services
 from warehouse.retrieval.errors import ApiError, not_found
 from warehouse.retrieval.filters import compile_filter
-from warehouse.retrieval.routes.buckets import queue_batch
 from warehouse.retrieval.routes.common import get_bucket, get_collection, page_args
 from warehouse.retrieval.schemas import (
     CreateCollectionRequest,
@@ -25,6 +25,23 @@ router = APIRouter(tags=["collections"])
 
 def _doc_count(svc: Services, c: Collection) -> int:
     return svc.index.count(c.namespace_id, {"must": [{"key": "collection_id", "match": {"value": c.collection_id}}]})
+
+
+def _view(svc: Services, c: Collection) -> dict:
+    """The collection with ``index_status``: is the index written by the extractor's current code?"""
+    out = collection_view(c, _doc_count(svc, c))
+    fe = c.feature_extractor or {}
+    indexed = (c.metadata_ or {}).get("_indexed") or {}
+    try:
+        current = svc.registry.get(fe.get("feature_extractor_name"), fe.get("version")).code_version
+    except LookupError:
+        current = None
+    out["index_status"] = {
+        "indexed_code_version": indexed.get("code_version"), "current_code_version": current,
+        "last_batch_id": indexed.get("batch_id"), "last_dagster_run_id": indexed.get("dagster_run_id"),
+        "stale": bool(indexed.get("code_version")) and indexed.get("code_version") != current,
+    }
+    return out
 
 
 @router.post("/v1/collections", summary="Create a collection")
@@ -89,6 +106,7 @@ def create_collection(body: CreateCollectionRequest, ns: Namespace = Depends(nam
         )
         s.add(c)
     svc.index.ensure_vectors(ns.namespace_id, collection_vector_specs(ext))
+    svc.dagster.add_partition("collections", c.collection_id)
     return collection_view(c)
 
 
@@ -111,14 +129,14 @@ def _list(svc: Services, ns: Namespace, body: ListRequest):
             q = q.filter(Collection.collection_name.contains(body.search))
         total = q.count()
         rows = q.order_by(Collection.created_at).offset(offset).limit(limit).all()
-    return listing([collection_view(c, _doc_count(svc, c)) for c in rows], total, limit, offset)
+    return listing([_view(svc, c) for c in rows], total, limit, offset)
 
 
 @router.get("/v1/collections/{collection_identifier}", summary="Get a collection (with vector_indexes[].feature_uri)")
 def get_collection_route(collection_identifier: str, ns: Namespace = Depends(namespace), svc: Services = Depends(services)):
     with svc.catalog.session() as s:
         c = get_collection(s, ns.namespace_id, collection_identifier)
-    return collection_view(c, _doc_count(svc, c))
+    return _view(svc, c)
 
 
 @router.get("/v1/collections/{collection_identifier}/features", summary="Feature URIs of a collection")
@@ -141,6 +159,7 @@ def delete_collection(collection_identifier: str, ns: Namespace = Depends(namesp
                  if c.collection_id in (r.collection_ids or [])]
         s.delete(c)
     svc.index.delete(ns.namespace_id, {"must": [{"key": "collection_id", "match": {"value": c.collection_id}}]})
+    svc.dagster.delete_partition("collections", c.collection_id)
     return {"success": True, "collection_id": c.collection_id, "message": "collection deleted",
             "warnings": [f"retriever {u!r} still references this collection" for u in users]}
 
@@ -165,10 +184,10 @@ def trigger(collection_identifier: str, body: TriggerCollectionRequest | None = 
                           batch_name=f"trigger:{c.collection_name}", object_ids=object_ids,
                           collection_ids=[c.collection_id])
             s.add(batch)
-            queue_batch(svc, s, batch)
+            queue_batch(s, batch)
             batches.append(batch)
     for b in batches:
-        svc.runner.submit(b.batch_id)
+        svc.dispatch(b.batch_id)
     if not batches:
         raise ApiError(422, "the collection's source buckets hold no objects to process", {"collection_id": c.collection_id})
     return {"task_id": batches[0].task_id, "task_ids": [b.task_id for b in batches], "batch_id": batches[0].batch_id,
@@ -273,10 +292,14 @@ def _lineage(svc: Services, ns: Namespace, document_id: str, collection: Collect
         "bucket": {"bucket_id": bucket.bucket_id, "bucket_name": bucket.bucket_name} if bucket else None,
         "batch": {"batch_id": batch.batch_id, "status": batch.status} if batch else None,
         "dagster_run_id": lineage.get("dagster_run_id"),
+        "dagster_run_url": (f"http://{svc.settings.api_host}:{svc.settings.ui_port}/runs/{lineage['dagster_run_id']}"
+                            if lineage.get("dagster_run_id") else None),
         "feature_extractor": lineage.get("feature_extractor"),
         "chain": [x for x in (
             {"type": "bucket", "id": bucket.bucket_id} if bucket else None,
             {"type": "object", "id": obj.object_id} if obj else None,
+            {"type": "batch", "id": batch.batch_id} if batch else None,
+            {"type": "dagster_run", "id": lineage["dagster_run_id"]} if lineage.get("dagster_run_id") else None,
             {"type": "collection", "id": payload.get("collection_id")},
             {"type": "document", "id": document_id}) if x],
     }

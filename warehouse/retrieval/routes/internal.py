@@ -1,25 +1,36 @@
-"""The index owner's internal bulk endpoint (single-owner rule).
+"""The index owner's internal endpoints (single-owner rule).
 
-Processes that must not open the Edge shards — Dagster run workers, Ray workers — call these
-operations through :class:`warehouse.index.remote.RemoteIndexStore`. Guarded by a shared secret
-(``X-Internal-Token``) kept under the warehouse home; excluded from the public OpenAPI document.
+``/internal/index/*``: processes that must not open the Edge shards — Dagster run workers, Ray
+workers — call these operations through :class:`warehouse.index.remote.RemoteIndexStore`.
+
+``/internal/batches/*``: a Dagster run asks the owner to run one (collection, batch) partition on
+its warm Ray workers and reads the progress back as a stream of NDJSON events.
+
+Guarded by a shared secret (``X-Internal-Token``) kept under the warehouse home; excluded from the
+public OpenAPI document.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hmac
+import json
+import queue
+import time
 from dataclasses import asdict
 from typing import Any
 
 from fastapi import APIRouter, Body, Depends, Request
+from fastapi.responses import StreamingResponse
 
+from warehouse.batch.engine import describe_exception
 from warehouse.index import IndexError_, IndexPoint, VectorSpec
 from warehouse.index.base import query_from_json
 from warehouse.retrieval.deps import services
 from warehouse.retrieval.errors import ApiError
 from warehouse.retrieval.service import Services
 
-router = APIRouter(prefix="/internal/index", include_in_schema=False)
+router = APIRouter(prefix="/internal", include_in_schema=False)
 
 
 def _authorised(request: Request, svc: Services = Depends(services)) -> None:
@@ -28,7 +39,55 @@ def _authorised(request: Request, svc: Services = Depends(services)) -> None:
         raise ApiError(401, "invalid or missing X-Internal-Token")
 
 
-@router.post("/{operation}", dependencies=[Depends(_authorised)])
+@router.post("/batches/run", dependencies=[Depends(_authorised)])
+async def run_partition(body: dict[str, Any] = Body(...), svc: Services = Depends(services)):
+    """Run one (collection, batch) partition here; stream ``progress`` events, then ``result`` or ``error``.
+
+    If the caller goes away mid-stream (its Dagster run was terminated) the batch is cancelled.
+    """
+    missing = [k for k in ("batch_id", "collection_id") if not body.get(k)]
+    if missing:
+        raise ApiError(422, f"missing {missing}; expected {{batch_id, collection_id, run_id?}}")
+    events: queue.Queue = queue.Queue()
+    batch_id = body["batch_id"]
+    future = svc.runner.submit_partition(batch_id, body["collection_id"], body.get("run_id"), events.put)
+
+    async def stream():
+        finished = False
+        try:
+            yield json.dumps({"event": "accepted", "batch_id": batch_id}) + "\n"
+            beat = time.monotonic()
+            while True:
+                while not events.empty():
+                    yield json.dumps({"event": "progress", **events.get_nowait()}) + "\n"
+                if future.done():
+                    break
+                if time.monotonic() - beat > 5:
+                    beat = time.monotonic()
+                    yield json.dumps({"event": "heartbeat"}) + "\n"
+                await asyncio.sleep(0.1)
+            exc = future.exception()
+            if exc is not None:
+                yield json.dumps({"event": "error", "error": describe_exception(exc)}) + "\n"
+            else:
+                yield json.dumps({"event": "result", **future.result()}, default=str) + "\n"
+            finished = True
+        finally:
+            if not finished:
+                svc.runner.cancel(batch_id)
+
+    return StreamingResponse(stream(), media_type="application/x-ndjson")
+
+
+@router.post("/batches/cancel", dependencies=[Depends(_authorised)])
+def cancel_partition(body: dict[str, Any] = Body(...), svc: Services = Depends(services)):
+    if not body.get("batch_id"):
+        raise ApiError(422, "batch_id is required")
+    svc.runner.cancel(body["batch_id"])
+    return {"result": "cancel requested"}
+
+
+@router.post("/index/{operation}", dependencies=[Depends(_authorised)])
 def index_operation(operation: str, body: dict[str, Any] = Body(...), svc: Services = Depends(services)):
     idx, ns = svc.index, body.get("namespace_id")
     if not ns:

@@ -1,0 +1,126 @@
+"""Batches as Dagster runs: queued batches start runs; run outcomes flow back into batches and events.
+
+``queued_batches`` turns every QUEUED batch into one run request per collection of the batch
+(partition collection × batch), with the run key ``{batch}:{collection}:{submitted_at}`` — a batch
+submitted twice runs twice, a tick seen twice starts nothing new. The run's asset moves the batch
+to PROCESSING and records its outcome; the run-status sensors cover what the asset cannot: a run
+that failed before or outside the asset, or one cancelled from the UI, and record the batch's
+events (``batch.completed``, ``batch.failed``, …) for webhook delivery.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from dagster import (
+    AddDynamicPartitionsRequest,
+    DagsterRunStatus,
+    DefaultSensorStatus,
+    RunRequest,
+    RunStatusSensorContext,
+    SensorEvaluationContext,
+    SensorResult,
+    SkipReason,
+    define_asset_job,
+    run_status_sensor,
+    sensor,
+)
+
+from warehouse.assets import COLLECTION_BATCHES, collection_documents
+from warehouse.assets.partitions import BATCHES, COLLECTIONS, collection_batch_key
+from warehouse.batch.runner import record_part
+from warehouse.catalog import Batch, lock_row
+from warehouse.events import record_batch_event
+from warehouse.resources import WarehouseResource
+
+MAX_BATCHES_PER_TICK = 50
+BATCH_TAG, COLLECTION_TAG = "warehouse/batch_id", "warehouse/collection_id"
+
+process_batch = define_asset_job(
+    "process_batch", selection=[collection_documents], partitions_def=COLLECTION_BATCHES,
+    description="Process one batch into one collection (a collection_documents partition).",
+)
+
+
+@sensor(job=process_batch, minimum_interval_seconds=2, default_status=DefaultSensorStatus.RUNNING,
+        description="Starts a process_batch run for every collection of every batch submitted through the API.")
+def queued_batches(context: SensorEvaluationContext, warehouse: WarehouseResource):
+    with warehouse.catalog().session() as s:
+        batches = (s.query(Batch).filter(Batch.status == "QUEUED").order_by(Batch.submitted_at)
+                   .limit(MAX_BATCHES_PER_TICK).all())
+    if not batches:
+        return SkipReason("no QUEUED batches")
+    have_batches = set(context.instance.get_dynamic_partitions(BATCHES.name))
+    have_collections = set(context.instance.get_dynamic_partitions(COLLECTIONS.name))
+    new_batches = [b.batch_id for b in batches if b.batch_id not in have_batches]
+    new_collections = sorted({c for b in batches for c in b.collection_ids or []} - have_collections)
+    requests = []
+    for b in batches:
+        submitted = (b.submitted_at or b.created_at).isoformat()
+        for collection_id in b.collection_ids or []:
+            requests.append(RunRequest(
+                run_key=f"{b.batch_id}:{collection_id}:{submitted}",
+                partition_key=collection_batch_key(collection_id, b.batch_id),
+                tags={BATCH_TAG: b.batch_id, COLLECTION_TAG: collection_id, "warehouse/bucket_id": b.bucket_id,
+                      "warehouse/namespace_id": b.namespace_id, "warehouse/batch_name": b.batch_name or ""},
+            ))
+    partitions = []
+    if new_batches:
+        partitions.append(AddDynamicPartitionsRequest(BATCHES.name, new_batches))
+    if new_collections:
+        partitions.append(AddDynamicPartitionsRequest(COLLECTIONS.name, new_collections))
+    return SensorResult(run_requests=requests, dynamic_partitions_requests=partitions)
+
+
+def _settle(context: RunStatusSensorContext, warehouse: WarehouseResource, status: str) -> None:
+    run = context.dagster_run
+    # Runs the sensor started carry warehouse tags; runs launched from the UI or a backfill carry the
+    # partition's dimension tags.
+    batch_id = run.tags.get(BATCH_TAG) or run.tags.get("dagster/partition/batch")
+    collection_id = run.tags.get(COLLECTION_TAG) or run.tags.get("dagster/partition/collection")
+    if not batch_id or not collection_id:
+        return
+    catalog = warehouse.catalog()
+    with catalog.session() as s:
+        batch = s.get(Batch, batch_id)
+        if batch is None:
+            return
+        part = ((batch.stats or {}).get("collections") or {}).get(collection_id) or {}
+        open_part = part.get("status") not in ("COMPLETED", "COMPLETED_WITH_ERRORS", "FAILED", "CANCELED")
+    if status != "SUCCESS" and (open_part or batch.status in ("QUEUED", "PROCESSING")):
+        error = _failure_message(context) if status == "FAILURE" else "the Dagster run was canceled"
+        record_part(catalog, batch_id, collection_id, {
+            "status": "FAILED" if status == "FAILURE" else "CANCELED", "error": error,
+            "dagster_run_id": run.run_id, "finished_at": datetime.now(UTC).isoformat()})
+        if status == "CANCELED":
+            with catalog.session() as s:
+                b = lock_row(s, Batch, batch_id)
+                b.status, b.completed_at = "CANCELED", datetime.now(UTC)
+    with catalog.session() as s:
+        event = record_batch_event(s, s.get(Batch, batch_id), run.run_id)
+    if event:
+        context.log.info(f"recorded {event} for batch {batch_id}")
+
+
+def _failure_message(context: RunStatusSensorContext) -> str:
+    event = context.dagster_event
+    message = getattr(event, "message", None) or "the Dagster run failed"
+    return f"Dagster run {context.dagster_run.run_id} failed: {message}"
+
+
+@run_status_sensor(run_status=DagsterRunStatus.SUCCESS, name="batch_run_succeeded",
+                   default_status=DefaultSensorStatus.RUNNING, minimum_interval_seconds=2)
+def batch_run_succeeded(context: RunStatusSensorContext, warehouse: WarehouseResource):
+    _settle(context, warehouse, "SUCCESS")
+
+
+@run_status_sensor(run_status=DagsterRunStatus.FAILURE, name="batch_run_failed",
+                   default_status=DefaultSensorStatus.RUNNING, minimum_interval_seconds=2)
+def batch_run_failed(context: RunStatusSensorContext, warehouse: WarehouseResource):
+    _settle(context, warehouse, "FAILURE")
+
+
+@run_status_sensor(run_status=DagsterRunStatus.CANCELED, name="batch_run_canceled",
+                   default_status=DefaultSensorStatus.RUNNING, minimum_interval_seconds=2)
+def batch_run_canceled(context: RunStatusSensorContext, warehouse: WarehouseResource):
+    _settle(context, warehouse, "CANCELED")

@@ -1,0 +1,59 @@
+"""``catalog_sync``: keeps the dynamic partitions and the extractor code versions in step with the catalog.
+
+The API adds and removes partitions as buckets and collections come and go; this sensor repairs
+whatever that missed (Dagster down at the time, a catalog edited elsewhere) and, when a collection's
+extractor changes code version, records a new ``extractor_code`` observation for the collection —
+which marks its document partitions stale in the UI.
+"""
+
+from __future__ import annotations
+
+import json
+
+from dagster import (
+    AddDynamicPartitionsRequest,
+    AssetObservation,
+    DefaultSensorStatus,
+    DeleteDynamicPartitionsRequest,
+    SensorEvaluationContext,
+    SensorResult,
+    sensor,
+)
+from dagster._core.definitions.data_version import DATA_VERSION_TAG
+
+from warehouse.assets.collections import extractor_versions
+from warehouse.assets.partitions import BATCHES, BUCKETS, COLLECTIONS
+from warehouse.catalog import Batch, Bucket, Collection
+from warehouse.resources import WarehouseResource
+
+
+@sensor(name="catalog_sync", minimum_interval_seconds=15, default_status=DefaultSensorStatus.RUNNING,
+        description="Adds/removes bucket, collection and batch partitions to match the catalog; observes "
+        "extractor code versions.")
+def catalog_sync(context: SensorEvaluationContext, warehouse: WarehouseResource):
+    with warehouse.catalog().session() as s:
+        wanted = {
+            BUCKETS.name: {b for (b,) in s.query(Bucket.bucket_id)},
+            COLLECTIONS.name: {c for (c,) in s.query(Collection.collection_id)},
+            BATCHES.name: {b for (b,) in s.query(Batch.batch_id).filter(Batch.submitted_at.isnot(None))},
+        }
+    requests, changes = [], []
+    for name, keys in wanted.items():
+        have = set(context.instance.get_dynamic_partitions(name))
+        if add := sorted(keys - have):
+            requests.append(AddDynamicPartitionsRequest(name, add))
+            changes.append(f"+{len(add)} {name}")
+        if drop := sorted(have - keys):
+            requests.append(DeleteDynamicPartitionsRequest(name, drop))
+            changes.append(f"-{len(drop)} {name}")
+    seen = json.loads(context.cursor) if context.cursor else {}
+    versions = extractor_versions(warehouse)
+    observations = [
+        AssetObservation(asset_key="extractor_code", partition=cid, tags={DATA_VERSION_TAG: version},
+                         metadata={"extractor": version.rsplit(":", 1)[0], "code_version": version.rsplit(":", 1)[1]})
+        for cid, version in sorted(versions.items()) if seen.get(cid) != version
+    ]
+    context.update_cursor(json.dumps(versions, sort_keys=True))
+    if changes or observations:
+        context.log.info(", ".join(changes + [f"{len(observations)} extractor code version(s) observed"]))
+    return SensorResult(dynamic_partitions_requests=requests, asset_events=observations)
