@@ -67,8 +67,8 @@ class Live:
         return name, self.client(name)
 
 
-@pytest.fixture(scope="session")
-def live(tmp_path_factory, ray_session):
+def _serve(home: Path, **overrides):
+    """An API server (uvicorn on loopback, in a thread) on ``home`` with the test plugins installed."""
     import uvicorn
 
     from warehouse.bootstrap import ensure_api_key
@@ -76,13 +76,16 @@ def live(tmp_path_factory, ray_session):
     from warehouse.retrieval.service import Services
     from warehouse.settings import Settings
 
-    home = tmp_path_factory.mktemp("warehouse-home")
     plugins = home / "extractors"
-    plugins.mkdir()
+    plugins.mkdir(exist_ok=True)
     shutil.copytree(ROOT / "examples" / "extractors" / "text_embed", plugins / "text_embed")
     shutil.copytree(FIXTURES / "plugins" / "flaky_embed", plugins / "flaky_embed")
     port = free_port()
-    settings = Settings(home=home, api_port=port)
+    settings = Settings(home=home, api_port=port, **overrides)
+    if settings.orchestrator == "dagster":
+        from warehouse.dagster_process import prepare_home
+
+        prepare_home(settings)
     svc = Services.from_settings(settings)
     key = ensure_api_key(svc.catalog, settings.organization_id, "sk_test_" + uuid.uuid4().hex)
     server = uvicorn.Server(uvicorn.Config(create_app(settings, svc), host="127.0.0.1", port=port, log_level="warning"))
@@ -95,10 +98,46 @@ def live(tmp_path_factory, ray_session):
                 break
         except httpx.HTTPError:
             time.sleep(0.1)
-    yield Live(base, key, svc)
+    return Live(base, key, svc), server, thread
+
+
+@pytest.fixture(scope="session")
+def live(tmp_path_factory, ray_session):
+    served, server, thread = _serve(tmp_path_factory.mktemp("warehouse-home"))
+    yield served
     server.should_exit = True
     thread.join(timeout=30)
-    svc.close()
+    served.services.close()
+
+
+@dataclass
+class DagsterLive:
+    """An API server with ``orchestrator=dagster``, its Dagster instance, and the resource runs use."""
+
+    api: Live
+    instance: object
+    resource: object
+
+    @property
+    def settings(self):
+        return self.api.services.settings
+
+
+@pytest.fixture(scope="session")
+def dagster_live(tmp_path_factory, ray_session):
+    from dagster import DagsterInstance
+
+    from warehouse.resources import WarehouseResource
+
+    home = tmp_path_factory.mktemp("dagster-home")
+    served, server, thread = _serve(home, orchestrator="dagster", warm_batch_workers=False)
+    instance = DagsterInstance.from_config(str(served.services.settings.dagster_home))
+    resource = WarehouseResource(home=str(home), index_owner_url=served.base_url, executor="owner")
+    yield DagsterLive(served, instance, resource)
+    server.should_exit = True
+    thread.join(timeout=30)
+    served.services.close()
+    instance.dispose()
 
 
 def wait_batch(client: httpx.Client, batch_id: str, timeout: float = 300) -> dict:

@@ -43,6 +43,7 @@ def up(
     ui_port: int = typer.Option(None, help="Dagster UI port (default 3000)."),
     host: str = typer.Option("127.0.0.1", help="Bind address; keep it on loopback unless behind a proxy."),
     demo: bool = typer.Option(True, help="Ingest the demo corpus on first start."),
+    dagster: bool = typer.Option(True, help="Start the Dagster webserver and daemon; batches then run as Dagster runs."),
 ) -> None:
     """Start the warehouse on the embedded defaults and print where to look."""
     import uvicorn
@@ -54,7 +55,13 @@ def up(
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)  # not one line per status poll
-    settings = load_settings(home=home, api_port=api_port, ui_port=ui_port, api_host=host)
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # the Dagster instance's storage checks
+    settings = load_settings(home=home, api_port=api_port, ui_port=ui_port, api_host=host,
+                             orchestrator="dagster" if dagster else None)
+    if dagster:
+        from warehouse.dagster_process import prepare_home
+
+        prepare_home(settings)  # before the API opens the instance
     svc = Services.from_settings(settings)
     if REPO_EXAMPLES.is_dir():
         for folder in sorted(REPO_EXAMPLES.iterdir()):
@@ -68,6 +75,13 @@ def up(
     server = uvicorn.Server(uvicorn.Config(create_app(settings, svc), host=settings.api_host,
                                            port=settings.api_port, log_level="warning"))
 
+    ui = f"http://{settings.api_host}:{settings.ui_port}"
+    dagster_proc = None
+    if dagster:
+        from warehouse.dagster_process import start_dagster, stop_dagster
+
+        dagster_proc = start_dagster(settings, base, settings.ui_port, settings.api_host)
+
     def after_start() -> None:
         for _ in range(600):
             try:
@@ -75,6 +89,13 @@ def up(
                     break
             except httpx.HTTPError:
                 time.sleep(0.2)
+        if dagster_proc is not None:
+            from warehouse.dagster_process import wait_for_ui
+
+            try:
+                wait_for_ui(ui, timeout=180, proc=dagster_proc)
+            except (RuntimeError, TimeoutError) as exc:
+                console.print(f"[red]Dagster did not start:[/red] {exc}")
         if demo:
             try:
                 _ingest_demo(base, key, ns.namespace_name)
@@ -83,8 +104,9 @@ def up(
         console.print(
             f"\n[bold green]Warehouse is up[/bold green]\n"
             f"  API         {base}/v1   (OpenAPI: {base}/docs)\n"
-            f"  Dagster UI  port {settings.ui_port} is reserved for the Dagster UI\n"
-            f"  Namespace   {ns.namespace_name} ({ns.namespace_id})\n"
+            + (f"  Dagster UI  {ui}   (assets, sensors, runs, backfills; log: {settings.logs_dir / 'dagster.log'})\n"
+               if dagster_proc is not None else "  Dagster UI  not started (--no-dagster); batches run in the API server\n")
+            + f"  Namespace   {ns.namespace_name} ({ns.namespace_id})\n"
             f"  API key     {key}\n"
             f"  Home        {settings.home_dir}\n\n"
             f"  Try: curl -s -X POST {base}/v1/retrievers/demo-search/execute \\\n"
@@ -94,7 +116,11 @@ def up(
         )
 
     threading.Thread(target=after_start, daemon=True).start()
-    server.run()
+    try:
+        server.run()
+    finally:
+        if dagster_proc is not None:
+            stop_dagster(dagster_proc)
 
 
 def _saved_key(settings) -> str | None:

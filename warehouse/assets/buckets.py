@@ -29,7 +29,6 @@ def bucket_metadata(session, bucket: Bucket, **extra) -> dict:
     key="bucket_objects",
     partitions_def=BUCKETS,
     group_name="warehouse",
-    kinds={"s3"},
     description="The objects of a bucket (partition = bucket id). Materialize to register every file "
     "waiting in the bucket's inbox and queue it for the collections that source the bucket.",
 )

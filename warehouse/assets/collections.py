@@ -21,6 +21,8 @@ from dagster import (
     AssetCheckSpec,
     AssetDep,
     AssetExecutionContext,
+    AssetKey,
+    AssetObservation,
     DataVersionsByPartition,
     MaterializeResult,
     MetadataValue,
@@ -28,6 +30,7 @@ from dagster import (
     asset,
     observable_source_asset,
 )
+from dagster._core.definitions.data_version import DATA_VERSION_TAG
 
 from warehouse.assets.buckets import bucket_objects
 from warehouse.assets.partitions import COLLECTION_BATCHES, COLLECTIONS
@@ -51,6 +54,25 @@ def extractor_versions(warehouse: WarehouseResource, collection_ids: list[str] |
                 continue
             out[c.collection_id] = f"{ext.spec.ref}:{ext.code_version}"
     return out
+
+
+def code_observations(instance, warehouse: WarehouseResource, collection_ids: list[str] | None = None,
+                      known: dict[str, str] | None = None) -> tuple[list[AssetObservation], dict[str, str]]:
+    """``extractor_code`` observations for collections whose current code version is not the last one
+    observed (``known``, else the instance's latest observation); also returns the current versions."""
+    versions = extractor_versions(warehouse, collection_ids)
+    out = []
+    for cid, version in sorted(versions.items()):
+        if known is not None:
+            last = known.get(cid)
+        else:
+            record = instance.get_latest_data_version_record(AssetKey("extractor_code"), True, cid)
+            last = record.asset_observation.tags.get(DATA_VERSION_TAG) if record and record.asset_observation else None
+        if last != version:
+            ref, code = version.rsplit(":", 1)
+            out.append(AssetObservation(asset_key="extractor_code", partition=cid, tags={DATA_VERSION_TAG: version},
+                                        metadata={"extractor": ref, "code_version": code}))
+    return out, versions
 
 
 @observable_source_asset(
@@ -92,8 +114,11 @@ def collection_documents(context: AssetExecutionContext, warehouse: WarehouseRes
             missing = "batch " + batch_id if batch is None else "collection " + collection_id
             raise ValueError(f"{missing} no longer exists; the catalog_sync sensor removes its partition")
         if batch.bucket_id not in (collection.source or {}).get("bucket_ids", []):
-            context.log.info(f"nothing to do: batch {batch_id} holds objects of bucket {batch.bucket_id}, which "
-                             f"collection {collection.collection_name!r} does not source")
+            reason = (f"nothing to do: batch {batch_id} holds objects of bucket {batch.bucket_id}, which "
+                      f"collection {collection.collection_name!r} does not source")
+            context.log.info(reason)
+            # No materialization (the partition stays missing); the check has nothing to fail on.
+            yield AssetCheckResult(check_name="no_failed_objects", passed=True, description=reason)
             return
         name, bucket_id, namespace_id = collection.collection_name, batch.bucket_id, collection.namespace_id
         n_objects = len(batch.object_ids or [])

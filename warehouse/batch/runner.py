@@ -178,6 +178,7 @@ class BatchRunner:
         Raises when the part cannot run at all (the part is recorded FAILED first).
         """
         cancelled = cancelled or threading.Event()
+        self.registry.refresh()  # an edited plugin is picked up by the next run (backfills after a code change)
         with self.catalog.session() as s:
             batch = s.get(Batch, batch_id)
             if batch is None:

@@ -27,6 +27,7 @@ from dagster import (
 )
 
 from warehouse.assets import COLLECTION_BATCHES, collection_documents
+from warehouse.assets.collections import code_observations
 from warehouse.assets.partitions import BATCHES, COLLECTIONS, collection_batch_key
 from warehouse.batch.runner import record_part
 from warehouse.catalog import Batch, lock_row
@@ -64,12 +65,16 @@ def queued_batches(context: SensorEvaluationContext, warehouse: WarehouseResourc
                 tags={BATCH_TAG: b.batch_id, COLLECTION_TAG: collection_id, "warehouse/bucket_id": b.bucket_id,
                       "warehouse/namespace_id": b.namespace_id, "warehouse/batch_name": b.batch_name or ""},
             ))
+    # The runs' provenance must name the extractor's code version, or a later code change could not
+    # mark these partitions stale: observe it now where it was never observed (or changed).
+    observations, _ = code_observations(context.instance, warehouse, sorted({c for b in batches
+                                                                             for c in b.collection_ids or []}))
     partitions = []
     if new_batches:
         partitions.append(AddDynamicPartitionsRequest(BATCHES.name, new_batches))
     if new_collections:
         partitions.append(AddDynamicPartitionsRequest(COLLECTIONS.name, new_collections))
-    return SensorResult(run_requests=requests, dynamic_partitions_requests=partitions)
+    return SensorResult(run_requests=requests, dynamic_partitions_requests=partitions, asset_events=observations)
 
 
 def _settle(context: RunStatusSensorContext, warehouse: WarehouseResource, status: str) -> None:

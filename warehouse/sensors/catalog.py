@@ -12,16 +12,14 @@ import json
 
 from dagster import (
     AddDynamicPartitionsRequest,
-    AssetObservation,
     DefaultSensorStatus,
     DeleteDynamicPartitionsRequest,
     SensorEvaluationContext,
     SensorResult,
     sensor,
 )
-from dagster._core.definitions.data_version import DATA_VERSION_TAG
 
-from warehouse.assets.collections import extractor_versions
+from warehouse.assets.collections import code_observations
 from warehouse.assets.partitions import BATCHES, BUCKETS, COLLECTIONS
 from warehouse.catalog import Batch, Bucket, Collection
 from warehouse.resources import WarehouseResource
@@ -46,13 +44,8 @@ def catalog_sync(context: SensorEvaluationContext, warehouse: WarehouseResource)
         if drop := sorted(have - keys):
             requests.append(DeleteDynamicPartitionsRequest(name, drop))
             changes.append(f"-{len(drop)} {name}")
-    seen = json.loads(context.cursor) if context.cursor else {}
-    versions = extractor_versions(warehouse)
-    observations = [
-        AssetObservation(asset_key="extractor_code", partition=cid, tags={DATA_VERSION_TAG: version},
-                         metadata={"extractor": version.rsplit(":", 1)[0], "code_version": version.rsplit(":", 1)[1]})
-        for cid, version in sorted(versions.items()) if seen.get(cid) != version
-    ]
+    seen = json.loads(context.cursor) if context.cursor else None
+    observations, versions = code_observations(context.instance, warehouse, known=seen)
     context.update_cursor(json.dumps(versions, sort_keys=True))
     if changes or observations:
         context.log.info(", ".join(changes + [f"{len(observations)} extractor code version(s) observed"]))

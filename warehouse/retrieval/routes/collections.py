@@ -7,6 +7,7 @@ from fastapi import APIRouter, Depends, Query
 from warehouse.batch.runner import collection_vector_specs
 from warehouse.batch.submit import queue_batch
 from warehouse.catalog import Batch, Bucket, Collection, Namespace, Object, Retriever
+from warehouse.extractors.loader import code_version
 from warehouse.ids import new_id, uuid_from_document_id
 from warehouse.retrieval.deps import namespace, services
 from warehouse.retrieval.errors import ApiError, not_found
@@ -33,8 +34,9 @@ def _view(svc: Services, c: Collection) -> dict:
     fe = c.feature_extractor or {}
     indexed = (c.metadata_ or {}).get("_indexed") or {}
     try:
-        current = svc.registry.get(fe.get("feature_extractor_name"), fe.get("version")).code_version
-    except LookupError:
+        # Hash the folder now: an extractor edited on disk shows as a new version before anything reloads it.
+        current = code_version(svc.registry.get(fe.get("feature_extractor_name"), fe.get("version")).path)
+    except (LookupError, OSError):
         current = None
     out["index_status"] = {
         "indexed_code_version": indexed.get("code_version"), "current_code_version": current,
