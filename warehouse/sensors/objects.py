@@ -36,6 +36,7 @@ MAX_FILES_PER_TICK = 200
 
 def scan_inboxes(context: SensorEvaluationContext, warehouse: WarehouseResource, backend: str,
                  max_files: int = MAX_FILES_PER_TICK):
+    name = f"{backend}_new_objects"
     settings = warehouse.settings()
     if settings.object_store != backend:
         return SkipReason(f"this deployment stores objects in {settings.object_store!r}; this sensor watches "
@@ -56,7 +57,7 @@ def scan_inboxes(context: SensorEvaluationContext, warehouse: WarehouseResource,
                 continue
             budget -= len(files)
             registered = register_files(s, store, bucket, files)
-            batch = queue_objects(s, bucket, registered.object_ids, f"{context.sensor_name}: new files")
+            batch = queue_objects(s, bucket, registered.object_ids, f"{name}: new files")
             cursor[bucket.bucket_id] = cursor_key(files[-1])
             for skip in registered.skipped:
                 context.log.warning(f"skipped {skip['key']}: {skip['reason']}")
@@ -67,7 +68,7 @@ def scan_inboxes(context: SensorEvaluationContext, warehouse: WarehouseResource,
                          f"{len(registered.skipped)} skipped" + (f" → batch {batch.batch_id}" if batch else ""))
             events.append(AssetMaterialization(
                 asset_key="bucket_objects", partition=bucket.bucket_id,
-                description=f"{context.sensor_name} registered files from the bucket's inbox",
+                description=f"{name} registered files from the bucket's inbox",
                 metadata={**bucket_metadata(s, bucket, new_objects=len(registered.created),
                                             updated_objects=len(registered.updated),
                                             skipped_files=len(registered.skipped),
