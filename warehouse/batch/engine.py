@@ -19,6 +19,7 @@ import logging
 import math
 import os
 import threading
+import time
 import traceback
 from collections import OrderedDict
 from collections.abc import Iterator
@@ -203,8 +204,14 @@ def run_step_group(batch: pd.DataFrame, **kwargs: Any) -> pd.DataFrame:
     return to_arrow(cached_group(**kwargs)(batch))
 
 
+WARM_HOLD_S = 1.0
+
+
 def _warm_task(**kwargs: Any) -> int:
     cached_group(**kwargs)
+    # Hold the worker a moment: a warm-up that returns at once frees its worker for the next warm-up
+    # task, and the steps then land in one process while the batch runs on two.
+    time.sleep(WARM_HOLD_S)
     return os.getpid()
 
 
