@@ -105,3 +105,35 @@ def test_shape_mismatch_is_refused(store):
 def test_unknown_namespace_reads_empty(store):
     assert store.count("ns_nothing_here") == 0
     assert store.query("ns_nothing_here", VectorQuery(using="a", vector=[0.0] * 8)) == []
+
+
+BM25_TEXTS = ["Quantum computers use qubits to compute.", "Bees pollinate flowers in spring.",
+              "Qubits decohere quickly in warm rooms.", "Rivers carve canyons over long ages.",
+              "Flowers bloom in spring after the rains."]
+
+
+def test_bm25_sparse_vectors_and_hybrid_fusion_agree(store):
+    from warehouse.index.bm25 import bm25_spec, encode_documents, encode_query
+
+    store.ensure_vectors(NS, [VectorSpec("a", 8), bm25_spec()])
+    store.ensure_vectors(NS, [bm25_spec()])  # idempotent
+    rng = np.random.default_rng(3)
+    sparse = encode_documents(BM25_TEXTS)
+    store.upsert(NS, [IndexPoint(id=str(uuid.UUID(int=100 + i)), vectors={"a": rng.standard_normal(8).tolist(),
+                                                                             "bm25": sparse[i]},
+                                 payload={"collection_id": "c1", "rank": i}) for i in range(len(BM25_TEXTS))])
+    hits = store.query(NS, VectorQuery(using="bm25", vector=encode_query("qubits"), limit=5))
+    assert sorted(h.payload["rank"] for h in hits) == [0, 2]  # only documents with the term
+    spring = store.query(NS, VectorQuery(using="bm25", vector=encode_query("flowers in spring"), limit=5))
+    assert [h.payload["rank"] for h in spring][:2] in ([1, 4], [4, 1])
+    # a rare term outweighs a common one (IDF from the engine): "canyons" appears once
+    assert store.query(NS, VectorQuery(using="bm25", vector=encode_query("spring canyons"), limit=1))[0].payload[
+        "rank"] == 3
+    fused = store.query(NS, FusionQuery(prefetch=[
+        VectorQuery(using="bm25", vector=encode_query("qubits"), limit=5),
+        VectorQuery(using="a", vector=rng.standard_normal(8).tolist(), limit=5)], method="rrf", k=60, limit=5))
+    assert {0, 2} <= {h.payload["rank"] for h in fused}
+    with pytest.raises(IndexError_):
+        store.query(NS, VectorQuery(using="bm25", vector=[0.1] * 8, limit=1))
+    [got] = store.retrieve(NS, [str(uuid.UUID(int=100))], with_vectors=["bm25"])
+    assert sorted(got.vectors["bm25"]["indices"]) == sorted(sparse[0]["indices"])

@@ -24,12 +24,19 @@ class IndexError_(RuntimeError):
     """The index rejected an operation; the message says which and why."""
 
 
+Vector = list[float] | dict[str, list]  # dense, or sparse as {"indices": [...], "values": [...]}
+
+
+def is_sparse(vector: Any) -> bool:
+    return isinstance(vector, dict)
+
+
 @dataclass
 class IndexPoint:
-    """One document: its point id (a UUID string), named vectors and payload."""
+    """One document: its point id (a UUID string), named vectors (dense or sparse) and payload."""
 
     id: str
-    vectors: dict[str, list[float]]
+    vectors: dict[str, Vector]
     payload: dict[str, Any]
 
 
@@ -43,17 +50,18 @@ class Hit:
 
 @dataclass
 class VectorSpec:
-    """A named dense vector of the namespace's collection."""
+    """A named vector of the namespace's collection: dense (size, distance) or sparse (IDF-weighted)."""
 
     name: str
     size: int
     distance: str = "cosine"  # cosine | euclid | dot
+    sparse: bool = False
 
 
 @dataclass
 class VectorQuery:
     using: str
-    vector: list[float]
+    vector: Vector
     limit: int = 10
     filter: Filter | None = None
     score_threshold: float | None = None

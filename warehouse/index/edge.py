@@ -25,6 +25,7 @@ from warehouse.index.base import (
     Query,
     VectorQuery,
     VectorSpec,
+    is_sparse,
 )
 
 _DISTANCES = {"cosine": q.Distance.Cosine, "euclid": q.Distance.Euclid, "dot": q.Distance.Dot}
@@ -97,12 +98,24 @@ def to_edge_filter(flt: Filter | None):
     return q.Filter(**parts) if parts else None
 
 
-def _vectors(raw: Any) -> dict[str, list[float]] | None:
+def _vectors(raw: Any) -> dict[str, Any] | None:
     if raw is None:
         return None
     if isinstance(raw, dict):
-        return {k: list(v) for k, v in raw.items()}
+        return {k: _plain_vector(v) for k, v in raw.items()}
     return {"": list(raw)}
+
+
+def _plain_vector(v: Any) -> Any:
+    if isinstance(v, q.SparseVector):
+        return {"indices": [int(i) for i in v.indices], "values": [float(x) for x in v.values]}
+    return list(v)
+
+
+def _edge_vector(v: Any) -> Any:
+    if is_sparse(v):
+        return q.SparseVector(indices=list(v["indices"]), values=list(v["values"]))
+    return list(v)
 
 
 class EdgeIndexStore(IndexStore):
@@ -136,6 +149,8 @@ class EdgeIndexStore(IndexStore):
             name: VectorSpec(name, v["size"], v["distance"].lower())
             for name, v in spec.get("vectors", {}).items()
         }
+        for name in spec.get("sparse_vectors", {}) or {}:
+            self._vectors[namespace_id][name] = VectorSpec(name, 0, "dot", sparse=True)
         return shard
 
     def ensure_vectors(self, namespace_id: str, vectors: list[VectorSpec]) -> None:
@@ -143,9 +158,12 @@ class EdgeIndexStore(IndexStore):
             shard = self._shard(namespace_id)
             if shard is None:
                 first, rest = vectors[0], vectors[1:]
-                config = q.EdgeConfig(
-                    vectors={first.name: q.EdgeVectorParams(size=first.size, distance=_DISTANCES[first.distance])}
-                )
+                if first.sparse:
+                    config = q.EdgeConfig(sparse_vectors={first.name: q.EdgeSparseVectorParams(modifier=q.Modifier.Idf)})
+                else:
+                    config = q.EdgeConfig(
+                        vectors={first.name: q.EdgeVectorParams(size=first.size, distance=_DISTANCES[first.distance])}
+                    )
                 shard = q.EdgeShard.create(str(self._path(namespace_id)), config)
                 self._shards[namespace_id] = shard
                 self._vectors[namespace_id] = {first.name: first}
@@ -156,11 +174,14 @@ class EdgeIndexStore(IndexStore):
             for spec in vectors:
                 have = known.get(spec.name)
                 if have is None:
-                    shard.update(
-                        q.UpdateOperation.create_dense_vector(spec.name, spec.size, _DISTANCES[spec.distance])
-                    )
+                    if spec.sparse:
+                        shard.update(q.UpdateOperation.create_sparse_vector(spec.name, q.Modifier.Idf))
+                    else:
+                        shard.update(
+                            q.UpdateOperation.create_dense_vector(spec.name, spec.size, _DISTANCES[spec.distance])
+                        )
                     known[spec.name] = spec
-                elif (have.size, have.distance) != (spec.size, spec.distance):
+                elif (have.size, have.distance, have.sparse) != (spec.size, spec.distance, spec.sparse):
                     raise IndexError_(
                         f"vector {spec.name!r} in namespace {namespace_id} has size {have.size}/"
                         f"{have.distance}, not {spec.size}/{spec.distance}; use a new extractor "
@@ -192,13 +213,17 @@ class EdgeIndexStore(IndexStore):
                     spec = known.get(name)
                     if spec is None:
                         raise IndexError_(f"point {p.id}: unknown vector {name!r} in {namespace_id}")
-                    if len(vec) != spec.size:
+                    if spec.sparse != is_sparse(vec):
+                        raise IndexError_(f"point {p.id}: vector {name!r} must be "
+                                          + ("sparse {indices, values}" if spec.sparse else "a dense list"))
+                    if not spec.sparse and len(vec) != spec.size:
                         raise IndexError_(
                             f"point {p.id}: vector {name!r} has {len(vec)} dimensions, expected {spec.size}"
                         )
             shard.update(
                 q.UpdateOperation.upsert_points(
-                    [q.Point(uuid.UUID(p.id), p.vectors, p.payload) for p in points]
+                    [q.Point(uuid.UUID(p.id), {k: _edge_vector(v) for k, v in p.vectors.items()}, p.payload)
+                     for p in points]
                 )
             )
 
@@ -231,7 +256,7 @@ class EdgeIndexStore(IndexStore):
         if isinstance(query, VectorQuery):
             return q.QueryRequest(
                 limit=query.limit,
-                query=q.Query.Nearest(list(query.vector), using=query.using),
+                query=q.Query.Nearest(_edge_vector(query.vector), using=query.using),
                 filter=to_edge_filter(query.filter),
                 score_threshold=query.score_threshold,
                 with_payload=query.with_payload,
@@ -241,7 +266,7 @@ class EdgeIndexStore(IndexStore):
             prefetches = [
                 q.Prefetch(
                     limit=p.limit,
-                    query=q.Query.Nearest(list(p.vector), using=p.using),
+                    query=q.Query.Nearest(_edge_vector(p.vector), using=p.using),
                     filter=to_edge_filter(p.filter),
                     score_threshold=p.score_threshold,
                 )
@@ -296,7 +321,10 @@ class EdgeIndexStore(IndexStore):
             spec = known.get(sub.using)
             if spec is None:
                 raise IndexError_(f"namespace {namespace_id} has no vector named {sub.using!r}")
-            if len(sub.vector) != spec.size:
+            if spec.sparse != is_sparse(sub.vector):
+                raise IndexError_(f"query for {sub.using!r} must be " + ("a sparse {indices, values} vector"
+                                                                       if spec.sparse else "a dense vector"))
+            if not spec.sparse and len(sub.vector) != spec.size:
                 raise IndexError_(
                     f"query vector for {sub.using!r} has {len(sub.vector)} dimensions, expected {spec.size}"
                 )

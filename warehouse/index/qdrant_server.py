@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from qdrant_client import QdrantClient, models
+from qdrant_client.http.exceptions import UnexpectedResponse
 
 from warehouse.index.base import (
     Filter,
@@ -20,6 +21,7 @@ from warehouse.index.base import (
     Query,
     VectorQuery,
     VectorSpec,
+    is_sparse,
 )
 
 _DISTANCES = {
@@ -42,12 +44,19 @@ def to_qdrant_filter(flt: Filter | None) -> models.Filter | None:
     return models.Filter.model_validate(flt) if flt else None
 
 
-def _vectors(raw: Any) -> dict[str, list[float]] | None:
+def _vectors(raw: Any) -> dict[str, Any] | None:
     if raw is None:
         return None
     if isinstance(raw, dict):
-        return {k: list(v) for k, v in raw.items()}
+        return {k: ({"indices": list(v.indices), "values": list(v.values)} if isinstance(v, models.SparseVector)
+                    else list(v)) for k, v in raw.items()}
     return {"": list(raw)}
+
+
+def _client_vector(v: Any) -> Any:
+    if is_sparse(v):
+        return models.SparseVector(indices=list(v["indices"]), values=list(v["values"]))
+    return list(v)
 
 
 class QdrantIndexStore(IndexStore):
@@ -72,10 +81,13 @@ class QdrantIndexStore(IndexStore):
         vectors = info.config.params.vectors or {}
         if not isinstance(vectors, dict):
             vectors = {"": vectors}
-        return {
+        specs = {
             name: VectorSpec(name, params.size, params.distance.value.lower())
             for name, params in vectors.items()
         }
+        for name in info.config.params.sparse_vectors or {}:
+            specs[name] = VectorSpec(name, 0, "dot", sparse=True)
+        return specs
 
     def ensure_vectors(self, namespace_id: str, vectors: list[VectorSpec]) -> None:
         name = self._name(namespace_id)
@@ -84,8 +96,11 @@ class QdrantIndexStore(IndexStore):
                 name,
                 vectors_config={
                     v.name: models.VectorParams(size=v.size, distance=_DISTANCES[v.distance])
-                    for v in vectors
+                    for v in vectors if not v.sparse
                 },
+                sparse_vectors_config={
+                    v.name: models.SparseVectorParams(modifier=models.Modifier.IDF) for v in vectors if v.sparse
+                } or None,
             )
             for field, schema in self.PAYLOAD_INDEXES.items():
                 self.client.create_payload_index(name, field, _SCHEMAS[schema])
@@ -94,18 +109,20 @@ class QdrantIndexStore(IndexStore):
         for spec in vectors:
             have = known.get(spec.name)
             if have is None:
-                self.client.create_vector_name(
-                    name,
-                    spec.name,
-                    models.DenseVectorNameConfig(
-                        dense=models.DenseVectorConfig(size=spec.size, distance=_DISTANCES[spec.distance])
-                    ),
-                )
-            elif (have.size, have.distance) != (spec.size, spec.distance):
+                self._add_vector(name, spec)
+            elif (have.size, have.distance, have.sparse) != (spec.size, spec.distance, spec.sparse):
                 raise IndexError_(
                     f"vector {spec.name!r} in namespace {namespace_id} has size {have.size}/"
                     f"{have.distance}, not {spec.size}/{spec.distance}"
                 )
+
+    def _add_vector(self, name: str, spec: VectorSpec) -> None:
+        if spec.sparse:
+            config = models.SparseVectorNameConfig(sparse=models.SparseVectorParams(modifier=models.Modifier.IDF))
+        else:
+            config = models.DenseVectorNameConfig(
+                dense=models.DenseVectorConfig(size=spec.size, distance=_DISTANCES[spec.distance]))
+        self.client.create_vector_name(name, spec.name, config)
 
     def drop_namespace(self, namespace_id: str) -> None:
         if self._exists(namespace_id):
@@ -116,7 +133,8 @@ class QdrantIndexStore(IndexStore):
             return
         self.client.upsert(
             self._name(namespace_id),
-            points=[models.PointStruct(id=p.id, vector=p.vectors, payload=p.payload) for p in points],
+            points=[models.PointStruct(id=p.id, vector={k: _client_vector(v) for k, v in p.vectors.items()},
+                                       payload=p.payload) for p in points],
             wait=True,
         )
 
@@ -139,7 +157,7 @@ class QdrantIndexStore(IndexStore):
     def _request(self, query: Query) -> models.QueryRequest:
         if isinstance(query, VectorQuery):
             return models.QueryRequest(
-                query=list(query.vector),
+                query=_client_vector(query.vector),
                 using=query.using,
                 filter=to_qdrant_filter(query.filter),
                 limit=query.limit,
@@ -150,7 +168,7 @@ class QdrantIndexStore(IndexStore):
         if isinstance(query, FusionQuery):
             prefetch = [
                 models.Prefetch(
-                    query=list(p.vector),
+                    query=_client_vector(p.vector),
                     using=p.using,
                     filter=to_qdrant_filter(p.filter),
                     limit=p.limit,
@@ -187,9 +205,12 @@ class QdrantIndexStore(IndexStore):
     def query_batch(self, namespace_id: str, queries: list[Query]) -> list[list[Hit]]:
         if not self._exists(namespace_id):
             return [[] for _ in queries]
-        responses = self.client.query_batch_points(
-            self._name(namespace_id), requests=[self._request(x) for x in queries]
-        )
+        try:
+            responses = self.client.query_batch_points(
+                self._name(namespace_id), requests=[self._request(x) for x in queries]
+            )
+        except (ValueError, UnexpectedResponse) as exc:  # wrong vector name or shape, as Edge reports it
+            raise IndexError_(f"query rejected by Qdrant: {exc}") from exc
         return [[self._hit(p) for p in r.points] for r in responses]
 
     def retrieve(
