@@ -31,16 +31,36 @@ from warehouse.catalog import Batch, Bucket, Catalog, Collection, Object, Task, 
 from warehouse.extractors.registry import ExtractorRegistry
 from warehouse.ids import uuid_from_document_id
 from warehouse.index import IndexPoint, IndexStore, VectorSpec
+from warehouse.index.bm25 import BM25_FEATURE, BM25_VECTOR, bm25_spec, encode_documents
 
 log = logging.getLogger(__name__)
 TERMINAL = {"COMPLETED", "COMPLETED_WITH_ERRORS", "FAILED", "CANCELED"}
 
 
-def collection_vector_specs(ext) -> list[VectorSpec]:
-    return [
+def has_text_input(ext) -> bool:
+    """Text extractors' collections also get a BM25 index of their documents' text (hybrid search)."""
+    return bool({"text", "string"} & set(ext.spec.supported_input_types))
+
+
+def bm25_index(ext) -> dict[str, Any]:
+    """The ``vector_indexes`` entry of a collection's BM25 index (searched with its feature_uri)."""
+    return {"name": BM25_FEATURE, "feature_uri": f"mixpeek://{ext.spec.name}@{ext.spec.version}/{BM25_FEATURE}",
+            "type": "sparse", "feature_extractor": ext.spec.ref,
+            "index": {"name": BM25_VECTOR, "type": "sparse", "modifier": "idf", "model": "bm25 (english, k=1.2, b=0.75)"}}
+
+
+def has_bm25(collection) -> bool:
+    return any(vi.get("type") == "sparse" for vi in collection.vector_indexes or [])
+
+
+def collection_vector_specs(ext, collection=None) -> list[VectorSpec]:
+    specs = [
         VectorSpec(ext.spec.vector_name(f), int(f.embedding_dim), f.distance_metric)
         for f in ext.spec.vector_features
     ]
+    if collection is not None and has_bm25(collection):
+        specs.append(bm25_spec())
+    return specs
 
 
 class _ObjectBuffer:
@@ -253,7 +273,8 @@ class BatchRunner:
         skipped: list[dict[str, Any]] = []
         ok_objects: set[str] = set()
         vectors = {f.feature_name: f for f in ext.spec.vector_features}
-        self.index.ensure_vectors(namespace_id, collection_vector_specs(ext))
+        self.index.ensure_vectors(namespace_id, collection_vector_specs(ext, collection))
+        lexical = has_bm25(collection)
         buffer = _ObjectBuffer(plan.object_rows)
         pending: list[tuple[str, list[IndexPoint]]] = []
         counts = {"written": 0, "replaced": 0}
@@ -266,6 +287,11 @@ class BatchRunner:
                 return
             object_ids = [oid for oid, _ in pending]
             points = [p for _, pts in pending for p in pts]
+            if lexical:  # one batched BM25 encode per flush
+                for point, sparse in zip(points, encode_documents([p.payload.get("text") for p in points]),
+                                         strict=True):
+                    if sparse is not None:
+                        point.vectors[BM25_VECTOR] = sparse
             scope = {"must": [{"key": "collection_id", "match": {"value": collection.collection_id}},
                               {"key": "source_object_id", "match": {"any": object_ids}}]}
             counts["replaced"] += self.index.count(namespace_id, scope)

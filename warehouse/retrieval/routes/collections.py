@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Query
 
-from warehouse.batch.runner import collection_vector_specs
+from warehouse.batch.runner import bm25_index, collection_vector_specs, has_text_input
 from warehouse.batch.submit import queue_batch
 from warehouse.catalog import Batch, Bucket, Collection, Namespace, Object, Retriever
 from warehouse.extractors.loader import code_version
@@ -96,6 +96,8 @@ def create_collection(body: CreateCollectionRequest, ns: Namespace = Depends(nam
                       "type": "dense"},
             "feature_extractor": ext.spec.ref,
         } for f in ext.spec.vector_features]
+        if has_text_input(ext):
+            vector_indexes.append(bm25_index(ext))
         c = Collection(
             collection_id=collection_id, namespace_id=ns.namespace_id, collection_name=body.collection_name,
             description=body.description, source={"type": "bucket", "bucket_ids": bucket_ids},
@@ -107,7 +109,7 @@ def create_collection(body: CreateCollectionRequest, ns: Namespace = Depends(nam
             enabled=0 if body.enabled is False else 1,
         )
         s.add(c)
-    svc.index.ensure_vectors(ns.namespace_id, collection_vector_specs(ext))
+    svc.index.ensure_vectors(ns.namespace_id, collection_vector_specs(ext, c))
     svc.dagster.add_partition("collections", c.collection_id)
     return collection_view(c)
 

@@ -14,9 +14,11 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from warehouse.batch.runner import has_bm25
 from warehouse.extractors.manifest import normalize_version
 from warehouse.ids import uuid_from_document_id
 from warehouse.index import FusionQuery, VectorQuery
+from warehouse.index.bm25 import BM25_FEATURE, BM25_VECTOR, encode_query
 from warehouse.retrieval.errors import ApiError
 from warehouse.retrieval.filters import compile_filter
 from warehouse.retrieval.stages.base import Stage, StageContext, register
@@ -34,7 +36,8 @@ class SearchSpec(BaseModel):
     on_empty: Literal["error", "skip"] = "error"
     filters: dict[str, Any] | None = None
     collection_identifiers: list[str] | None = None
-    lexical: Any = None
+    lexical: bool = Field(default=False, description="Search the collections' BM25 index with the query text "
+                          "instead of the feature's vectors (same as the feature_uri ending in /bm25).")
     query_preprocessing: Any = None
 
 
@@ -93,6 +96,7 @@ class FeatureSearchStage(Stage):
 
     def _resolve(self, ctx: StageContext, search: SearchSpec):
         name, version, feature_name = parse_feature_uri(search.feature_uri)
+        lexical = search.lexical or feature_name == BM25_FEATURE
         colls = ctx.collections
         if search.collection_identifiers:
             wanted = set(search.collection_identifiers)
@@ -103,12 +107,18 @@ class FeatureSearchStage(Stage):
                 available.add(vi["feature_uri"])
             fe = c.feature_extractor
             if fe["feature_extractor_name"] == name and normalize_version(fe.get("version")) == normalize_version(version):
+                if lexical and not has_bm25(c):
+                    raise ApiError(422, f"collection {c.collection_name!r} has no BM25 index (its extractor takes no "
+                                   "text, or it was created before hybrid search); use a dense feature_uri",
+                                   {"feature_uri": search.feature_uri})
                 matched.append(c)
         if not matched:
             raise ApiError(422, f"no collection of this retriever is indexed with {search.feature_uri!r}; "
                            f"available feature_uris: {sorted(available)}", {"feature_uri": search.feature_uri,
                                                                           "available": sorted(available)})
         ext = ctx.services.registry.get(name, version)
+        if lexical:
+            return matched, ext, None
         feature = next((f for f in ext.spec.vector_features if f.feature_name == feature_name), None)
         if feature is None:
             have = [ext.spec.feature_uri(f) for f in ext.spec.vector_features]
@@ -116,10 +126,14 @@ class FeatureSearchStage(Stage):
                            {"feature_uri": search.feature_uri, "available": have})
         return matched, ext, feature
 
-    def _vector(self, ctx: StageContext, search: SearchSpec, ext, feature) -> list[float] | None:
+    def _vector(self, ctx: StageContext, search: SearchSpec, ext, feature) -> list[float] | dict | None:
         q = search.query
+        using = BM25_VECTOR if feature is None else ext.spec.vector_name(feature)
         if isinstance(q, dict):
             mode = q.get("input_mode", "text")
+            if mode == "vector" and feature is None:
+                raise ApiError(422, f"{search.feature_uri} is a BM25 (lexical) index: query it with text or a "
+                               "document, not a vector", {"feature_uri": search.feature_uri})
             if mode == "vector":
                 vec = q.get("value")
                 if isinstance(vec, list) and vec and isinstance(vec[0], list):
@@ -132,11 +146,11 @@ class FeatureSearchStage(Stage):
                 ref = q.get("document_ref") or {}
                 doc_id = ref.get("document_id") or q.get("document_id")
                 hits = ctx.services.index.retrieve(ctx.namespace_id, [str(uuid_from_document_id(doc_id))],
-                                                   with_vectors=[ext.spec.vector_name(feature)]) if doc_id else []
-                if not hits or not hits[0].vectors:
-                    raise ApiError(404, f"document {doc_id!r} has no {feature.feature_name!r} vector to search with",
+                                                   with_vectors=[using]) if doc_id else []
+                if not hits or not (hits[0].vectors or {}).get(using):
+                    raise ApiError(404, f"document {doc_id!r} has no {using!r} vector to search with",
                                    {"document_id": doc_id})
-                return hits[0].vectors[ext.spec.vector_name(feature)]
+                return hits[0].vectors[using]
             text = q.get("text", q.get("value", q.get("content")))
         else:
             text = q
@@ -145,6 +159,12 @@ class FeatureSearchStage(Stage):
                 return None
             raise ApiError(422, f"search over {search.feature_uri} has an empty query; pass inputs that fill it "
                            "or mark the search optional", {"feature_uri": search.feature_uri})
+        if feature is None:
+            sparse = encode_query(str(text))
+            if sparse is None and not (search.optional or search.on_empty == "skip"):
+                raise ApiError(422, f"the lexical query {str(text)[:80]!r} has no searchable terms (only stop words "
+                               "or punctuation)", {"feature_uri": search.feature_uri})
+            return sparse
         try:
             return ctx.services.inference.embed_text(ext, str(text), feature.feature_name)
         except RuntimeError as exc:
@@ -163,7 +183,8 @@ class FeatureSearchStage(Stage):
             for compiled in (stage_filter, compile_filter(search.filters, f"searches[{i}].filters"), ctx.pushed_filter):
                 if compiled is not None and compiled.qdrant is not None:
                     must.append(compiled.qdrant)
-            queries.append(VectorQuery(using=ext.spec.vector_name(feature), vector=vector, limit=search.top_k,
+            using = BM25_VECTOR if feature is None else ext.spec.vector_name(feature)
+            queries.append(VectorQuery(using=using, vector=vector, limit=search.top_k,
                                        filter={"must": must}, score_threshold=search.min_score))
             weights.append(search.weight)
             used.append(search.feature_uri)
