@@ -1,0 +1,165 @@
+"""Retrieval quality on a BEIR dataset, end to end through the API: nDCG@10 and Recall@100.
+
+Starts the API server on loopback with its own home (``--home``, reused across runs: the corpus
+is ingested once), loads the corpus into a bucket and a ``text_extractor`` collection (title + text,
+one document per abstract; the corpus id is passed through as ``doc_id``), creates the retrievers
+``dense`` (MiniLM), ``bm25`` (the collection's BM25 index) and ``hybrid`` (both, RRF in one engine
+query), runs every query of the split through ``POST /v1/retrievers/{id}/execute`` and prints one
+JSON line per retriever: {"retriever", "ndcg_at_10", "recall_at_100", "queries"}.
+
+``hybrid_rerank`` is left out: no cross-encoder ships in a pip package here (see docs/benchmarks.md).
+Tune on ``--split train`` only; ``test`` is held out.
+
+Usage: python bench/retrieval_eval.py --dataset ../shared/data/scifact --split train [--home DIR]
+       [--rrf-k 60] [--bm25-weight 1.0] [--max-queries N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import math
+import sys
+import threading
+import time
+from collections import defaultdict
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+DENSE = "mixpeek://text_extractor@v1/all_minilm_l6_v2_v1"
+BM25 = "mixpeek://text_extractor@v1/bm25"
+
+
+def ndcg_at_10(ranked: list[str], rels: dict[str, int]) -> float:
+    dcg = sum(rels.get(d, 0) / math.log2(i + 2) for i, d in enumerate(ranked[:10]))
+    ideal = sorted(rels.values(), reverse=True)[:10]
+    idcg = sum(r / math.log2(i + 2) for i, r in enumerate(ideal))
+    return dcg / idcg if idcg else 0.0
+
+
+def recall_at_100(ranked: list[str], rels: dict[str, int]) -> float:
+    relevant = {d for d, r in rels.items() if r > 0}
+    return len(relevant & set(ranked[:100])) / len(relevant) if relevant else 0.0
+
+
+def serve(home: Path):
+    import uvicorn
+
+    from tests.conftest import free_port
+    from warehouse.bootstrap import ensure_api_key
+    from warehouse.retrieval.app import create_app
+    from warehouse.retrieval.service import Services
+    from warehouse.settings import Settings
+
+    port = free_port()
+    settings = Settings(home=home, api_port=port)
+    svc = Services.from_settings(settings)
+    key_file = home / "api_key"
+    key = ensure_api_key(svc.catalog, settings.organization_id, key_file.read_text() if key_file.exists() else None)
+    key_file.write_text(key)
+    server = uvicorn.Server(uvicorn.Config(create_app(settings, svc), host="127.0.0.1", port=port, log_level="warning"))
+    threading.Thread(target=server.run, daemon=True).start()
+    base = f"http://127.0.0.1:{port}"
+    while True:
+        try:
+            if httpx.get(f"{base}/v1/health").status_code == 200:
+                return base, key
+        except httpx.HTTPError:
+            time.sleep(0.2)
+
+
+def ingest(c: httpx.Client, dataset: Path) -> dict:
+    """The collection, created and loaded on first use."""
+    found = [x for x in c.post("/v1/collections/list", json={}).json()["results"] if x["collection_name"] == "corpus"]
+    if found:
+        return found[0]
+    bucket = c.post("/v1/buckets", json={"bucket_name": "corpus", "bucket_schema": {"properties": {
+        "text": {"type": "text"}, "doc_id": {"type": "string"}}}}).json()
+    coll = c.post("/v1/collections", json={
+        "collection_name": "corpus", "source": {"type": "bucket", "bucket_ids": [bucket["bucket_id"]]},
+        "feature_extractor": {"feature_extractor_name": "text_extractor", "version": "v1",
+                              "input_mappings": {"text": "text"}, "field_passthrough": [{"source_path": "doc_id"}]}}
+    ).json()
+    rows = [json.loads(line) for line in (dataset / "corpus.jsonl").open()]
+    started = time.perf_counter()
+    ids = []
+    for i in range(0, len(rows), 1000):
+        chunk = [{"doc_id": r["_id"], "blobs": [{"property": "text", "type": "text",
+                                                 "data": (r.get("title", "") + " " + r["text"]).strip()}]}
+                 for r in rows[i:i + 1000]]
+        resp = c.post(f"/v1/buckets/{bucket['bucket_id']}/objects/batch", json={"objects": chunk})
+        resp.raise_for_status()
+        ids += [o["object_id"] for o in resp.json()["objects"]]
+    batch = c.post(f"/v1/buckets/{bucket['bucket_id']}/batches", json={"object_ids": ids}).json()
+    c.post(f"/v1/buckets/{bucket['bucket_id']}/batches/{batch['batch_id']}/submit", json={}).raise_for_status()
+    while (b := c.get(f"/v1/batches/{batch['batch_id']}").json())["status"] not in (
+            "COMPLETED", "COMPLETED_WITH_ERRORS", "FAILED", "CANCELED"):
+        time.sleep(2)
+    print(json.dumps({"stage": "ingest", "documents": b["documents_written"], "status": b["status"],
+                      "seconds": round(time.perf_counter() - started, 1)}), flush=True)
+    return coll
+
+
+def retrievers(c: httpx.Client, coll: dict, rrf_k: int, bm25_weight: float, top_k: int) -> dict[str, str]:
+    def search(uri, weight=1.0):
+        return {"feature_uri": uri, "query": {"input_mode": "text", "value": "{{INPUT.query}}"}, "top_k": top_k,
+                "weight": weight}
+
+    specs = {"dense": [search(DENSE)], "bm25": [search(BM25)],
+             "hybrid": [search(DENSE), search(BM25, bm25_weight)]}
+    out = {}
+    for name, searches in specs.items():
+        c.delete(f"/v1/retrievers/{name}")
+        resp = c.post("/v1/retrievers", json={
+            "retriever_name": name, "collection_identifiers": [coll["collection_id"]],
+            "input_schema": {"query": {"type": "text", "required": True}},
+            "stages": [{"stage_name": "search", "stage_type": "filter", "config": {"stage_id": "feature_search",
+                        "parameters": {"searches": searches, "final_top_k": 100, "fusion": "rrf", "rrf_k": rrf_k}}}]})
+        resp.raise_for_status()
+        out[name] = resp.json()["retriever_id"]
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--dataset", type=Path, required=True)
+    parser.add_argument("--split", choices=["train", "test", "dev"], required=True)
+    parser.add_argument("--home", type=Path, default=Path("/tmp/wh-retrieval-eval"))
+    parser.add_argument("--rrf-k", type=int, default=60)
+    parser.add_argument("--bm25-weight", type=float, default=1.0)
+    parser.add_argument("--top-k", type=int, default=100, help="candidates per search before fusion")
+    parser.add_argument("--max-queries", type=int, default=None)
+    args = parser.parse_args()
+    args.home.mkdir(parents=True, exist_ok=True)
+    base, key = serve(args.home)
+    c = httpx.Client(base_url=base, headers={"Authorization": f"Bearer {key}"}, timeout=600)
+    if c.get("/v1/namespaces/eval").status_code != 200:
+        c.post("/v1/namespaces", json={"namespace_name": "eval"}).raise_for_status()
+    c.headers["X-Namespace"] = "eval"
+    coll = ingest(c, args.dataset)
+    qrels: dict[str, dict[str, int]] = defaultdict(dict)
+    with (args.dataset / "qrels" / f"{args.split}.tsv").open() as fh:
+        for row in csv.DictReader(fh, delimiter="\t"):
+            qrels[row["query-id"]][row["corpus-id"]] = int(row["score"])
+    queries = {q["_id"]: q["text"] for q in map(json.loads, (args.dataset / "queries.jsonl").open()) if q["_id"] in qrels}
+    qids = sorted(queries)[: args.max_queries]
+    for name, rid in retrievers(c, coll, args.rrf_k, args.bm25_weight, args.top_k).items():
+        ndcg, recall, started = [], [], time.perf_counter()
+        for qid in qids:
+            resp = c.post(f"/v1/retrievers/{rid}/execute", json={"inputs": {"query": queries[qid]}, "limit": 100})
+            resp.raise_for_status()
+            ranked = list(dict.fromkeys(d.get("doc_id") for d in resp.json()["documents"]))
+            ndcg.append(ndcg_at_10(ranked, qrels[qid]))
+            recall.append(recall_at_100(ranked, qrels[qid]))
+        print(json.dumps({"retriever": name, "ndcg_at_10": round(sum(ndcg) / len(ndcg), 4),
+                          "recall_at_100": round(sum(recall) / len(recall), 4), "queries": len(qids),
+                          "split": args.split, "rrf_k": args.rrf_k, "bm25_weight": args.bm25_weight,
+                          "ms_per_query": round((time.perf_counter() - started) * 1000 / len(qids), 1)}), flush=True)
+
+
+if __name__ == "__main__":
+    main()
