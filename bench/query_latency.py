@@ -72,7 +72,9 @@ def main() -> None:
         except httpx.HTTPError:
             time.sleep(0.1)
     c = httpx.Client(base_url=base, headers={"Authorization": f"Bearer {key}"}, timeout=60)
-    ns = c.post("/v1/namespaces", json={"namespace_name": "latency"}).json()
+    # The filtered fields are declared as payload indexes, as a user who filters on them would.
+    ns = c.post("/v1/namespaces", json={"namespace_name": "latency", "payload_indexes": [
+        {"field_name": "category", "type": "keyword"}, {"field_name": "year", "type": "integer"}]}).json()
     c.headers["X-Namespace"] = "latency"
     bucket = c.post("/v1/buckets", json={"bucket_name": "synthetic",
                                          "bucket_schema": {"properties": {"text": {"type": "text"}}}}).json()

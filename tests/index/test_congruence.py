@@ -137,3 +137,13 @@ def test_bm25_sparse_vectors_and_hybrid_fusion_agree(store):
         store.query(NS, VectorQuery(using="bm25", vector=[0.1] * 8, limit=1))
     [got] = store.retrieve(NS, [str(uuid.UUID(int=100))], with_vectors=["bm25"])
     assert sorted(got.vectors["bm25"]["indices"]) == sorted(sparse[0]["indices"])
+
+
+def test_payload_indexes_are_idempotent_and_checked(store):
+    store.ensure_payload_indexes("ns_absent", {"rank": "integer"})  # no namespace yet: nothing to do
+    _load(store)
+    store.ensure_payload_indexes(NS, {"rank": "integer", "collection_id": "keyword"})
+    store.ensure_payload_indexes(NS, {"rank": "integer"})
+    assert store.count(NS, {"must": [{"key": "rank", "range": {"gte": 10, "lt": 20}}]}) == 10
+    with pytest.raises(IndexError_):
+        store.ensure_payload_indexes(NS, {"rank": "vector"})

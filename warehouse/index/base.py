@@ -126,6 +126,15 @@ class IndexStore(ABC):
         Raises IndexError_ when a vector exists with another size or distance.
         """
 
+    #: the payload index types a namespace or collection may ask for.
+    PAYLOAD_INDEX_TYPES = ("keyword", "integer", "float", "bool", "text", "datetime")
+
+    @abstractmethod
+    def ensure_payload_indexes(self, namespace_id: str, indexes: dict[str, str]) -> None:
+        """Index payload fields (``{field: type}``, types in PAYLOAD_INDEX_TYPES) so filters on them
+        use an index instead of reading every candidate's payload. Idempotent; a no-op before the
+        namespace has vectors."""
+
     @abstractmethod
     def drop_namespace(self, namespace_id: str) -> None: ...
 

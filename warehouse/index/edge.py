@@ -126,6 +126,7 @@ class EdgeIndexStore(IndexStore):
         self.root.mkdir(parents=True, exist_ok=True)
         self._shards: dict[str, q.EdgeShard] = {}
         self._vectors: dict[str, dict[str, VectorSpec]] = {}
+        self._indexed: dict[str, set[tuple[str, str]]] = {}
         self._lock = threading.RLock()
 
     # -- shard lifecycle -------------------------------------------------------------------
@@ -188,6 +189,19 @@ class EdgeIndexStore(IndexStore):
                         "version for a different vector shape"
                     )
 
+    def ensure_payload_indexes(self, namespace_id: str, indexes: dict[str, str]) -> None:
+        with self._lock:
+            shard = self._shard(namespace_id)
+            if shard is None:
+                return
+            done = self._indexed.setdefault(namespace_id, set())
+            for field, schema in indexes.items():
+                if schema not in _SCHEMAS:
+                    raise IndexError_(f"payload index type {schema!r} for {field!r} is not one of {sorted(_SCHEMAS)}")
+                if (field, schema) not in done:
+                    shard.update(q.UpdateOperation.create_field_index(field, _SCHEMAS[schema]))
+                    done.add((field, schema))
+
     def vector_names(self, namespace_id: str) -> dict[str, VectorSpec]:
         with self._lock:
             self._shard(namespace_id)
@@ -199,6 +213,7 @@ class EdgeIndexStore(IndexStore):
             if shard is not None:
                 shard.close()
             self._vectors.pop(namespace_id, None)
+            self._indexed.pop(namespace_id, None)
             shutil.rmtree(self._path(namespace_id), ignore_errors=True)
 
     # -- writes ---------------------------------------------------------------------------

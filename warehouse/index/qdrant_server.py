@@ -116,6 +116,14 @@ class QdrantIndexStore(IndexStore):
                     f"{have.distance}, not {spec.size}/{spec.distance}"
                 )
 
+    def ensure_payload_indexes(self, namespace_id: str, indexes: dict[str, str]) -> None:
+        if not self._exists(namespace_id):
+            return
+        for field, schema in indexes.items():
+            if schema not in _SCHEMAS:
+                raise IndexError_(f"payload index type {schema!r} for {field!r} is not one of {sorted(_SCHEMAS)}")
+            self.client.create_payload_index(self._name(namespace_id), field, _SCHEMAS[schema])
+
     def _add_vector(self, name: str, spec: VectorSpec) -> None:
         if spec.sparse:
             config = models.SparseVectorNameConfig(sparse=models.SparseVectorParams(modifier=models.Modifier.IDF))

@@ -48,6 +48,9 @@ class RemoteIndexStore(IndexStore):
     def ensure_vectors(self, namespace_id: str, vectors: list[VectorSpec]) -> None:
         self._call("ensure_vectors", {"namespace_id": namespace_id, "vectors": [asdict(v) for v in vectors]})
 
+    def ensure_payload_indexes(self, namespace_id: str, indexes: dict[str, str]) -> None:
+        self._call("ensure_payload_indexes", {"namespace_id": namespace_id, "indexes": indexes})
+
     def drop_namespace(self, namespace_id: str) -> None:
         self._call("drop_namespace", {"namespace_id": namespace_id})
 

@@ -46,6 +46,25 @@ def _view(svc: Services, c: Collection) -> dict:
     return out
 
 
+_PASSTHROUGH_INDEX = {"string": "keyword", "integer": "integer", "number": "float", "float": "float",
+                      "boolean": "bool", "date": "datetime", "datetime": "datetime"}
+
+
+def _payload_indexes(ns: Namespace, c: Collection, schemas: list[dict]) -> dict[str, str]:
+    """The namespace's declared payload indexes, plus one per passed-through field of a filterable type."""
+    out = {i["field_name"]: i["type"] for i in ns.payload_indexes or []}
+    props: dict[str, dict] = {}
+    for schema in schemas:
+        props.update(schema.get("properties") or {})
+    for item in c.feature_extractor.get("field_passthrough") or []:
+        source = item if isinstance(item, str) else item.get("source_path")
+        target = item if isinstance(item, str) else (item.get("target_path") or source)
+        kind = _PASSTHROUGH_INDEX.get((props.get(source) or {}).get("type"))
+        if kind and target:
+            out.setdefault(target, kind)
+    return out
+
+
 @router.post("/v1/collections", summary="Create a collection")
 def create_collection(body: CreateCollectionRequest, ns: Namespace = Depends(namespace), svc: Services = Depends(services)):
     if body.feature_extractor is None:
@@ -79,7 +98,9 @@ def create_collection(body: CreateCollectionRequest, ns: Namespace = Depends(nam
         raise ApiError(422, f"extractor {ext.spec.ref} declares no embedding feature, so the collection would have no "
                        "vector index", {"location": "feature_extractor"})
     with svc.catalog.session() as s:
-        bucket_ids = [get_bucket(s, ns.namespace_id, b).bucket_id for b in body.source.bucket_ids]
+        buckets = [get_bucket(s, ns.namespace_id, b) for b in body.source.bucket_ids]
+        bucket_ids = [b.bucket_id for b in buckets]
+        schemas = [b.bucket_schema or {} for b in buckets]
         if s.query(Collection).filter(Collection.namespace_id == ns.namespace_id,
                                       Collection.collection_name == body.collection_name).count():
             raise ApiError(409, f"collection {body.collection_name!r} already exists in this namespace")
@@ -110,6 +131,7 @@ def create_collection(body: CreateCollectionRequest, ns: Namespace = Depends(nam
         )
         s.add(c)
     svc.index.ensure_vectors(ns.namespace_id, collection_vector_specs(ext, c))
+    svc.index.ensure_payload_indexes(ns.namespace_id, _payload_indexes(ns, c, schemas))
     svc.dagster.add_partition("collections", c.collection_id)
     return collection_view(c)
 

@@ -96,6 +96,9 @@ def index_operation(operation: str, body: dict[str, Any] = Body(...), svc: Servi
         if operation == "ensure_vectors":
             idx.ensure_vectors(ns, [VectorSpec(**v) for v in body["vectors"]])
             result: Any = None
+        elif operation == "ensure_payload_indexes":
+            idx.ensure_payload_indexes(ns, body["indexes"])
+            result = None
         elif operation == "drop_namespace":
             idx.drop_namespace(ns)
             result = None

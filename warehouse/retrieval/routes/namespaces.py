@@ -41,10 +41,36 @@ def create_namespace(svc: Services, org: str, body: CreateNamespaceRequest) -> N
             namespace_id=body.namespace_id or new_id("ns"), namespace_name=body.namespace_name, organization_id=org,
             description=body.description,
             feature_extractors=[fe.model_dump(exclude_none=True) for fe in body.feature_extractors or []],
-            payload_indexes=body.payload_indexes or [],
+            payload_indexes=normalize_payload_indexes(body.payload_indexes or []),
         )
         s.add(ns)
     return ns
+
+
+_INDEX_TYPES = {"keyword": "keyword", "string": "keyword", "integer": "integer", "int": "integer",
+                "float": "float", "number": "float", "bool": "bool", "boolean": "bool", "text": "text",
+                "datetime": "datetime", "date": "datetime"}
+
+
+def normalize_payload_indexes(items: list) -> list[dict[str, str]]:
+    """``[{field_name, type}]`` (also ``field``/``field_schema``/``schema``), types checked; 422 otherwise."""
+    out = []
+    for i, item in enumerate(items):
+        where = f"payload_indexes[{i}]"
+        if not isinstance(item, dict):
+            raise ApiError(422, f"{where}: expected {{field_name, type}}, got {type(item).__name__}", {"location": where})
+        unknown = sorted(set(item) - {"field_name", "field", "type", "field_schema", "schema"})
+        if unknown:
+            raise ApiError(422, f"{where}: unknown key(s) {unknown}; expected field_name and type", {"location": where})
+        field = item.get("field_name") or item.get("field")
+        kind = item.get("type") or item.get("field_schema") or item.get("schema")
+        if not isinstance(field, str) or not field:
+            raise ApiError(422, f"{where}: field_name is required", {"location": where})
+        if kind not in _INDEX_TYPES:
+            raise ApiError(422, f"{where}: type {kind!r} is not one of {sorted(set(_INDEX_TYPES.values()))}",
+                           {"location": where})
+        out.append({"field_name": field, "type": _INDEX_TYPES[kind]})
+    return out
 
 
 @router.post("", summary="Create a namespace")
