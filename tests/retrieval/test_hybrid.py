@@ -85,3 +85,19 @@ def test_lexical_search_errors_are_precise(hybrid, search, message):
     resp = _search(client, coll, [search])
     assert resp.status_code == 422
     assert message in resp.text
+
+
+def test_a_following_limit_is_pushed_into_the_engine_query(hybrid):
+    client, coll = hybrid
+    search = {"stage_name": "s", "stage_type": "filter", "config": {"stage_id": "feature_search", "parameters": {
+        "searches": [{"feature_uri": "mixpeek://text_extractor@v1/all_minilm_l6_v2_v1", "query": "cold places",
+                      "top_k": 5}], "final_top_k": 5}}}
+    limit = {"stage_name": "top", "stage_type": "reduce", "config": {"stage_id": "limit", "parameters": {"limit": 2}}}
+    full = client.post("/v1/retrievers/execute", json={"collection_identifiers": [coll["collection_id"]],
+                                                       "stages": [search]}).json()
+    cut = client.post("/v1/retrievers/execute", json={"collection_identifiers": [coll["collection_id"]],
+                                                      "stages": [search, limit]}).json()
+    assert [d["document_id"] for d in cut["documents"]] == [d["document_id"] for d in full["documents"]][:2]
+    stats = cut["stage_statistics"]["stages"]["s"]
+    assert stats["output_count"] == 2 and stats["metadata"]["limit_pushed_down"] == 2
+    assert len(full["documents"]) == 5

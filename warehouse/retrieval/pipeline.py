@@ -18,6 +18,7 @@ from warehouse.retrieval.stages import (
     STAGES,
     AttributeFilterStage,
     FeatureSearchStage,
+    LimitStage,
     StageContext,
 )
 
@@ -115,13 +116,20 @@ def execute(services, namespace_id: str, collections: list[Any], stages: list[di
     for i, stage in enumerate(built):
         nxt = built[i + 1] if i + 1 < len(built) else None
         ctx.pushed_filter = None
+        ctx.limit_hint = None
         if isinstance(stage, FeatureSearchStage):
             pushed = [f for f in (request_filter,) if f is not None]
+            after = nxt
             if isinstance(nxt, AttributeFilterStage) and nxt.compiled.qdrant is not None:
                 pushed.append(nxt.compiled)
                 nxt.pushed_down = True
+                after = built[i + 2] if i + 2 < len(built) else None
             if pushed:
                 ctx.pushed_filter = pushed[0] if len(pushed) == 1 else _Merged(pushed)
+            # feature_search → [pushed filter] → limit: the engine need not return more than the limit keeps,
+            # as long as every filter runs inside the engine.
+            if isinstance(after, LimitStage) and all(f.qdrant is not None for f in pushed):
+                ctx.limit_hint = after.params.offset + after.params.limit
         t0 = time.perf_counter()
         before = len(docs)
         docs = stage.run(ctx, docs)

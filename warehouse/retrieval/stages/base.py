@@ -21,6 +21,7 @@ class StageContext:
     collections: list[Any]  # catalog Collection rows the retriever reads
     inputs: dict[str, Any]
     pushed_filter: Any = None  # a CompiledFilter the next attribute_filter handed to feature_search
+    limit_hint: int | None = None  # a later limit stage's offset + limit, when nothing between reorders or drops
     metadata: dict[str, Any] = field(default_factory=dict)
 
 

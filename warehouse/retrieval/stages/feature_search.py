@@ -192,13 +192,17 @@ class FeatureSearchStage(Stage):
         if not queries:
             return []
         index, ns = ctx.services.index, ctx.namespace_id
+        final_top_k = p.final_top_k
+        if ctx.limit_hint is not None and ctx.limit_hint < final_top_k:
+            final_top_k = max(ctx.limit_hint, 1)
+            self.metadata["limit_pushed_down"] = final_top_k
         if len(queries) == 1:
-            hits = index.query(ns, replace(queries[0], limit=min(queries[0].limit, p.final_top_k)))
+            hits = index.query(ns, replace(queries[0], limit=min(queries[0].limit, final_top_k)))
             scored = [(h, h.score) for h in hits]
         elif p.fusion in ("rrf", "dbsf"):
             self.metadata["fusion"].update({"k": p.rrf_k, "weights": weights} if p.fusion == "rrf" else {})
             fused = FusionQuery(prefetch=queries, method=p.fusion, k=p.rrf_k,
-                                weights=weights if p.fusion == "rrf" else None, limit=p.final_top_k)
+                                weights=weights if p.fusion == "rrf" else None, limit=final_top_k)
             scored = [(h, h.score) for h in index.query(ns, fused)]
         else:
             self.metadata["fusion"]["weights"] = weights
@@ -209,7 +213,7 @@ class FeatureSearchStage(Stage):
                 for h in hits:
                     best.setdefault(h.id, h)
                     totals[h.id] = totals[h.id] + w * h.score if p.fusion == "weighted" else max(totals.get(h.id, float("-inf")), h.score)
-            order = sorted(totals, key=lambda k: totals[k], reverse=True)[: p.final_top_k]
+            order = sorted(totals, key=lambda k: totals[k], reverse=True)[:final_top_k]
             scored = [(best[k], totals[k]) for k in order]
         out = []
         for hit, score in scored:
