@@ -43,6 +43,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--n", type=int, default=100_000)
     parser.add_argument("--queries", type=int, default=300)
+    parser.add_argument("--rounds", type=int, default=1, help="repeat the timed queries (for profiling)")
     args = parser.parse_args()
 
     import uvicorn
@@ -124,7 +125,7 @@ def main() -> None:
         resp.raise_for_status()
     assert len(resp.json()["documents"]) == 10, resp.text[:500]
     http_ms = []
-    for b in bodies:
+    for b in bodies * args.rounds:
         t = time.perf_counter()
         c.post("/v1/retrievers/execute", json=b).raise_for_status()
         http_ms.append((time.perf_counter() - t) * 1000)
