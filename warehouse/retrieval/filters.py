@@ -19,7 +19,8 @@ OPERATORS = {
 _PUSHABLE = OPERATORS - {"ends_with", "regex", "starts_with", "contains"}
 
 
-def _get(payload: dict[str, Any], path: str) -> Any:
+def get_path(payload: dict[str, Any], path: str) -> Any:
+    """The value at a dotted path (``metadata.year``), or None."""
     cur: Any = payload
     for part in path.split("."):
         if not isinstance(cur, dict) or part not in cur:
@@ -108,7 +109,7 @@ def _to_qdrant(node: dict[str, Any]) -> dict[str, Any]:
 
 
 def _match_leaf(node: dict[str, Any], payload: dict[str, Any]) -> bool:
-    value = _get(payload, node["field"])
+    value = get_path(payload, node["field"])
     op, target = node["operator"], node["value"]
     if op == "exists":
         return (value is not None) == (target is not False)

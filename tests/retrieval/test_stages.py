@@ -1,0 +1,171 @@
+"""The sort, reduce, group and apply stages on real documents (MiniLM, written by a batch)."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import wait_batch
+
+pytestmark = [pytest.mark.ray]
+DOCS = [  # text, author, year, tags
+    ("Qubits are the units of quantum information.", "ada", 2019, ["quantum", "physics"]),
+    ("Quantum error correction protects fragile qubits.", "ada", 2021, ["quantum"]),
+    ("Superconducting circuits host many qubits today.", "bob", 2023, ["quantum", "hardware"]),
+    ("Honeybees pollinate almond orchards in spring.", "cy", 2018, ["biology"]),
+    ("Qubits are the units of quantum information.", "dee", 2020, []),  # same text as the first
+    ("Glaciers carve valleys as they retreat.", "cy", 2022, None),
+]
+DENSE = "mixpeek://text_extractor@v1/all_minilm_l6_v2_v1"
+
+
+@pytest.fixture(scope="module")
+def corpus(live):
+    _, client = live.new_namespace()
+    bucket = client.post("/v1/buckets", json={"bucket_name": "s", "bucket_schema": {"properties": {
+        "text": {"type": "text"}, "author": {"type": "string"}, "year": {"type": "integer"},
+        "tags": {"type": "array"}}}}).json()
+    coll = client.post("/v1/collections", json={
+        "collection_name": "s", "source": {"type": "bucket", "bucket_ids": [bucket["bucket_id"]]},
+        "feature_extractor": {"feature_extractor_name": "text_extractor", "version": "v1",
+                              "input_mappings": {"text": "text"},
+                              "field_passthrough": [{"source_path": "author"}, {"source_path": "year"},
+                                                    {"source_path": "tags"}]}}).json()
+    ids = []
+    for text, author, year, tags in DOCS:
+        body = {"author": author, "year": year, "blobs": [{"property": "text", "type": "text", "data": text}]}
+        if tags is not None:
+            body["tags"] = tags
+        resp = client.post(f"/v1/buckets/{bucket['bucket_id']}/objects", json=body)
+        assert resp.status_code == 200, resp.text
+        ids.append(resp.json()["object_id"])
+    batch = client.post(f"/v1/buckets/{bucket['bucket_id']}/batches", json={"object_ids": ids}).json()
+    client.post(f"/v1/buckets/{bucket['bucket_id']}/batches/{batch['batch_id']}/submit", json={})
+    assert wait_batch(client, batch["batch_id"])["status"] == "COMPLETED"
+    return client, coll
+
+
+def run(corpus, *stages, query="qubits and quantum computers"):
+    client, coll = corpus
+    search = {"stage_name": "search", "stage_type": "filter", "config": {"stage_id": "feature_search", "parameters": {
+        "searches": [{"feature_uri": DENSE, "query": query, "top_k": 10}], "final_top_k": 10}}}
+    body = {"collection_identifiers": [coll["collection_id"]], "stages": [search] + [
+        {"stage_name": f"s{i}", "config": {"stage_id": sid, "parameters": params}}
+        for i, (sid, params) in enumerate(stages)]}
+    resp = client.post("/v1/retrievers/execute", json=body)
+    assert resp.status_code == 200, resp.text
+    return resp.json()
+
+
+def test_sort_attribute_orders_by_field_with_nulls_last_and_aliases(corpus):
+    docs = run(corpus, ("sort_attribute", {"field": "year", "direction": "asc"}))["documents"]
+    assert [d["year"] for d in docs] == [2018, 2019, 2020, 2021, 2022, 2023]
+    desc = run(corpus, ("sort_attribute", {"sort_field": "author", "order": "desc"}))["documents"]
+    assert [d["author"] for d in desc] == ["dee", "cy", "cy", "bob", "ada", "ada"]
+    tags = run(corpus, ("sort_attribute", {"field": "tags", "null_handling": "first"}))["documents"]
+    assert tags[0].get("tags") is None  # the glacier document has no tags: first when asked
+
+
+def test_sort_relevance_and_score_normalize(corpus):
+    base = run(corpus)["documents"]
+    flipped = run(corpus, ("sort_relevance", {"direction": "asc"}))["documents"]
+    assert [d["score"] for d in flipped] == sorted(d["score"] for d in base)  # two identical texts tie
+    assert {d["document_id"] for d in flipped} == {d["document_id"] for d in base}
+    norm = run(corpus, ("score_normalize", {"method": "minmax"}))["documents"]
+    assert norm[0]["score"] == pytest.approx(1.0) and norm[-1]["score"] == pytest.approx(0.0)
+    assert [d["document_id"] for d in norm] == [d["document_id"] for d in base]
+    ranked = run(corpus, ("score_normalize", {"method": "rank", "output_field": "scores.rank"}))["documents"]
+    assert [d["scores"]["rank"] for d in ranked] == pytest.approx([1 - i / 6 for i in range(6)])
+    assert ranked[0]["score"] == base[0]["score"]  # the original score is kept
+
+
+def test_deduplicate_by_field_and_by_vector(corpus):
+    by_author = run(corpus, ("deduplicate", {"field": "author"}))["documents"]
+    assert sorted(d["author"] for d in by_author) == ["ada", "bob", "cy", "dee"]
+    base = run(corpus)["documents"]
+    first_ada = next(d for d in base if d["author"] == "ada")
+    assert next(d for d in by_author if d["author"] == "ada")["document_id"] == first_ada["document_id"]
+    near = run(corpus, ("deduplicate", {"similarity_threshold": 0.99, "feature_uri": DENSE}))
+    texts = [d["text"] for d in near["documents"]]
+    assert len(texts) == 5 and texts.count(DOCS[0][0]) == 1  # the identical abstract is dropped once
+    assert near["stage_statistics"]["stages"]["s0"]["metadata"]["removed"] == 1
+
+
+def test_group_by_keeps_the_best_per_group(corpus):
+    flat = run(corpus, ("group_by", {"group_by_field": "author", "max_per_group": 1}))["documents"]
+    assert [d["group_key"] for d in flat] == list(dict.fromkeys(d["author"] for d in run(corpus)["documents"]))
+    grouped = run(corpus, ("group_by", {"field": "author", "max_per_group": 2, "output_mode": "grouped"}))["documents"]
+    ada = next(g for g in grouped if g["group_key"] == "ada")
+    assert ada["count"] == 2 and {d["year"] for d in ada["documents"]} == {2019, 2021}
+
+
+def test_sample_is_seeded_stratified_and_ordered(corpus):
+    a = run(corpus, ("sample", {"count": 3, "seed": 7}))["documents"]
+    b = run(corpus, ("sample", {"count": 3, "seed": 7}))["documents"]
+    assert [d["document_id"] for d in a] == [d["document_id"] for d in b] and len(a) == 3
+    base_order = [d["document_id"] for d in run(corpus)["documents"]]
+    assert [base_order.index(d["document_id"]) for d in a] == sorted(base_order.index(d["document_id"]) for d in a)
+    strat = run(corpus, ("sample", {"count": 4, "strategy": "stratified", "stratify_by": "author", "seed": 1}))
+    assert sorted(d["author"] for d in strat["documents"]) == ["ada", "bob", "cy", "dee"]
+
+
+def test_aggregate_per_group(corpus):
+    rows = run(corpus, ("aggregate", {"group_by": [{"field": "author"}], "sort_by": "n", "aggregations": [
+        {"function": "count", "alias": "n"}, {"function": "avg", "field": "year", "alias": "mean_year"},
+        {"function": "collect", "field": "year", "alias": "years"}]}))["documents"]
+    by = {r["author"]: r for r in rows}
+    assert by["ada"]["n"] == 2 and by["ada"]["mean_year"] == 2020 and sorted(by["ada"]["years"]) == [2019, 2021]
+    assert rows[0]["n"] == 2 and by["bob"]["n"] == 1
+    total = run(corpus, ("aggregate", {"aggregations": [{"function": "count_distinct", "field": "author",
+                                                         "alias": "authors"}, {"function": "max", "field": "year",
+                                                                               "alias": "latest"}]}))["documents"]
+    assert total == [{"document_id": "aggregate:0", "authors": 4, "latest": 2023}]
+
+
+def test_unwind_flattens_arrays(corpus):
+    docs = run(corpus, ("sort_attribute", {"field": "year", "direction": "asc"}),
+               ("unwind", {"field": "tags", "output_field": "tag"}))["documents"]
+    assert [(d["year"], d["tag"]) for d in docs] == [(2018, "biology"), (2019, "quantum"), (2019, "physics"),
+                                                     (2021, "quantum"), (2023, "quantum"), (2023, "hardware")]
+    assert len({d["document_id"] for d in docs}) == len(docs)
+    kept = run(corpus, ("unwind", {"field": "tags", "preserve_empty": True}))["documents"]
+    assert len(kept) == 8  # six tags, plus the empty list and the missing field kept as they are
+
+
+def test_rag_prepare_respects_the_budget_and_cites(corpus):
+    out = run(corpus, ("rag_prepare", {"max_tokens": 25}))
+    [ctx] = out["documents"]
+    assert ctx["token_count"] <= 25
+    assert ctx["context"].startswith("[1] ")
+    assert [c["index"] for c in ctx["citations"]] == list(range(1, len(ctx["citations"]) + 1))
+    top = run(corpus)["documents"][0]
+    assert ctx["citations"][0]["document_id"] == top["document_id"] and top["text"] in ctx["context"]
+    dropped = run(corpus, ("rag_prepare", {"max_tokens": 25, "truncation_strategy": "drop", "output_mode": "documents",
+                                           "document_template": "{author}: {content}"}))
+    meta = dropped["stage_statistics"]["stages"]["s0"]["metadata"]
+    assert meta["context"].startswith(top["author"] + ": ") and meta["tokens"] <= 25
+    assert [d["citation_index"] for d in dropped["documents"]][:1] == [1]
+
+
+@pytest.mark.parametrize("stage,message", [
+    (("sort_attribute", {}), "missing parameter 'field'"),
+    (("sample", {"strategy": "stratified"}), "stratify_by"),
+    (("deduplicate", {}), "give field"),
+    (("deduplicate", {"similarity_threshold": 0.9}), "needs feature_uri"),
+    (("aggregate", {"aggregations": [{"function": "sum", "alias": "s"}]}), "needs a field"),
+    (("score_normalize", {"method": "softmax"}), "method"),
+    (("group_by", {"group_by_field": "author", "per_group": 2}), "unknown parameter 'per_group'"),
+])
+def test_stage_parameter_errors_are_precise(corpus, stage, message):
+    client, coll = corpus
+    resp = client.post("/v1/retrievers/execute", json={"collection_identifiers": [coll["collection_id"]], "stages": [
+        {"stage_name": "bad", "config": {"stage_id": stage[0], "parameters": stage[1]}}]})
+    assert resp.status_code == 422
+    assert message in resp.text
+
+
+def test_stage_catalogue_serves_json_schemas(corpus):
+    client, _ = corpus
+    stages = {s["stage_id"]: s for s in client.get("/v1/retrievers/stages").json()}
+    for sid in ("sort_attribute", "sort_relevance", "score_normalize", "sample", "deduplicate", "group_by",
+                "aggregate", "unwind", "rag_prepare"):
+        assert stages[sid]["parameter_schema"]["type"] == "object", sid
