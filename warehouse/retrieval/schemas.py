@@ -18,6 +18,7 @@ class Strict(BaseModel):
 
 
 def _alias(data: Any, pairs: dict[str, str]) -> Any:
+    """Accept documented alternative spellings: ``{old: new}`` renames ``old`` unless ``new`` is given."""
     if not isinstance(data, dict):
         return data
     data = dict(data)

@@ -8,18 +8,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from warehouse.retrieval.filters import get_path
+from warehouse.retrieval.schemas import _alias as _aliases
 from warehouse.retrieval.stages.base import Stage, StageContext, register
-
-
-def _aliases(data: Any, names: dict[str, str]) -> Any:
-    """Accept the documented alternative spellings (``sort_field`` for ``field`` …)."""
-    if not isinstance(data, dict):
-        return data
-    data = dict(data)
-    for alias, name in names.items():
-        if alias in data and name not in data:
-            data[name] = data.pop(alias)
-    return data
 
 
 def _sort_key(value: Any) -> tuple[int, Any]:
