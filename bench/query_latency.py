@@ -23,7 +23,6 @@ import json
 import statistics
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -46,32 +45,14 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=1, help="repeat the timed queries (for profiling)")
     args = parser.parse_args()
 
-    import uvicorn
-
-    from tests.conftest import free_port
+    from bench._server import serve
     from warehouse.batch.runner import collection_vector_specs
-    from warehouse.bootstrap import ensure_api_key
     from warehouse.ids import document_uuid
     from warehouse.index import IndexPoint, VectorQuery
-    from warehouse.retrieval.app import create_app
     from warehouse.retrieval.filters import compile_filter
-    from warehouse.retrieval.service import Services
-    from warehouse.settings import Settings
 
     home = Path(tempfile.mkdtemp(prefix="wh-latency-"))
-    port = free_port()
-    settings = Settings(home=home, api_port=port, warm_batch_workers=False)
-    svc = Services.from_settings(settings)
-    key = ensure_api_key(svc.catalog, settings.organization_id)
-    server = uvicorn.Server(uvicorn.Config(create_app(settings, svc), host="127.0.0.1", port=port, log_level="warning"))
-    threading.Thread(target=server.run, daemon=True).start()
-    base = f"http://127.0.0.1:{port}"
-    while True:
-        try:
-            if httpx.get(f"{base}/v1/health").status_code == 200:
-                break
-        except httpx.HTTPError:
-            time.sleep(0.1)
+    base, key, svc = serve(home, warm_batch_workers=False)
     c = httpx.Client(base_url=base, headers={"Authorization": f"Bearer {key}"}, timeout=60)
     # The filtered fields are declared as payload indexes, as a user who filters on them would.
     ns = c.post("/v1/namespaces", json={"namespace_name": "latency", "payload_indexes": [
@@ -146,7 +127,6 @@ def main() -> None:
     print(json.dumps({"docs": args.n, "queries": len(bodies), "p50_ms": round(p50, 2),
                       "p99_ms": round(percentile(http_ms, 99), 2), "raw_p50_ms": round(raw_p50, 3),
                       "raw_p99_ms": round(percentile(raw_ms, 99), 3), "ratio": round(p50 / raw_p50, 2)}), flush=True)
-    server.should_exit = True
 
 
 if __name__ == "__main__":

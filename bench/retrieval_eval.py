@@ -21,7 +21,6 @@ import csv
 import json
 import math
 import sys
-import threading
 import time
 from collections import defaultdict
 from pathlib import Path
@@ -46,30 +45,14 @@ def recall_at_100(ranked: list[str], rels: dict[str, int]) -> float:
     return len(relevant & set(ranked[:100])) / len(relevant) if relevant else 0.0
 
 
-def serve(home: Path):
-    import uvicorn
+def serve_on(home: Path) -> tuple[str, str]:
+    """The API server on ``home``, with the key kept there so later runs reuse the ingested corpus."""
+    from bench._server import serve
 
-    from tests.conftest import free_port
-    from warehouse.bootstrap import ensure_api_key
-    from warehouse.retrieval.app import create_app
-    from warehouse.retrieval.service import Services
-    from warehouse.settings import Settings
-
-    port = free_port()
-    settings = Settings(home=home, api_port=port)
-    svc = Services.from_settings(settings)
     key_file = home / "api_key"
-    key = ensure_api_key(svc.catalog, settings.organization_id, key_file.read_text() if key_file.exists() else None)
+    base, key, _ = serve(home, key_file.read_text() if key_file.exists() else None)
     key_file.write_text(key)
-    server = uvicorn.Server(uvicorn.Config(create_app(settings, svc), host="127.0.0.1", port=port, log_level="warning"))
-    threading.Thread(target=server.run, daemon=True).start()
-    base = f"http://127.0.0.1:{port}"
-    while True:
-        try:
-            if httpx.get(f"{base}/v1/health").status_code == 200:
-                return base, key
-        except httpx.HTTPError:
-            time.sleep(0.2)
+    return base, key
 
 
 def ingest(c: httpx.Client, dataset: Path) -> dict:
@@ -135,7 +118,7 @@ def main() -> None:
     parser.add_argument("--max-queries", type=int, default=None)
     args = parser.parse_args()
     args.home.mkdir(parents=True, exist_ok=True)
-    base, key = serve(args.home)
+    base, key = serve_on(args.home)
     c = httpx.Client(base_url=base, headers={"Authorization": f"Bearer {key}"}, timeout=600)
     if c.get("/v1/namespaces/eval").status_code != 200:
         c.post("/v1/namespaces", json={"namespace_name": "eval"}).raise_for_status()

@@ -71,7 +71,7 @@ def _serve(home: Path, **overrides):
     """An API server (uvicorn on loopback, in a thread) on ``home`` with the test plugins installed."""
     import uvicorn
 
-    from warehouse.bootstrap import ensure_api_key
+    from warehouse.bootstrap import ensure_api_key, wait_until_healthy
     from warehouse.retrieval.app import create_app
     from warehouse.retrieval.service import Services
     from warehouse.settings import Settings
@@ -92,12 +92,7 @@ def _serve(home: Path, **overrides):
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     base = f"http://127.0.0.1:{port}"
-    for _ in range(300):
-        try:
-            if httpx.get(f"{base}/v1/health", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            time.sleep(0.1)
+    wait_until_healthy(base, timeout=60)
     return Live(base, key, svc), server, thread
 
 

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import secrets
+import time
+
+import httpx
 
 from warehouse.catalog import ApiKey, Catalog, Namespace
 from warehouse.ids import hash_api_key, new_id
@@ -30,3 +33,16 @@ def ensure_namespace(catalog: Catalog, organization_id: str, name: str) -> Names
                            feature_extractors=[{"feature_extractor_name": "text_extractor", "version": "v1"}])
             s.add(ns)
         return ns
+
+
+def wait_until_healthy(base_url: str, timeout: float = 120.0) -> None:
+    """Block until ``GET {base_url}/v1/health`` answers 200; TimeoutError after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{base_url}/v1/health", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    raise TimeoutError(f"the API server at {base_url} was not healthy within {timeout:.0f}s")

@@ -48,7 +48,7 @@ def up(
     """Start the warehouse on the embedded defaults and print where to look."""
     import uvicorn
 
-    from warehouse.bootstrap import ensure_api_key, ensure_namespace
+    from warehouse.bootstrap import ensure_api_key, ensure_namespace, wait_until_healthy
     from warehouse.retrieval.app import create_app
     from warehouse.retrieval.service import Services
     from warehouse.settings import load_settings
@@ -83,12 +83,11 @@ def up(
         dagster_proc = start_dagster(settings, base, settings.ui_port, settings.api_host)
 
     def after_start() -> None:
-        for _ in range(600):
-            try:
-                if httpx.get(f"{base}/v1/health", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.2)
+        try:
+            wait_until_healthy(base, timeout=120)
+        except TimeoutError as exc:
+            console.print(f"[red]{exc}[/red]")
+            return
         if dagster_proc is not None:
             from warehouse.dagster_process import wait_for_ui
 

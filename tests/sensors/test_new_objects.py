@@ -87,7 +87,8 @@ def test_s3_sensor_is_off_on_a_local_deployment(dagster_live):
 
 
 @pytest.mark.s3
-def test_object_put_into_s3_is_found_by_the_sensor_and_processed_into_searchable_documents(dagster_live, s3_endpoint):
+def test_object_put_into_s3_is_found_by_the_sensor_and_processed_into_searchable_documents(dagster_live, s3_endpoint,
+                                                                                           monkeypatch):
     ns, client = dagster_live.api.new_namespace()
     c = corpus(client, [])
     bucket, collection = c["bucket"], c["collection"]
@@ -100,8 +101,8 @@ def test_object_put_into_s3_is_found_by_the_sensor_and_processed_into_searchable
                   Body=b"Lava flows from volcanoes cool into basalt.")
     resource = WarehouseResource(**{**dagster_live.resource.model_dump(), "object_store": "s3",
                                     "s3_endpoint_url": s3_endpoint, "s3_bucket": "wh-inbox"})
-    os.environ.setdefault("AWS_ACCESS_KEY_ID", "test")
-    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "test")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "test")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "test")
 
     ctx = build_sensor_context(instance=dagster_live.instance, resources={"warehouse": resource})
     found = s3_new_objects(ctx)

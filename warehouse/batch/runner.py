@@ -31,26 +31,10 @@ from warehouse.catalog import Batch, Bucket, Catalog, Collection, Object, Task, 
 from warehouse.extractors.registry import ExtractorRegistry
 from warehouse.ids import uuid_from_document_id
 from warehouse.index import IndexPoint, IndexStore, VectorSpec
-from warehouse.index.bm25 import BM25_FEATURE, BM25_VECTOR, bm25_spec, encode_documents
+from warehouse.index.bm25 import BM25_VECTOR, bm25_spec, encode_documents, has_bm25
 
 log = logging.getLogger(__name__)
 TERMINAL = {"COMPLETED", "COMPLETED_WITH_ERRORS", "FAILED", "CANCELED"}
-
-
-def has_text_input(ext) -> bool:
-    """Text extractors' collections also get a BM25 index of their documents' text (hybrid search)."""
-    return bool({"text", "string"} & set(ext.spec.supported_input_types))
-
-
-def bm25_index(ext) -> dict[str, Any]:
-    """The ``vector_indexes`` entry of a collection's BM25 index (searched with its feature_uri)."""
-    return {"name": BM25_FEATURE, "feature_uri": f"mixpeek://{ext.spec.name}@{ext.spec.version}/{BM25_FEATURE}",
-            "type": "sparse", "feature_extractor": ext.spec.ref,
-            "index": {"name": BM25_VECTOR, "type": "sparse", "modifier": "idf", "model": "bm25 (english, k=1.2, b=0.75)"}}
-
-
-def has_bm25(collection) -> bool:
-    return any(vi.get("type") == "sparse" for vi in collection.vector_indexes or [])
 
 
 def collection_vector_specs(ext, collection=None) -> list[VectorSpec]:
@@ -118,8 +102,14 @@ class BatchRunner:
     def submit_partition(self, batch_id: str, collection_id: str, run_id: str | None = None,
                          progress: Callable[[dict[str, Any]], None] | None = None):
         """Run one (collection, batch) partition in the background — what a Dagster run asks the owner for."""
-        event = self._cancel.setdefault(batch_id, threading.Event())
-        event.clear()
+        # Parts of a batch that is already PROCESSING share its flag, so a cancel reaches them all (clearing
+        # it here would undo a cancel); a new submission or a re-run of a finished batch starts a fresh one.
+        with self.catalog.session() as s:
+            batch = s.get(Batch, batch_id)
+            status = batch.status if batch is not None else None
+        event = self._cancel.get(batch_id)
+        if event is None or status != "PROCESSING":
+            event = self._cancel[batch_id] = threading.Event()
         return self._pool.submit(self.run_partition, batch_id, collection_id, run_id, event, progress)
 
     def cancel(self, batch_id: str) -> None:

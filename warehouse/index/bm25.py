@@ -26,6 +26,22 @@ BM25_FEATURE = "bm25"
 _LOCK = threading.Lock()
 
 
+def has_text_input(ext) -> bool:
+    """Text extractors' collections also get a BM25 index of their documents' text (hybrid search)."""
+    return bool({"text", "string"} & set(ext.spec.supported_input_types))
+
+
+def bm25_index(ext) -> dict[str, Any]:
+    """The ``vector_indexes`` entry of a collection's BM25 index (searched with its feature_uri)."""
+    return {"name": BM25_FEATURE, "feature_uri": f"mixpeek://{ext.spec.name}@{ext.spec.version}/{BM25_FEATURE}",
+            "type": "sparse", "feature_extractor": ext.spec.ref,
+            "index": {"name": BM25_VECTOR, "type": "sparse", "modifier": "idf", "model": "bm25 (english, k=1.2, b=0.75)"}}
+
+
+def has_bm25(collection) -> bool:
+    return any(vi.get("type") == "sparse" for vi in collection.vector_indexes or [])
+
+
 def bm25_spec() -> VectorSpec:
     return VectorSpec(BM25_VECTOR, 0, "dot", sparse=True)
 

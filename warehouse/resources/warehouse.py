@@ -117,12 +117,10 @@ class WarehouseResource(ConfigurableResource):
 
         settings = self.settings()
         runner = BatchRunner(self.catalog(), self.registry(), self.index(), settings)
-        cancelled = threading.Event()
         try:
-            return runner.run_partition(batch_id, collection_id, run_id, cancelled, progress)
-        except BaseException:
-            cancelled.set()
-            raise
+            return runner.run_partition(batch_id, collection_id, run_id, threading.Event(), progress)
+        finally:
+            runner.shutdown()
 
 
 @cache

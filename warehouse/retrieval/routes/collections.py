@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Query
 
-from warehouse.batch.runner import bm25_index, collection_vector_specs, has_text_input
+from warehouse.batch.runner import collection_vector_specs
 from warehouse.batch.submit import queue_batch
 from warehouse.catalog import Batch, Bucket, Collection, Namespace, Object, Retriever
 from warehouse.extractors.loader import code_version
 from warehouse.ids import new_id, uuid_from_document_id
+from warehouse.index.bm25 import bm25_index, has_text_input
 from warehouse.retrieval.deps import namespace, services
 from warehouse.retrieval.errors import ApiError, not_found
 from warehouse.retrieval.filters import compile_filter
@@ -28,14 +29,19 @@ def _doc_count(svc: Services, c: Collection) -> int:
     return svc.index.count(c.namespace_id, {"must": [{"key": "collection_id", "match": {"value": c.collection_id}}]})
 
 
-def _view(svc: Services, c: Collection) -> dict:
-    """The collection with ``index_status``: is the index written by the extractor's current code?"""
+def _view(svc: Services, c: Collection, hashed: dict | None = None) -> dict:
+    """The collection with ``index_status``: is the index written by the extractor's current code?
+
+    ``hashed`` memoises folder hashes across the collections of one listing (many share an extractor).
+    """
     out = collection_view(c, _doc_count(svc, c))
     fe = c.feature_extractor or {}
     indexed = (c.metadata_ or {}).get("_indexed") or {}
+    hashed = {} if hashed is None else hashed
     try:
         # Hash the folder now: an extractor edited on disk shows as a new version before anything reloads it.
-        current = code_version(svc.registry.get(fe.get("feature_extractor_name"), fe.get("version")).path)
+        path = svc.registry.get(fe.get("feature_extractor_name"), fe.get("version")).path
+        current = hashed[path] if path in hashed else hashed.setdefault(path, code_version(path))
     except (LookupError, OSError):
         current = None
     out["index_status"] = {
@@ -155,7 +161,8 @@ def _list(svc: Services, ns: Namespace, body: ListRequest):
             q = q.filter(Collection.collection_name.contains(body.search))
         total = q.count()
         rows = q.order_by(Collection.created_at).offset(offset).limit(limit).all()
-    return listing([_view(svc, c) for c in rows], total, limit, offset)
+    hashed: dict = {}
+    return listing([_view(svc, c, hashed) for c in rows], total, limit, offset)
 
 
 @router.get("/v1/collections/{collection_identifier}", summary="Get a collection (with vector_indexes[].feature_uri)")

@@ -14,11 +14,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from warehouse.batch.runner import has_bm25
 from warehouse.extractors.manifest import normalize_version
 from warehouse.ids import uuid_from_document_id
 from warehouse.index import FusionQuery, VectorQuery
-from warehouse.index.bm25 import BM25_FEATURE, BM25_VECTOR, encode_query
+from warehouse.index.bm25 import BM25_FEATURE, BM25_VECTOR, encode_query, has_bm25
 from warehouse.retrieval.errors import ApiError
 from warehouse.retrieval.filters import compile_filter
 from warehouse.retrieval.stages.base import Stage, StageContext, register

@@ -1,0 +1,27 @@
+"""The API server the benches talk to: uvicorn on loopback in a thread of the bench's own process."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+
+def serve(home: Path, key: str | None = None, **overrides):
+    """Start the API server on ``home``; returns ``(base_url, api_key, services)`` once it is healthy."""
+    import uvicorn
+
+    from tests.conftest import free_port
+    from warehouse.bootstrap import ensure_api_key, wait_until_healthy
+    from warehouse.retrieval.app import create_app
+    from warehouse.retrieval.service import Services
+    from warehouse.settings import Settings
+
+    port = free_port()
+    settings = Settings(home=home, api_port=port, **overrides)
+    svc = Services.from_settings(settings)
+    key = ensure_api_key(svc.catalog, settings.organization_id, key)
+    server = uvicorn.Server(uvicorn.Config(create_app(settings, svc), host="127.0.0.1", port=port, log_level="warning"))
+    threading.Thread(target=server.run, daemon=True).start()
+    base = f"http://127.0.0.1:{port}"
+    wait_until_healthy(base, timeout=300)
+    return base, key, svc
