@@ -15,6 +15,7 @@ DOCS = [  # text, author, year, tags
     ("Qubits are the units of quantum information.", "dee", 2020, []),  # same text as the first
     ("Glaciers carve valleys as they retreat.", "cy", 2022, None),
 ]
+Q = "the units of quantum information"
 DENSE = "mixpeek://text_extractor@v1/all_minilm_l6_v2_v1"
 
 
@@ -169,3 +170,33 @@ def test_stage_catalogue_serves_json_schemas(corpus):
     for sid in ("sort_attribute", "sort_relevance", "score_normalize", "sample", "deduplicate", "group_by",
                 "aggregate", "unwind", "rag_prepare"):
         assert stages[sid]["parameter_schema"]["type"] == "object", sid
+
+
+def test_mmr_inside_the_engine_drops_the_duplicate_and_scores_the_order(corpus):
+    base = run(corpus, query=Q)["documents"]
+    assert base[0]["text"] == base[1]["text"] == DOCS[0][0]  # the two identical texts rank first
+    plain = run(corpus, ("mmr", {"lambda": 1.0, "top_k": 3}), query=Q)
+    ids = [d["document_id"] for d in plain["documents"]]  # relevance only (the two copies tie, any order)
+    assert set(ids[:2]) == {d["document_id"] for d in base[:2]} and ids[2] == base[2]["document_id"]
+    out = run(corpus, ("mmr", {"lambda": 0.5, "top_k": 3}), query=Q)
+    stats = out["stage_statistics"]["stages"]
+    assert stats["s0"]["metadata"]["pushed_down"] is True
+    assert stats["search"]["metadata"]["mmr_pushed_down"] == {"lambda": 0.5, "candidates": 10}
+    texts = [d["text"] for d in out["documents"]]
+    assert texts.count(DOCS[0][0]) == 1 and len(texts) == 3  # the copy gives way to a different document
+    assert out["documents"][0]["text"] == DOCS[0][0]
+    marginal = [d["scores"]["mmr"] for d in out["documents"]]
+    assert marginal[0] == pytest.approx(0.5 * base[0]["score"], abs=1e-4)  # λ·relevance, nothing chosen yet
+
+
+def test_mmr_in_python_agrees_with_the_engine_and_handles_fields(corpus):
+    engine = run(corpus, ("mmr", {"lambda": 0.5, "top_k": 3}), query=Q)["documents"]
+    # sort_relevance in between keeps the order but stops the push-down: the stage runs here
+    python = run(corpus, ("sort_relevance", {}), ("mmr", {"lambda": 0.5, "top_k": 3, "diversity_feature_uri": DENSE}), query=Q)
+    assert python["stage_statistics"]["stages"]["s1"]["metadata"]["pushed_down"] is False
+    assert [d["text"] for d in python["documents"]] == [d["text"] for d in engine]  # the copies tie: compare texts
+    by_author = run(corpus, ("mmr", {"lambda": 0.2, "top_k": 4, "diversity_fields": ["author"]}), query=Q)["documents"]
+    assert sorted(d["author"] for d in by_author) == ["ada", "bob", "cy", "dee"]  # one per author first
+    bad = corpus[0].post("/v1/retrievers/execute", json={"collection_identifiers": [corpus[1]["collection_id"]],
+                         "stages": [{"stage_name": "m", "config": {"stage_id": "mmr", "parameters": {"lambda": 2}}}]})
+    assert bad.status_code == 422 and "lambda" in bad.json()["error"]["message"]

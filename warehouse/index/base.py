@@ -67,6 +67,8 @@ class VectorQuery:
     score_threshold: float | None = None
     with_payload: bool = True
     with_vectors: bool | list[str] = False
+    mmr_lambda: float | None = None  # rerank by Maximal Marginal Relevance: 1 = relevance only, 0 = diversity only
+    mmr_candidates: int | None = None  # how many nearest candidates MMR picks from (default: limit)
     kind: str = field(default="vector", init=False)
 
 

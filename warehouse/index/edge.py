@@ -269,9 +269,14 @@ class EdgeIndexStore(IndexStore):
     # -- reads ----------------------------------------------------------------------------
     def _edge_query(self, query: Query) -> q.QueryRequest:
         if isinstance(query, VectorQuery):
+            if query.mmr_lambda is not None:
+                nearest = q.Mmr(_edge_vector(query.vector), query.mmr_lambda,
+                                max(query.mmr_candidates or query.limit, query.limit), using=query.using)
+            else:
+                nearest = q.Query.Nearest(_edge_vector(query.vector), using=query.using)
             return q.QueryRequest(
                 limit=query.limit,
-                query=q.Query.Nearest(_edge_vector(query.vector), using=query.using),
+                query=nearest,
                 filter=to_edge_filter(query.filter),
                 score_threshold=query.score_threshold,
                 with_payload=query.with_payload,

@@ -164,8 +164,13 @@ class QdrantIndexStore(IndexStore):
 
     def _request(self, query: Query) -> models.QueryRequest:
         if isinstance(query, VectorQuery):
+            nearest = _client_vector(query.vector)
+            if query.mmr_lambda is not None:
+                nearest = models.NearestQuery(nearest=nearest, mmr=models.Mmr(
+                    diversity=1.0 - query.mmr_lambda,
+                    candidates_limit=max(query.mmr_candidates or query.limit, query.limit)))
             return models.QueryRequest(
-                query=_client_vector(query.vector),
+                query=nearest,
                 using=query.using,
                 filter=to_qdrant_filter(query.filter),
                 limit=query.limit,

@@ -21,6 +21,7 @@ from warehouse.retrieval.stages import (
     LimitStage,
     StageContext,
 )
+from warehouse.retrieval.stages.mmr import MmrStage
 
 _TEMPLATE = re.compile(r"\{\{\s*(INPUT|INPUTS)\.([A-Za-z0-9_.]+)\s*\}\}", re.IGNORECASE)
 _STAGE_KEYS = {"stage_name", "stage_type", "config", "stage_id", "parameters", "batch_size", "description",
@@ -117,6 +118,7 @@ def execute(services, namespace_id: str, collections: list[Any], stages: list[di
         nxt = built[i + 1] if i + 1 < len(built) else None
         ctx.pushed_filter = None
         ctx.limit_hint = None
+        ctx.mmr = None
         if isinstance(stage, FeatureSearchStage):
             pushed = [f for f in (request_filter,) if f is not None]
             after = nxt
@@ -128,8 +130,14 @@ def execute(services, namespace_id: str, collections: list[Any], stages: list[di
                 ctx.pushed_filter = pushed[0] if len(pushed) == 1 else _Merged(pushed)
             # feature_search → [pushed filter] → limit: the engine need not return more than the limit keeps,
             # as long as every filter runs inside the engine.
-            if isinstance(after, LimitStage) and all(f.qdrant is not None for f in pushed):
+            engine_filters = all(f.qdrant is not None for f in pushed)
+            if isinstance(after, LimitStage) and engine_filters:
                 ctx.limit_hint = after.params.offset + after.params.limit
+            # feature_search (one dense search) → [pushed filter] → mmr over the same feature: one engine query
+            uri = stage.single_dense_uri()
+            if isinstance(after, MmrStage) and engine_filters and uri and after.pushable_over(uri):
+                ctx.mmr = after
+                after.pushed_down = True
         t0 = time.perf_counter()
         before = len(docs)
         docs = stage.run(ctx, docs)

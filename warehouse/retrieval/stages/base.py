@@ -22,6 +22,7 @@ class StageContext:
     inputs: dict[str, Any]
     pushed_filter: Any = None  # a CompiledFilter the next attribute_filter handed to feature_search
     limit_hint: int | None = None  # a later limit stage's offset + limit, when nothing between reorders or drops
+    mmr: Any = None  # the MmrStage feature_search runs inside its engine query
     metadata: dict[str, Any] = field(default_factory=dict)
 
 

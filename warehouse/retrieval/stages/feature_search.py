@@ -169,6 +169,15 @@ class FeatureSearchStage(Stage):
         except RuntimeError as exc:
             raise ApiError(503, str(exc), {"feature_uri": search.feature_uri}) from exc
 
+    def single_dense_uri(self) -> str | None:
+        """The feature_uri when this stage is one dense search (what MMR can run inside the engine)."""
+        if len(self.params.searches) != 1:
+            return None
+        search = self.params.searches[0]
+        if search.lexical or search.feature_uri.endswith("/" + BM25_FEATURE):
+            return None
+        return search.feature_uri
+
     def run(self, ctx: StageContext, docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
         p = self.params
         stage_filter = compile_filter(p.filters, f"stage {self.name}.filters")
@@ -187,6 +196,8 @@ class FeatureSearchStage(Stage):
                                        filter={"must": must}, score_threshold=search.min_score))
             weights.append(search.weight)
             used.append(search.feature_uri)
+            if feature is not None:
+                ctx.metadata.setdefault("dense_feature_uri", search.feature_uri)
         self.metadata["fusion"] = {"method": p.fusion, "searches": used}
         if not queries:
             return []
@@ -196,7 +207,13 @@ class FeatureSearchStage(Stage):
             final_top_k = max(ctx.limit_hint, 1)
             self.metadata["limit_pushed_down"] = final_top_k
         if len(queries) == 1:
-            hits = index.query(ns, replace(queries[0], limit=min(queries[0].limit, final_top_k)))
+            single = replace(queries[0], limit=min(queries[0].limit, final_top_k))
+            if ctx.mmr is not None:
+                mp = ctx.mmr.params
+                single = replace(single, mmr_lambda=mp.lambda_, mmr_candidates=single.limit,
+                                 limit=min(mp.top_k, single.limit))
+                self.metadata["mmr_pushed_down"] = {"lambda": mp.lambda_, "candidates": single.mmr_candidates}
+            hits = index.query(ns, single)
             scored = [(h, h.score) for h in hits]
         elif p.fusion in ("rrf", "dbsf"):
             self.metadata["fusion"].update({"k": p.rrf_k, "weights": weights} if p.fusion == "rrf" else {})
