@@ -200,3 +200,56 @@ def test_mmr_in_python_agrees_with_the_engine_and_handles_fields(corpus):
     bad = corpus[0].post("/v1/retrievers/execute", json={"collection_identifiers": [corpus[1]["collection_id"]],
                          "stages": [{"stage_name": "m", "config": {"stage_id": "mmr", "parameters": {"lambda": 2}}}]})
     assert bad.status_code == 422 and "lambda" in bad.json()["error"]["message"]
+
+
+@pytest.fixture(scope="module")
+def cross_encoder_dir(tmp_path_factory):
+    """A real sentence-transformers cross-encoder on disk: the packaged MiniLM with a (seeded, untrained)
+    relevance head — the loading and scoring code is the production one; the ordering is the model's."""
+    import torch
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    from warehouse.extractors.models import packaged_minilm_path
+
+    torch.manual_seed(0)
+    out = tmp_path_factory.mktemp("cross-encoder")
+    AutoModelForSequenceClassification.from_pretrained(packaged_minilm_path(), num_labels=1).save_pretrained(out)
+    AutoTokenizer.from_pretrained(packaged_minilm_path()).save_pretrained(out)
+    return str(out)
+
+
+def test_rerank_orders_by_the_cross_encoder(corpus, cross_encoder_dir):
+    from sentence_transformers import CrossEncoder
+
+    base = run(corpus)["documents"]
+    out = run(corpus, ("rerank", {"model": cross_encoder_dir, "query": "qubits", "top_n": 4}))
+    docs = out["documents"]
+    expected = CrossEncoder(cross_encoder_dir).predict([("qubits", d["text"]) for d in base])
+    ranked = sorted(zip(expected, base, strict=True), key=lambda x: -x[0])[:4]
+    assert [d["score"] for d in docs] == pytest.approx([float(s) for s, _ in ranked], abs=1e-5)
+    assert [d["text"] for d in docs] == [d["text"] for _, d in ranked]
+    assert docs[0]["scores"]["rerank"] == docs[0]["score"]
+    by_id = {d["document_id"]: d["score"] for d in base}
+    assert all(d["scores"]["retrieval"] == by_id[d["document_id"]] for d in docs)
+    assert out["stage_statistics"]["stages"]["s0"]["metadata"]["reranked"] == 6
+    # the default query is {{INPUT.query}}
+    client, coll = corpus
+    body = {"collection_identifiers": [coll["collection_id"]], "inputs": {"query": "qubits"}, "stages": [
+        {"stage_name": "search", "config": {"stage_id": "feature_search", "parameters": {
+            "searches": [{"feature_uri": DENSE, "query": "{{INPUT.query}}", "top_k": 10}], "final_top_k": 10}}},
+        {"stage_name": "rr", "config": {"stage_id": "rerank", "parameters": {"inference_name": cross_encoder_dir,
+                                                                            "top_k": 4}}}]}
+    again = client.post("/v1/retrievers/execute", json=body).json()["documents"]
+    assert [d["text"] for d in again] == [d["text"] for d in docs]  # identical texts tie: compare texts
+
+
+def test_rerank_without_the_model_is_a_clear_503(corpus):
+    client, coll = corpus
+    body = {"collection_identifiers": [coll["collection_id"]], "inputs": {"query": "qubits"}, "stages": [
+        {"stage_name": "search", "config": {"stage_id": "feature_search", "parameters": {
+            "searches": [{"feature_uri": DENSE, "query": "{{INPUT.query}}"}]}}},
+        {"stage_name": "rr", "config": {"stage_id": "rerank", "parameters": {}}}]}
+    resp = client.post("/v1/retrievers/execute", json=body)
+    assert resp.status_code == 503
+    msg = resp.json()["error"]["message"]
+    assert "BAAI/bge-reranker-v2-m3" in msg and "local cross-encoder directory" in msg

@@ -72,6 +72,49 @@ def load_sentence_transformer(model_id: str = "all-MiniLM-L6-v2", device: str | 
     return model
 
 
+RERANKER_ALIASES = {"baai_bge_reranker_v2_m3": "BAAI/bge-reranker-v2-m3", "bge-reranker-v2-m3": "BAAI/bge-reranker-v2-m3"}
+
+
+def reranker_model_id(name: str) -> str:
+    """A hub id or path for a reranker name: ``BAAI__bge_reranker_v2_m3`` (Mixpeek's inference
+    names: ``__`` separates owner and model) → ``BAAI/bge-reranker-v2-m3``; paths and ids pass through."""
+    if name.lower() in RERANKER_ALIASES:
+        return RERANKER_ALIASES[name.lower()]
+    if "/" not in name and "__" in name and not Path(name).exists():
+        owner, model = name.split("__", 1)
+        return f"{owner}/{model.replace('_', '-')}"
+    return name
+
+
+def load_cross_encoder(name: str, device: str | None = None):
+    """Load (once per process) a sentence-transformers ``CrossEncoder`` by hub id, Mixpeek inference
+    name or local directory.
+
+    Raises:
+        RuntimeError: when the model is neither a local directory nor in the Hugging Face cache and
+            the hub is off or unreachable — with what to do about it.
+    """
+    configure_offline_models()
+    model_id = reranker_model_id(name)
+    key = ("cross-encoder:" + model_id, device or "cpu")
+    with _LOCK:
+        model = _CACHE.get(key)
+        if model is None:
+            from sentence_transformers import CrossEncoder
+
+            try:
+                model = CrossEncoder(model_id, device=device or "cpu")
+            except (OSError, ValueError) as exc:
+                raise RuntimeError(
+                    f"reranker {name!r} ({model_id}) is not available: it is not a local directory and not in the "
+                    "Hugging Face cache, and the hub is off (WAREHOUSE_HF_OFFLINE) or unreachable. Download it "
+                    "where the hub is reachable, or set the stage's inference_name to a local cross-encoder "
+                    f"directory. ({type(exc).__name__}: {str(exc)[:200]})"
+                ) from None
+            _CACHE[key] = model
+    return model
+
+
 def encode_texts(model, texts) -> list:
     """One batched, normalised ``encode`` of the non-empty texts of a column; empty or missing
     texts get None (the batch engine records them as skipped rows, not failures)."""

@@ -1,4 +1,5 @@
-"""Query-time inference: embeds query text with the collection's extractor's realtime service.
+"""Query-time inference: embeds query text with the collection's extractor's realtime service,
+and scores (query, document) pairs with a cross-encoder for the ``rerank`` stage.
 
 Runs the service in-process with a per-text LRU cache; the same text is embedded once.
 """
@@ -78,6 +79,20 @@ class QueryInference:
                 f"'embedding' or {feature_name!r}"
             )
         return [float(x) for x in vector]
+
+
+    def rerank(self, inference_name: str, query: str, texts: list[str], batch_size: int = 32) -> list[float]:
+        """Cross-encoder relevance of each text to the query, in one batched ``predict``."""
+        from warehouse.extractors.models import load_cross_encoder
+
+        try:
+            model = load_cross_encoder(inference_name)
+        except RuntimeError as exc:
+            raise InferenceUnavailable(str(exc)) from None
+        if not texts:
+            return []
+        scores = model.predict([(query, t) for t in texts], batch_size=batch_size, show_progress_bar=False)
+        return [float(x) for x in scores]
 
 
 def _run(coro):
