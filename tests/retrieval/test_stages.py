@@ -168,8 +168,11 @@ def test_stage_catalogue_serves_json_schemas(corpus):
     client, _ = corpus
     stages = {s["stage_id"]: s for s in client.get("/v1/retrievers/stages").json()}
     for sid in ("sort_attribute", "sort_relevance", "score_normalize", "sample", "deduplicate", "group_by",
-                "aggregate", "unwind", "rag_prepare"):
+                "aggregate", "unwind", "rag_prepare", "mmr", "rerank", "json_transform", "document_enrich",
+                "llm_filter", "llm_enrich", "summarize", "query_expand", "feature_search", "attribute_filter", "limit"):
         assert stages[sid]["parameter_schema"]["type"] == "object", sid
+    assert stages["mmr"]["parameter_schema"]["properties"]["lambda"]["default"] == 0.7
+    assert stages["llm_enrich"]["category"] == "enrich" and stages["rerank"]["category"] == "sort"
 
 
 def test_mmr_inside_the_engine_drops_the_duplicate_and_scores_the_order(corpus):
@@ -253,3 +256,130 @@ def test_rerank_without_the_model_is_a_clear_503(corpus):
     assert resp.status_code == 503
     msg = resp.json()["error"]["message"]
     assert "BAAI/bge-reranker-v2-m3" in msg and "local cross-encoder directory" in msg
+
+
+def test_json_transform_reshapes_with_a_sandboxed_template(corpus):
+    tpl = '{"title": {{ text[:6] | tojson }}, "who": "{{ DOC.author | upper }}", "q": {{ INPUT.q | tojson }}}'
+    client, coll = corpus
+    body = {"collection_identifiers": [coll["collection_id"]], "inputs": {"q": "quantum"}, "stages": [
+        {"stage_name": "search", "config": {"stage_id": "feature_search", "parameters": {
+            "searches": [{"feature_uri": DENSE, "query": "{{INPUT.q}}", "top_k": 10}], "final_top_k": 10}}},
+        {"stage_name": "t", "config": {"stage_id": "json_transform", "parameters": {"template": tpl}}}]}
+    docs = client.post("/v1/retrievers/execute", json=body).json()["documents"]
+    base = run(corpus, query="quantum")["documents"]
+    assert [d["document_id"] for d in docs] == [d["document_id"] for d in base]
+    assert docs[0] == {"document_id": base[0]["document_id"], "score": base[0]["score"],
+                       "title": base[0]["text"][:6], "who": base[0]["author"].upper(), "q": "quantum"}
+    # a missing field: the document passes through and the error is counted, or the execution fails
+    lenient = run(corpus, ("json_transform", {"template": '{"x": {{ nope }} }'}))
+    assert lenient["documents"] == run(corpus)["documents"]
+    assert "nope" in lenient["stage_statistics"]["stages"]["s0"]["metadata"]["errors"][0]
+    strict = client.post("/v1/retrievers/execute", json={**body, "stages": [body["stages"][0], {
+        "stage_name": "t", "config": {"stage_id": "json_transform", "parameters": {
+            "template": '{"x": {{ nope }} }', "fail_on_error": True}}}]})
+    assert strict.status_code == 422 and "'nope' is undefined" in strict.json()["error"]["message"]
+    broken = client.post("/v1/retrievers/execute", json={**body, "stages": [body["stages"][0], {
+        "stage_name": "t", "config": {"stage_id": "json_transform", "parameters": {"template": "{{ x "}}}]})
+    assert broken.status_code == 422 and "template syntax error" in broken.json()["error"]["message"]
+    sneaky = run(corpus, ("json_transform", {"template": '{"x": "{{ DOC.__class__.__mro__ }}"}'}))
+    assert "unsafe" in sneaky["stage_statistics"]["stages"]["s0"]["metadata"]["errors"][0].lower() or \
+        sneaky["documents"][0].get("x") == ""  # the sandbox refuses attribute tricks
+
+
+def test_document_enrich_joins_another_collection(corpus):
+    client, coll = corpus
+    bucket = client.post("/v1/buckets", json={"bucket_name": "people", "bucket_schema": {"properties": {
+        "bio": {"type": "text"}, "author": {"type": "string"}, "affiliation": {"type": "string"}}}}).json()
+    people = client.post("/v1/collections", json={
+        "collection_name": "people", "source": {"type": "bucket", "bucket_ids": [bucket["bucket_id"]]},
+        "feature_extractor": {"feature_extractor_name": "text_extractor", "version": "v1",
+                              "input_mappings": {"text": "bio"},
+                              "field_passthrough": [{"source_path": "author"}, {"source_path": "affiliation"}]}}).json()
+    ids = [client.post(f"/v1/buckets/{bucket['bucket_id']}/objects", json={
+        "author": a, "affiliation": f, "blobs": [{"property": "bio", "type": "text", "data": f"{a} works at {f}."}]}
+    ).json()["object_id"] for a, f in [("ada", "ETH"), ("bob", "IBM"), ("cy", "Kew")]]
+    batch = client.post(f"/v1/buckets/{bucket['bucket_id']}/batches", json={"object_ids": ids}).json()
+    client.post(f"/v1/buckets/{bucket['bucket_id']}/batches/{batch['batch_id']}/submit", json={})
+    assert wait_batch(client, batch["batch_id"])["status"] == "COMPLETED"
+
+    join = {"target_collection_id": "people", "source_field": "author", "target_field": "author"}
+    out = run(corpus, ("document_enrich", {**join, "fields_to_merge": ["affiliation"]}))
+    stats = out["stage_statistics"]["stages"]["s0"]["metadata"]
+    assert stats["enriched"] == 5 and stats["missing"] == 1 and stats["target_collection_id"] == people["collection_id"]
+    by_author = {d["author"]: d.get("affiliation") for d in out["documents"]}
+    assert by_author == {"ada": "ETH", "bob": "IBM", "cy": "Kew", "dee": None}
+    strict = run(corpus, ("document_enrich", {**join, "allow_missing": False, "output_field": "person"}))
+    assert {d["author"] for d in strict["documents"]} == {"ada", "bob", "cy"}
+    assert all(d["person"]["text"] == f"{d['author']} works at {d['person']['affiliation']}." for d in strict["documents"])
+    appended = run(corpus, ("document_enrich", {**join, "strategy": "append",
+                                                "when": {"field": "year", "operator": "gte", "value": 2021}}))
+    for d in appended["documents"]:
+        assert ("enrichments" in d) == (d["year"] >= 2021 and d["author"] != "dee")
+    missing = client.post("/v1/retrievers/execute", json={"collection_identifiers": [coll["collection_id"]], "stages": [
+        {"stage_name": "e", "config": {"stage_id": "document_enrich", "parameters": {"target_collection_id": "nope"}}}]})
+    assert missing.status_code == 404 and "nope" in missing.json()["error"]["message"]
+
+
+def test_llm_stages_without_an_endpoint_fail_clearly(corpus, live):
+    assert live.services.settings.llm_base_url is None
+    for sid, params in [("llm_filter", {"criteria": "x"}), ("llm_enrich", {"prompt": "x"}), ("summarize", {}),
+                        ("query_expand", {"feature_search_config": {"searches": [{"feature_uri": DENSE, "query": "q"}]}})]:
+        resp = corpus[0].post("/v1/retrievers/execute", json={"collection_identifiers": [corpus[1]["collection_id"]],
+                              "stages": [{"stage_name": "x", "config": {"stage_id": sid, "parameters": params}}]})
+        assert resp.status_code == 503, (sid, resp.text)
+        assert "WAREHOUSE_LLM_BASE_URL" in resp.json()["error"]["message"]
+
+
+@pytest.fixture
+def llm(live, monkeypatch):
+    from tests.openai_compatible import FakeLLM
+
+    with FakeLLM(expansions=["superconducting qubit hardware", "Qubits"]) as server:
+        monkeypatch.setattr(live.services.settings, "llm_base_url", server.base_url)
+        monkeypatch.setattr(live.services.settings, "llm_model", "test-model")
+        monkeypatch.setattr(live.services.settings, "llm_api_key", server.api_key)
+        yield server
+
+
+def test_llm_filter_and_enrich(corpus, llm):
+    out = run(corpus, ("llm_filter", {"criteria": 'mentions "qubits"', "include_reasoning": True}))
+    docs = out["documents"]
+    assert {d["text"] for d in docs} == {t for t, *_ in DOCS if "qubits" in t.lower()}
+    assert all(d["llm_reasoning"] == "mentions qubits" for d in docs)
+    assert out["stage_statistics"]["stages"]["s0"]["metadata"]["judged"] == 6
+    sent = llm.requests[-1]
+    assert sent["auth"] == "Bearer sk-llm-test" and sent["body"]["model"] == "test-model"
+    assert sent["body"]["response_format"]["json_schema"]["schema"]["required"] == ["keep", "reason"]
+
+    enriched = run(corpus, ("llm_enrich", {"prompt": "Count words by {{ author }}", "output_field": "facts.count",
+                                           "when": {"field": "author", "operator": "eq", "value": "ada"}}))["documents"]
+    for d in enriched:
+        if d["author"] == "ada":
+            prompt = f"Count words by ada\n\nDocument:\n{d['text']}"
+            assert d["facts"]["count"] == f"{len(prompt.split())} words; cites"
+        else:
+            assert "facts" not in d
+    typed = run(corpus, ("llm_enrich", {"prompt": "Topic?", "schema": {"type": "object", "properties": {
+        "topic": {"type": "string"}}}}))["documents"]
+    assert all(d["summary"] == {"topic": d["text"].split()[0].strip(".,")} for d in typed)
+    llm.fail_with = 500  # the endpoint's error surfaces as a 502 that names it
+    with pytest.raises(AssertionError, match=r"LLM endpoint http://127\.0\.0\.1:\d+/v1 answered 500"):
+        run(corpus, ("llm_enrich", {"prompt": "x"}))
+
+
+def test_summarize_and_query_expand(corpus, llm):
+    one = run(corpus, ("summarize", {}))["documents"]
+    assert len(one) == 1 and one[0]["summary"].endswith("cites [1] [2] [3] [4] [5] [6]")
+    assert one[0]["document_count"] == 6 and len(one[0]["source_document_ids"]) == 6
+    grouped = run(corpus, ("summarize", {"group_by": "author", "max_input_tokens": 16}))["documents"]
+    assert sorted(g["group_key"] for g in grouped) == ["ada", "bob", "cy", "dee"]
+    ada = next(g for g in grouped if g["group_key"] == "ada")
+    assert ada["document_count"] == 2 and len(ada["source_document_ids"]) == 1  # the token budget holds one
+
+    config = {"searches": [{"feature_uri": DENSE, "query": "qubits", "top_k": 10}], "final_top_k": 10}
+    out = run(corpus, ("query_expand", {"feature_search_config": config, "rrf_k": 10}))
+    meta = out["stage_statistics"]["stages"]["s0"]["metadata"]
+    assert meta["queries"] == ["qubits", "superconducting qubit hardware"]  # "Qubits" repeats the original
+    assert meta["fusion"] == {"method": "rrf", "searches": [DENSE, DENSE], "k": 10, "weights": [1.0, 1.0]}
+    top = out["documents"][0]["text"]
+    assert top == DOCS[2][0]  # the hardware document gains from the expansion

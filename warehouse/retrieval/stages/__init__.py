@@ -1,6 +1,6 @@
 """Retriever stages: typed, serialisable components with one ``run()`` contract."""
 
-from warehouse.retrieval.stages import apply, mmr, reduce, rerank, sort  # noqa: F401 - registers their stages
+from warehouse.retrieval.stages import apply, enrich, llm, mmr, reduce, rerank, sort  # noqa: F401 - registers their stages
 from warehouse.retrieval.stages.attribute_filter import AttributeFilterStage
 from warehouse.retrieval.stages.base import STAGES, Stage, StageContext
 from warehouse.retrieval.stages.feature_search import FeatureSearchStage

@@ -1,12 +1,15 @@
-"""Applying stages: ``unwind`` (one document per array element) and ``rag_prepare`` (LLM context)."""
+"""Applying stages: ``unwind`` (one document per array element), ``rag_prepare`` (LLM context) and
+``json_transform`` (reshape with a sandboxed Jinja2 template)."""
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from warehouse.retrieval.errors import ApiError
 from warehouse.retrieval.filters import get_path
 from warehouse.retrieval.stages.base import Stage, StageContext, register
 
@@ -128,3 +131,66 @@ def _cut(text: str, tokens: int) -> str:
         if i == tokens:
             return text[: m.start()].rstrip()
     return text
+
+
+def compile_template(stage_name: str, stage_id: str, source: str, strict: bool = True):
+    """A sandboxed Jinja2 template (no attribute tricks, no side effects); syntax errors are a 422."""
+    import jinja2
+    from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+    env = ImmutableSandboxedEnvironment(undefined=jinja2.StrictUndefined if strict else jinja2.Undefined,
+                                        autoescape=False)
+    env.filters["tojson"] = lambda v: json.dumps(v, default=str)
+    try:
+        return env.from_string(source)
+    except jinja2.TemplateSyntaxError as exc:
+        raise ApiError(422, f"stage {stage_name!r} ({stage_id}): template syntax error on line {exc.lineno}: "
+                       f"{exc.message}", {"stage_name": stage_name}) from None
+
+
+class JsonTransformParams(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    template: str = Field(min_length=1, description="Jinja2 template that renders one JSON object per document. "
+                          "Names: DOC (the document), INPUT (the execution inputs), and the document's top-level fields.")
+    fail_on_error: bool = Field(default=False, description="Fail the execution on a render or JSON error "
+                                "(otherwise the document passes through unchanged and the error is counted).")
+    output_field: str | None = Field(default=None, description="Write the rendered object under this field "
+                                     "instead of replacing the document.")
+
+
+@register
+class JsonTransformStage(Stage):
+    stage_id = "json_transform"
+    category = "apply"
+    description = "Reshape each document with a Jinja2 template that renders JSON (sandboxed)."
+    icon = "braces"
+    Params = JsonTransformParams
+
+    def __init__(self, name: str, parameters: dict[str, Any]) -> None:
+        super().__init__(name, parameters)
+        self.template = compile_template(name, self.stage_id, self.params.template)
+
+    def run(self, ctx: StageContext, docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        p = self.params
+        out, errors = [], []
+        for d in docs:
+            try:
+                rendered = self.template.render({**d, "DOC": d, "INPUT": ctx.inputs})
+                value = json.loads(rendered)
+                if not isinstance(value, dict) and p.output_field is None:
+                    raise ValueError(f"the template rendered {type(value).__name__}, not a JSON object")
+            except Exception as exc:  # noqa: BLE001 - any render or parse error is reported per document
+                message = f"document {d.get('document_id')}: {type(exc).__name__}: {exc}"
+                if p.fail_on_error:
+                    raise ApiError(422, f"stage {self.name!r} (json_transform): {message}",
+                                   {"stage_name": self.name}) from None
+                errors.append(message)
+                out.append(d)
+                continue
+            if p.output_field:
+                out.append({**d, p.output_field: value})
+            else:  # keep identity and score unless the template sets them
+                out.append({"document_id": d.get("document_id"), **({"score": d["score"]} if "score" in d else {}),
+                            **value})
+        self.metadata.update(transformed=len(docs) - len(errors), errors=errors[:10] or None)
+        return out
