@@ -5,56 +5,9 @@ from __future__ import annotations
 import pytest
 
 from tests.conftest import wait_batch
+from tests.retrieval.corpus import DENSE, DOCS, Q, run
 
 pytestmark = [pytest.mark.ray]
-DOCS = [  # text, author, year, tags
-    ("Qubits are the units of quantum information.", "ada", 2019, ["quantum", "physics"]),
-    ("Quantum error correction protects fragile qubits.", "ada", 2021, ["quantum"]),
-    ("Superconducting circuits host many qubits today.", "bob", 2023, ["quantum", "hardware"]),
-    ("Honeybees pollinate almond orchards in spring.", "cy", 2018, ["biology"]),
-    ("Qubits are the units of quantum information.", "dee", 2020, []),  # same text as the first
-    ("Glaciers carve valleys as they retreat.", "cy", 2022, None),
-]
-Q = "the units of quantum information"
-DENSE = "mixpeek://text_extractor@v1/all_minilm_l6_v2_v1"
-
-
-@pytest.fixture(scope="module")
-def corpus(live):
-    _, client = live.new_namespace()
-    bucket = client.post("/v1/buckets", json={"bucket_name": "s", "bucket_schema": {"properties": {
-        "text": {"type": "text"}, "author": {"type": "string"}, "year": {"type": "integer"},
-        "tags": {"type": "array"}}}}).json()
-    coll = client.post("/v1/collections", json={
-        "collection_name": "s", "source": {"type": "bucket", "bucket_ids": [bucket["bucket_id"]]},
-        "feature_extractor": {"feature_extractor_name": "text_extractor", "version": "v1",
-                              "input_mappings": {"text": "text"},
-                              "field_passthrough": [{"source_path": "author"}, {"source_path": "year"},
-                                                    {"source_path": "tags"}]}}).json()
-    ids = []
-    for text, author, year, tags in DOCS:
-        body = {"author": author, "year": year, "blobs": [{"property": "text", "type": "text", "data": text}]}
-        if tags is not None:
-            body["tags"] = tags
-        resp = client.post(f"/v1/buckets/{bucket['bucket_id']}/objects", json=body)
-        assert resp.status_code == 200, resp.text
-        ids.append(resp.json()["object_id"])
-    batch = client.post(f"/v1/buckets/{bucket['bucket_id']}/batches", json={"object_ids": ids}).json()
-    client.post(f"/v1/buckets/{bucket['bucket_id']}/batches/{batch['batch_id']}/submit", json={})
-    assert wait_batch(client, batch["batch_id"])["status"] == "COMPLETED"
-    return client, coll
-
-
-def run(corpus, *stages, query="qubits and quantum computers"):
-    client, coll = corpus
-    search = {"stage_name": "search", "stage_type": "filter", "config": {"stage_id": "feature_search", "parameters": {
-        "searches": [{"feature_uri": DENSE, "query": query, "top_k": 10}], "final_top_k": 10}}}
-    body = {"collection_identifiers": [coll["collection_id"]], "stages": [search] + [
-        {"stage_name": f"s{i}", "config": {"stage_id": sid, "parameters": params}}
-        for i, (sid, params) in enumerate(stages)]}
-    resp = client.post("/v1/retrievers/execute", json=body)
-    assert resp.status_code == 200, resp.text
-    return resp.json()
 
 
 def test_sort_attribute_orders_by_field_with_nulls_last_and_aliases(corpus):

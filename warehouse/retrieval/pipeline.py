@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import time
 import uuid
+from dataclasses import dataclass, field
 from typing import Any
 
 from warehouse.retrieval.errors import ApiError
@@ -80,12 +81,38 @@ def _lookup(inputs: dict[str, Any], path: str) -> Any:
     return cur
 
 
+def template_references(value: Any, where: str) -> list[tuple[str, str]]:
+    """``(location, input name)`` of every ``{{INPUT.x}}`` in a stage's parameters."""
+    if isinstance(value, str):
+        return [(where, m.group(2).split(".")[0]) for m in _TEMPLATE.finditer(value)]
+    if isinstance(value, dict):
+        return [r for k, v in value.items() for r in template_references(v, f"{where}.{k}")]
+    if isinstance(value, list):
+        return [r for i, v in enumerate(value) for r in template_references(v, f"{where}[{i}]")]
+    return []
+
+
+def check_templates(stages: list[dict[str, Any]], input_schema: dict[str, Any]) -> None:
+    """With an ``input_schema``, every template must name a declared input (a typo fails at create time)."""
+    if not input_schema:
+        return
+    for i, stage in enumerate(stages):
+        for where, name in template_references(stage["config"].get("parameters", {}), f"stages[{i}].config.parameters"):
+            if name not in input_schema:
+                raise ApiError(422, f"{where} uses {{{{INPUT.{name}}}}} but input_schema declares no {name!r}; "
+                               f"declared: {sorted(input_schema)}", {"location": where, "input": name})
+
+
 _TYPES = {"string": str, "text": str, "number": (int, float), "float": (int, float), "integer": int,
           "boolean": bool, "array": list, "object": dict}
 
 
 def validate_inputs(schema: dict[str, Any], inputs: dict[str, Any]) -> dict[str, Any]:
     out = dict(inputs)
+    unknown = sorted(set(out) - set(schema or {}))
+    if schema and unknown:
+        raise ApiError(422, f"unknown input(s) {unknown}; this retriever's input_schema declares {sorted(schema)}",
+                       {"inputs": unknown, "input_schema": schema})
     for name, spec in (schema or {}).items():
         if name not in out or out[name] is None:
             if spec.get("default") is not None:
@@ -101,43 +128,97 @@ def validate_inputs(schema: dict[str, Any], inputs: dict[str, Any]) -> dict[str,
     return out
 
 
+@dataclass
+class StagePlan:
+    """How one stage runs: what it received from its neighbours, and where its work happens."""
+
+    stage: Any
+    pushed_filter: Any = None
+    limit_hint: int | None = None
+    mmr: Any = None
+    notes: list[str] = field(default_factory=list)
+
+
+def build_stages(stages: list[dict[str, Any]], inputs: dict[str, Any]) -> list[Any]:
+    return [STAGES[s["config"]["stage_id"]](s["stage_name"], render(s["config"].get("parameters", {}), inputs))
+            for s in stages]
+
+
+def plan(built: list[Any], request_filter: Any = None) -> list[StagePlan]:
+    """Decide the push-downs: filters, a limit and MMR move into the ``feature_search`` engine query."""
+    plans = [StagePlan(stage) for stage in built]
+    for i, (stage, sp) in enumerate(zip(built, plans, strict=True)):
+        if not isinstance(stage, FeatureSearchStage):
+            continue
+        nxt = built[i + 1] if i + 1 < len(built) else None
+        pushed = [f for f in (request_filter,) if f is not None]
+        if request_filter is not None:
+            sp.notes.append("the request's filters run in the engine query" if request_filter.qdrant is not None
+                            else "the request's filters run in Python after the search")
+        after = nxt
+        if isinstance(nxt, AttributeFilterStage) and nxt.compiled.qdrant is not None:
+            pushed.append(nxt.compiled)
+            nxt.pushed_down = True
+            plans[i + 1].notes.append(f"pushed into {stage.name!r}: runs as the engine query's filter")
+            after = built[i + 2] if i + 2 < len(built) else None
+        if pushed:
+            sp.pushed_filter = pushed[0] if len(pushed) == 1 else _Merged(pushed)
+        # feature_search → [pushed filter] → limit: the engine need not return more than the limit keeps,
+        # as long as every filter runs inside the engine.
+        engine_filters = all(f.qdrant is not None for f in pushed)
+        if isinstance(after, LimitStage) and engine_filters:
+            sp.limit_hint = after.params.offset + after.params.limit
+            sp.notes.append(f"the engine returns at most {sp.limit_hint} documents (the limit that follows)")
+        # feature_search (one dense search) → [pushed filter] → mmr over the same feature: one engine query
+        uri = stage.single_dense_uri()
+        if isinstance(after, MmrStage) and engine_filters and uri and after.pushable_over(uri):
+            sp.mmr = after
+            after.pushed_down = True
+            plans[built.index(after)].notes.append(f"runs inside {stage.name!r}'s engine query (Nearest + MMR)")
+    return plans
+
+
+def explain(stages: list[dict[str, Any]], input_schema: dict[str, Any], inputs: dict[str, Any],
+            filters: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The execution plan, without running it: each stage's rendered parameters and push-downs."""
+    inputs = validate_inputs(input_schema, inputs)
+    plans = plan(build_stages(stages, inputs), compile_filter(filters, "filters"))
+    out = []
+    for sp in plans:
+        stage = sp.stage
+        entry = {"stage_name": stage.name, "stage_id": stage.stage_id, "category": stage.category,
+                 "parameters": stage.params.model_dump(mode="json", by_alias=True, exclude_none=True),
+                 "runs_in": "engine" if getattr(stage, "pushed_down", False) or isinstance(stage, FeatureSearchStage)
+                 else "python", "notes": sp.notes}
+        if isinstance(stage, FeatureSearchStage):
+            p = stage.params
+            entry["engine_query"] = {
+                "searches": [{"feature_uri": s.feature_uri, "top_k": s.top_k, "weight": s.weight,
+                              "lexical": s.lexical or s.feature_uri.endswith("/bm25")} for s in p.searches],
+                "fusion": None if len(p.searches) == 1 else
+                {"method": p.fusion, **({"k": p.rrf_k} if p.fusion == "rrf" else {}),
+                 "in_engine": p.fusion in ("rrf", "dbsf")},
+                "filter": sp.pushed_filter.qdrant if sp.pushed_filter is not None else None,
+                "limit": min(p.final_top_k, sp.limit_hint or p.final_top_k) if sp.mmr is None else sp.mmr.params.top_k,
+                "mmr": {"lambda": sp.mmr.params.lambda_} if sp.mmr is not None else None}
+        out.append(entry)
+    return {"stages": out, "inputs": inputs}
+
+
 def execute(services, namespace_id: str, collections: list[Any], stages: list[dict[str, Any]],
             input_schema: dict[str, Any], inputs: dict[str, Any], limit: int | None = None, offset: int = 0,
-            filters: dict[str, Any] | None = None, retriever_id: str | None = None) -> dict[str, Any]:
+            filters: dict[str, Any] | None = None, retriever_id: str | None = None,
+            with_plan: bool = False) -> dict[str, Any]:
     started = time.perf_counter()
     inputs = validate_inputs(input_schema, inputs)
-    built = []
-    for s in stages:
-        cls = STAGES[s["config"]["stage_id"]]
-        built.append(cls(s["stage_name"], render(s["config"].get("parameters", {}), inputs)))
+    built = build_stages(stages, inputs)
     ctx = StageContext(services=services, namespace_id=namespace_id, collections=collections, inputs=inputs)
     request_filter = compile_filter(filters, "filters")
+    plans = plan(built, request_filter)
     stats: dict[str, Any] = {}
     docs: list[dict[str, Any]] = []
-    for i, stage in enumerate(built):
-        nxt = built[i + 1] if i + 1 < len(built) else None
-        ctx.pushed_filter = None
-        ctx.limit_hint = None
-        ctx.mmr = None
-        if isinstance(stage, FeatureSearchStage):
-            pushed = [f for f in (request_filter,) if f is not None]
-            after = nxt
-            if isinstance(nxt, AttributeFilterStage) and nxt.compiled.qdrant is not None:
-                pushed.append(nxt.compiled)
-                nxt.pushed_down = True
-                after = built[i + 2] if i + 2 < len(built) else None
-            if pushed:
-                ctx.pushed_filter = pushed[0] if len(pushed) == 1 else _Merged(pushed)
-            # feature_search → [pushed filter] → limit: the engine need not return more than the limit keeps,
-            # as long as every filter runs inside the engine.
-            engine_filters = all(f.qdrant is not None for f in pushed)
-            if isinstance(after, LimitStage) and engine_filters:
-                ctx.limit_hint = after.params.offset + after.params.limit
-            # feature_search (one dense search) → [pushed filter] → mmr over the same feature: one engine query
-            uri = stage.single_dense_uri()
-            if isinstance(after, MmrStage) and engine_filters and uri and after.pushable_over(uri):
-                ctx.mmr = after
-                after.pushed_down = True
+    for i, (stage, sp) in enumerate(zip(built, plans, strict=True)):
+        ctx.pushed_filter, ctx.limit_hint, ctx.mmr = sp.pushed_filter, sp.limit_hint, sp.mmr
         t0 = time.perf_counter()
         before = len(docs)
         docs = stage.run(ctx, docs)
@@ -150,7 +231,7 @@ def execute(services, namespace_id: str, collections: list[Any], stages: list[di
         docs = [d for d in docs if request_filter.matches(d)]
     total = len(docs)
     page = docs[offset: offset + limit] if limit else docs[offset:]
-    return {
+    result = {
         "execution_id": "exec_" + uuid.uuid4().hex[:12], "status": "completed", "retriever_id": retriever_id,
         "documents": page,
         "pagination": {"method": "offset", "page_number": offset // limit + 1 if limit else 1,
@@ -160,6 +241,9 @@ def execute(services, namespace_id: str, collections: list[Any], stages: list[di
                              "credits_used": 0.0},
         "warnings": [],
     }
+    if with_plan:
+        result["explain_plan"] = explain(stages, input_schema, inputs, filters)
+    return result
 
 
 class _Merged:

@@ -299,6 +299,26 @@ class AdhocExecuteRequest(ExecuteRetrieverRequest):
         return _alias(data, {"input": "inputs", "collection_ids": "collection_identifiers"})
 
 
+class BatchQuery(Strict):
+    inputs: dict[str, Any] = Field(default_factory=dict)
+    filters: dict[str, Any] | None = None
+    limit: int | None = Field(default=None, ge=1, le=10_000)
+    offset: int | None = Field(default=None, ge=0)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _aliases(cls, data):
+        return _alias(data, {"input": "inputs"})
+
+
+class BatchExecuteRequest(Strict):
+    queries: list[BatchQuery] = Field(min_length=1, max_length=50)
+    concurrency: int = Field(default=5, ge=1, le=32)
+    return_presigned_urls: bool | None = None
+    return_vectors: bool | None = None
+    stream: bool | None = None
+
+
 class ListRequest(BaseModel):
     """List bodies: filters and paging (unknown keys refused)."""
 

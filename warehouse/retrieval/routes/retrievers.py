@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 from fastapi import APIRouter, Depends, Query
 
 from warehouse.catalog import Collection, Namespace, Retriever
 from warehouse.ids import new_id
 from warehouse.retrieval.deps import namespace, services
 from warehouse.retrieval.errors import ApiError
-from warehouse.retrieval.pipeline import execute, normalize_stage
+from warehouse.retrieval.pipeline import check_templates, execute, explain, normalize_stage
 from warehouse.retrieval.routes.common import get_collection, get_retriever, page_args
 from warehouse.retrieval.schemas import (
     AdhocExecuteRequest,
+    BatchExecuteRequest,
+    BatchQuery,
     CreateRetrieverRequest,
     ExecuteRetrieverRequest,
     ListRequest,
@@ -38,8 +42,10 @@ def _stage_collections(stages: list[dict]) -> list[str]:
     return out
 
 
-def _prepare(svc: Services, ns: Namespace, stages_raw: list, identifiers: list[str] | None):
+def _prepare(svc: Services, ns: Namespace, stages_raw: list, identifiers: list[str] | None,
+             input_schema: dict | None = None):
     stages = [normalize_stage(st, i) for i, st in enumerate(stages_raw)]
+    check_templates(stages, input_schema or {})
     identifiers = list(dict.fromkeys((identifiers or []) + _stage_collections(stages)))
     if not identifiers:
         raise ApiError(422, "name the collections to search in collection_identifiers", {"location": "collection_identifiers"})
@@ -48,7 +54,7 @@ def _prepare(svc: Services, ns: Namespace, stages_raw: list, identifiers: list[s
 
 @router.post("/v1/retrievers", summary="Create a retriever")
 def create_retriever(body: CreateRetrieverRequest, ns: Namespace = Depends(namespace), svc: Services = Depends(services)):
-    stages, collections = _prepare(svc, ns, body.stages, body.collection_identifiers)
+    stages, collections = _prepare(svc, ns, body.stages, body.collection_identifiers, body.input_schema)
     with svc.catalog.session() as s:
         if s.query(Retriever).filter(Retriever.namespace_id == ns.namespace_id,
                                      Retriever.retriever_name == body.retriever_name).count():
@@ -90,10 +96,10 @@ def _list(svc: Services, ns: Namespace, body: ListRequest):
 
 @router.post("/v1/retrievers/execute", summary="Execute an ad-hoc retriever")
 def execute_adhoc(body: AdhocExecuteRequest, ns: Namespace = Depends(namespace), svc: Services = Depends(services)):
-    stages, collections = _prepare(svc, ns, body.stages, body.collection_identifiers)
+    stages, collections = _prepare(svc, ns, body.stages, body.collection_identifiers, body.input_schema)
     schema = {k: v.model_dump(exclude_none=True) for k, v in (body.input_schema or {}).items()}
     return execute(svc, ns.namespace_id, collections, stages, schema, body.inputs, body.limit, body.offset or 0,
-                   body.filters)
+                   body.filters, with_plan=bool(body.explain))
 
 
 @router.get("/v1/retrievers/{retriever_id}", summary="Get a retriever")
@@ -110,10 +116,7 @@ def delete_retriever(retriever_id: str, ns: Namespace = Depends(namespace), svc:
     return {"success": True, "retriever_id": r.retriever_id, "message": "retriever deleted"}
 
 
-@router.post("/v1/retrievers/{retriever_id}/execute", summary="Execute a retriever")
-def execute_retriever(retriever_id: str, body: ExecuteRetrieverRequest | None = None, ns: Namespace = Depends(namespace),
-                      svc: Services = Depends(services)):
-    body = body or ExecuteRetrieverRequest()
+def _saved(svc: Services, ns: Namespace, retriever_id: str) -> tuple[Retriever, list[Collection]]:
     with svc.catalog.session() as s:
         r = get_retriever(s, ns.namespace_id, retriever_id)
         found = {c.collection_id: c for c in s.query(Collection).filter(Collection.collection_id.in_(r.collection_ids))}
@@ -122,5 +125,44 @@ def execute_retriever(retriever_id: str, body: ExecuteRetrieverRequest | None = 
     if missing:
         raise ApiError(404, f"retriever {r.retriever_name!r} references deleted collection(s) {missing}",
                        {"retriever_id": r.retriever_id, "missing_collections": missing})
+    return r, collections
+
+
+@router.post("/v1/retrievers/{retriever_id}/execute", summary="Execute a retriever")
+def execute_retriever(retriever_id: str, body: ExecuteRetrieverRequest | None = None,
+                      explain_: bool = Query(False, alias="explain"), ns: Namespace = Depends(namespace),
+                      svc: Services = Depends(services)):
+    body = body or ExecuteRetrieverRequest()
+    r, collections = _saved(svc, ns, retriever_id)
     return execute(svc, ns.namespace_id, collections, r.stages, r.input_schema, body.inputs, body.limit,
-                   body.offset or 0, body.filters, retriever_id=r.retriever_id)
+                   body.offset or 0, body.filters, retriever_id=r.retriever_id, with_plan=bool(body.explain or explain_))
+
+
+@router.post("/v1/retrievers/{retriever_id}/execute/explain", summary="The execution plan of a retriever")
+@router.post("/v1/retrievers/{retriever_id}/explain", include_in_schema=False)
+def explain_retriever(retriever_id: str, body: ExecuteRetrieverRequest | None = None, ns: Namespace = Depends(namespace),
+                      svc: Services = Depends(services)):
+    body = body or ExecuteRetrieverRequest()
+    r, _ = _saved(svc, ns, retriever_id)
+    return {"retriever_id": r.retriever_id, "explain_plan": explain(r.stages, r.input_schema, body.inputs, body.filters)}
+
+
+@router.post("/v1/retrievers/{retriever_id}/execute/batch", summary="Execute a retriever for many queries")
+def execute_batch(retriever_id: str, body: BatchExecuteRequest, ns: Namespace = Depends(namespace),
+                  svc: Services = Depends(services)):
+    r, collections = _saved(svc, ns, retriever_id)
+
+    def one(query: BatchQuery) -> dict:
+        try:
+            return execute(svc, ns.namespace_id, collections, r.stages, r.input_schema, query.inputs, query.limit,
+                           query.offset or 0, query.filters, retriever_id=r.retriever_id)
+        except ApiError as exc:  # one bad query does not sink the others
+            return {"status": "failed", "retriever_id": r.retriever_id, "documents": [],
+                    "error": {"status": exc.status, "message": exc.message, "type": exc.type,
+                              "details": exc.details}}
+
+    with ThreadPoolExecutor(max_workers=body.concurrency) as pool:
+        results = list(pool.map(one, body.queries))
+    return {"retriever_id": r.retriever_id, "results": results, "total_queries": len(results),
+            "succeeded": sum(x["status"] == "completed" for x in results),
+            "failed": sum(x["status"] == "failed" for x in results)}
