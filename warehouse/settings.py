@@ -64,6 +64,12 @@ class Settings(BaseSettings):
         description="Who runs submitted batches: the API server itself (inline), or Dagster runs that the "
         "queued_batches sensor starts (dagster; `warehouse up` sets it when it starts Dagster).",
     )
+    query_inference: Literal["in_process", "ray_serve"] = Field(
+        default="in_process",
+        description="Where query text is embedded: in the API process, or on a Ray Serve deployment per "
+        "extractor version (replicas can live on GPU nodes and scale apart from the API).",
+    )
+    query_inference_replicas: int = 1
     llm_base_url: str | None = Field(default=None, description="OpenAI-compatible endpoint for container.llm and LLM stages.")
     llm_api_key: str | None = None
     llm_model: str | None = None

@@ -21,8 +21,12 @@ class InferenceUnavailable(RuntimeError):
 
 
 class QueryInference:
-    def __init__(self, registry: ExtractorRegistry, cache_size: int = 4096) -> None:
+    """Embeds query text with an extractor's realtime service: in this process (``in_process``), or
+    on a Ray Serve deployment per extractor version (``ray_serve``); results are cached per text."""
+
+    def __init__(self, registry: ExtractorRegistry, cache_size: int = 4096, backend: Any = None) -> None:
         self.registry = registry
+        self.backend = backend  # a ServeBackend, or None for in-process services
         self._services: dict[tuple[str, str], Any] = {}
         self._cache: OrderedDict[tuple[str, str, str], dict[str, Any]] = OrderedDict()
         self._cache_size = cache_size
@@ -66,8 +70,12 @@ class QueryInference:
             if result is not None:
                 self._cache.move_to_end(key)
         if result is None:
-            svc = self._service(ext)
-            result = _run(call_inference(svc, {"text": text}, {}))
+            if self.backend is not None:
+                if not (ext.path / "realtime.py").exists():
+                    self._service(ext)  # raises the "no realtime.py" error
+                result = self.backend.infer(ext, {"text": text})
+            else:
+                result = _run(call_inference(self._service(ext), {"text": text}, {}))
             with self._lock:
                 self._cache[key] = result
                 if len(self._cache) > self._cache_size:

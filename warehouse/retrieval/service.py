@@ -49,10 +49,17 @@ class Services:
         for folder, error in registry.errors.items():
             log.error("extractor at %s was not loaded: %s", folder, error)
         runner = BatchRunner(catalog, registry, index, settings)
-        return cls(settings, catalog, make_object_store(settings), index, registry, runner, QueryInference(registry),
-                   DagsterLink(settings))
+        backend = None
+        if settings.query_inference == "ray_serve":
+            from warehouse.retrieval.serving import ServeBackend
+
+            backend = ServeBackend(settings.ray_address, settings.ray_num_cpus, settings.query_inference_replicas)
+        return cls(settings, catalog, make_object_store(settings), index, registry, runner,
+                   QueryInference(registry, backend=backend), DagsterLink(settings))
 
     def close(self) -> None:
+        if self.inference.backend is not None:
+            self.inference.backend.shutdown()
         self.runner.shutdown()
         self.index.close()
         self.catalog.dispose()

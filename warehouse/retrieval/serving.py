@@ -1,0 +1,89 @@
+"""Query inference on Ray Serve: one deployment per extractor version, called through a handle.
+
+With ``WAREHOUSE_QUERY_INFERENCE=ray_serve`` the API server deploys each extractor's realtime
+service as a Ray Serve application on the warehouse's Ray (no HTTP proxy: calls go through
+deployment handles) the first time a query needs it; replicas load the plugin folder themselves,
+so a GPU node or an autoscaled replica set can serve query embeddings apart from the API process.
+The application name carries the plugin's code hash: an edited plugin gets a fresh deployment.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from warehouse.extractors.loader import LoadedExtractor
+
+APP_PREFIX = "warehouse-realtime-"
+
+
+def app_name(ext: LoadedExtractor) -> str:
+    return f"{APP_PREFIX}{ext.spec.name}-{ext.spec.version}-{ext.code_version[:12]}".replace(".", "_")
+
+
+class RealtimeReplica:
+    """A Serve replica holding one extractor's realtime service."""
+
+    def __init__(self, folder: str, builtin: bool) -> None:
+        from warehouse.extractors.loader import load_plugin
+
+        self.ext = load_plugin(folder, builtin=builtin)
+        self.service = self.ext.realtime_service()
+
+    async def __call__(self, inputs: dict[str, Any]) -> dict[str, Any]:
+        from warehouse.extractors.sdk import call_inference
+
+        return await call_inference(self.service, inputs, {})
+
+
+class ServeBackend:
+    """Deploys (once) and calls realtime services on Ray Serve."""
+
+    def __init__(self, ray_address: str | None = None, ray_num_cpus: int | None = None, replicas: int = 1,
+                 timeout_s: float = 60) -> None:
+        self.ray_address = ray_address
+        self.ray_num_cpus = ray_num_cpus
+        self.replicas = replicas
+        self.timeout_s = timeout_s
+        self._handles: dict[str, Any] = {}
+        self._lock = threading.Lock()
+
+    def handle(self, ext: LoadedExtractor):
+        name = app_name(ext)
+        with self._lock:
+            handle = self._handles.get(name)
+            if handle is None:
+                handle = self._deploy(ext, name)
+                self._handles[name] = handle
+        return handle
+
+    def _deploy(self, ext: LoadedExtractor, name: str):
+        from ray import serve
+
+        from warehouse.batch.engine import ensure_ray
+
+        ensure_ray(self.ray_address, self.ray_num_cpus)
+        serve.start(proxy_location="Disabled")
+        if name in serve.status().applications:
+            return serve.get_app_handle(name)
+        # num_cpus=0: a replica is placed even while the batch workers hold every CPU slot; torch still
+        # uses the machine's cores for the forward pass.
+        deployment = serve.deployment(RealtimeReplica, name="realtime", num_replicas=self.replicas,
+                                      ray_actor_options={"num_cpus": 0}, max_ongoing_requests=64)
+        return serve.run(deployment.bind(str(ext.path), ext.builtin), name=name, route_prefix=None)
+
+    def infer(self, ext: LoadedExtractor, inputs: dict[str, Any]) -> dict[str, Any]:
+        return self.handle(ext).remote(inputs).result(timeout_s=self.timeout_s)
+
+    def deployed(self) -> list[str]:
+        with self._lock:
+            return sorted(self._handles)
+
+    def shutdown(self) -> None:
+        """Delete this server's applications (the Serve controller stays for other clients)."""
+        from ray import serve
+
+        with self._lock:
+            names, self._handles = list(self._handles), {}
+        for name in names:
+            serve.delete(name)
