@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+import threading
+import time
+from dataclasses import dataclass, field
 
 from warehouse.batch.runner import BatchRunner
 from warehouse.catalog import Catalog
@@ -17,6 +19,34 @@ from warehouse.storage import ObjectStore, make_object_store
 log = logging.getLogger(__name__)
 
 
+class LookupCache:
+    """Short-lived answers to per-request catalog lookups (API key → caller, name → namespace)."""
+
+    def __init__(self) -> None:
+        self._items: dict[tuple[str, object], tuple[float, object]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, kind: str, key: object):
+        with self._lock:
+            hit = self._items.get((kind, key))
+        if hit is None or hit[0] < time.monotonic():
+            return None
+        return hit[1]
+
+    def put(self, kind: str, key: object, value, ttl: float):
+        with self._lock:
+            if len(self._items) > 10_000:
+                self._items.clear()
+            self._items[(kind, key)] = (time.monotonic() + ttl, value)
+        return value
+
+    def forget(self, kind: str) -> None:
+        """Drop every cached answer of a kind (after a delete or an update)."""
+        with self._lock:
+            for k in [k for k in self._items if k[0] == kind]:
+                del self._items[k]
+
+
 @dataclass
 class Services:
     settings: Settings
@@ -27,6 +57,7 @@ class Services:
     runner: BatchRunner
     inference: QueryInference
     dagster: DagsterLink
+    lookups: LookupCache = field(default_factory=LookupCache)
 
     def dispatch(self, batch_id: str) -> None:
         """Start a QUEUED batch: on this server's runner, or — under Dagster — leave it to the

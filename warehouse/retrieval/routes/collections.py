@@ -191,6 +191,7 @@ def delete_collection(collection_identifier: str, ns: Namespace = Depends(namesp
         users = [r.retriever_name for r in s.query(Retriever).filter(Retriever.namespace_id == ns.namespace_id)
                  if c.collection_id in (r.collection_ids or [])]
         s.delete(c)
+    svc.lookups.forget("collections")
     svc.index.delete(ns.namespace_id, {"must": [{"key": "collection_id", "match": {"value": c.collection_id}}]})
     svc.dagster.delete_partition("collections", c.collection_id)
     return {"success": True, "collection_id": c.collection_id, "message": "collection deleted",

@@ -122,6 +122,8 @@ def delete(namespace_identifier: str, who: Caller = Depends(caller), svc: Servic
         for model in (Retriever, Batch, Task, Object, Collection, Bucket):
             s.query(model).filter(model.namespace_id == ns.namespace_id).delete()
         s.query(Namespace).filter(Namespace.namespace_id == ns.namespace_id).delete()
+    svc.lookups.forget("namespace")
+    svc.lookups.forget("collections")
     svc.index.drop_namespace(ns.namespace_id)
     svc.objects.delete_prefix(f"{ns.namespace_id}/")
     return {"success": True, "namespace_id": ns.namespace_id, "message": "namespace deleted"}

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from concurrent.futures import ThreadPoolExecutor
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Response
 
 from warehouse.catalog import Collection, Namespace, Retriever
 from warehouse.ids import new_id
@@ -28,8 +29,13 @@ router = APIRouter(tags=["retrievers"])
 
 
 def _collections(svc: Services, ns_id: str, identifiers: list[str]) -> list[Collection]:
-    with svc.catalog.session() as s:
-        return [get_collection(s, ns_id, i) for i in identifiers]
+    """The collections a request searches (remembered for 2 s, forgotten when one is deleted)."""
+    key = (ns_id, tuple(identifiers))
+    found = svc.lookups.get("collections", key)
+    if found is None:
+        with svc.catalog.session() as s:
+            found = svc.lookups.put("collections", key, [get_collection(s, ns_id, i) for i in identifiers], ttl=2)
+    return found
 
 
 def _stage_collections(stages: list[dict]) -> list[str]:
@@ -98,8 +104,8 @@ def _list(svc: Services, ns: Namespace, body: ListRequest):
 def execute_adhoc(body: AdhocExecuteRequest, ns: Namespace = Depends(namespace), svc: Services = Depends(services)):
     stages, collections = _prepare(svc, ns, body.stages, body.collection_identifiers, body.input_schema)
     schema = {k: v.model_dump(exclude_none=True) for k, v in (body.input_schema or {}).items()}
-    return execute(svc, ns.namespace_id, collections, stages, schema, body.inputs, body.limit, body.offset or 0,
-                   body.filters, with_plan=bool(body.explain))
+    return _json(execute(svc, ns.namespace_id, collections, stages, schema, body.inputs, body.limit,
+                         body.offset or 0, body.filters, with_plan=bool(body.explain)))
 
 
 @router.get("/v1/retrievers/{retriever_id}", summary="Get a retriever")
@@ -114,6 +120,12 @@ def delete_retriever(retriever_id: str, ns: Namespace = Depends(namespace), svc:
         r = get_retriever(s, ns.namespace_id, retriever_id)
         s.delete(r)
     return {"success": True, "retriever_id": r.retriever_id, "message": "retriever deleted"}
+
+
+def _json(result: dict) -> Response:
+    """Execution results are plain JSON already (index payloads): encode them once, without FastAPI's
+    per-value ``jsonable_encoder`` walk."""
+    return Response(json.dumps(result, default=str, separators=(",", ":")), media_type="application/json")
 
 
 def _saved(svc: Services, ns: Namespace, retriever_id: str) -> tuple[Retriever, list[Collection]]:
@@ -134,8 +146,9 @@ def execute_retriever(retriever_id: str, body: ExecuteRetrieverRequest | None = 
                       svc: Services = Depends(services)):
     body = body or ExecuteRetrieverRequest()
     r, collections = _saved(svc, ns, retriever_id)
-    return execute(svc, ns.namespace_id, collections, r.stages, r.input_schema, body.inputs, body.limit,
-                   body.offset or 0, body.filters, retriever_id=r.retriever_id, with_plan=bool(body.explain or explain_))
+    return _json(execute(svc, ns.namespace_id, collections, r.stages, r.input_schema, body.inputs, body.limit,
+                         body.offset or 0, body.filters, retriever_id=r.retriever_id,
+                         with_plan=bool(body.explain or explain_)))
 
 
 @router.post("/v1/retrievers/{retriever_id}/execute/explain", summary="The execution plan of a retriever")
