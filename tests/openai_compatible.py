@@ -21,8 +21,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
 class FakeLLM:
-    def __init__(self, expansions: list[str] | None = None, api_key: str = "sk-llm-test") -> None:
+    """``answer(body) -> str`` replaces the rules above when a test needs its own."""
+
+    def __init__(self, expansions: list[str] | None = None, api_key: str = "sk-llm-test", answer=None) -> None:
         self.expansions = expansions or []
+        if answer is not None:
+            self.answer = answer
         self.api_key = api_key
         self.requests: list[dict] = []
         self.fail_with: int | None = None

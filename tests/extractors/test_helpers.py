@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import boto3
 import numpy as np
 import pandas as pd
 import pytest
 
-from tests.conftest import ROOT, free_port
+from tests.conftest import ROOT
 from warehouse.extractors.helpers import (
     LLMAccessor,
     LLMNotConfigured,
@@ -115,30 +113,15 @@ def test_llm_without_provider_fails_clearly():
 
 @pytest.fixture
 def chat_endpoint():
-    """An OpenAI-compatible chat-completions endpoint on loopback (no LLM is reachable offline;
-    this speaks the wire protocol and answers by keyword so assertions are exact)."""
-    seen = []
+    """An OpenAI-compatible endpoint on loopback that answers by keyword (tests/openai_compatible.py)."""
+    from tests.openai_compatible import FakeLLM
 
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self):  # noqa: N802
-            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-            seen.append((self.path, self.headers.get("Authorization"), body))
-            text = body["messages"][-1]["content"].lower()
-            topic = "sports" if "match" in text else "science" if "cell" in text else "other"
-            reply = json.dumps({"choices": [{"message": {"role": "assistant", "content": topic}}]}).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(reply)))
-            self.end_headers()
-            self.wfile.write(reply)
+    def topic(body):
+        text = body["messages"][-1]["content"].lower()
+        return "sports" if "match" in text else "science" if "cell" in text else "other"
 
-        def log_message(self, *args):
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_port}/v1", seen
-    server.shutdown()
+    with FakeLLM(api_key="k", answer=topic) as server:
+        yield server.base_url, server.requests
 
 
 def test_llm_tagger_example_with_a_chat_endpoint(chat_endpoint, monkeypatch):
@@ -157,8 +140,8 @@ def test_llm_tagger_example_with_a_chat_endpoint(chat_endpoint, monkeypatch):
     assert out["_error"].isna().all(), out["_error"].tolist()
     assert dict(zip(out["document_id"], out["llm_topic"], strict=True)) == {"d0": "sports", "d1": "science", "d2": "other"}
     assert all(len(v) == 384 for v in out["minilm_embedding"])
-    assert {p for p, _, _ in seen} == {"/v1/chat/completions"} and seen[0][1] == "Bearer k"
-    assert seen[0][2]["model"] == "local-model"
+    assert {r["path"] for r in seen} == {"/v1/chat/completions"} and seen[0]["auth"] == "Bearer k"
+    assert seen[0]["body"]["model"] == "local-model"
 
 
 def test_hub_ids_resolve_offline_and_unknown_ids_say_how_to_provide_them():

@@ -18,8 +18,10 @@ from collections.abc import Awaitable, Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TypeVar
 from urllib.parse import urlparse
+
+from warehouse.llm import NOT_CONFIGURED, chat_body, parse_json, reply_text
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -197,32 +199,25 @@ class LLMAccessor:
 
     def _require(self) -> None:
         if not self.base_url:
-            raise LLMNotConfigured(
-                "no LLM provider is configured: set WAREHOUSE_LLM_BASE_URL (an OpenAI-compatible endpoint such as "
-                "http://127.0.0.1:11434/v1), WAREHOUSE_LLM_MODEL and, if needed, WAREHOUSE_LLM_API_KEY"
-            )
+            raise LLMNotConfigured(NOT_CONFIGURED)
 
     async def generate(self, instruction: str, text: str | None = None, images: list | None = None,
                        provider: str | None = None, model: str | None = None, schema: dict | None = None) -> str | dict:
         """One chat completion; with ``schema`` the reply is parsed as JSON."""
-        import json
-
         import httpx
 
         self._require()
         messages = [{"role": "system", "content": instruction}]
         if text:
             messages.append({"role": "user", "content": text})
-        body: dict[str, Any] = {"model": model or self.model, "messages": messages}
-        if schema:
-            body["response_format"] = {"type": "json_schema", "json_schema": {"name": "reply", "schema": schema}}
+        body = chat_body(model or self.model, messages, schema or None)
         headers = {"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}
         async with httpx.AsyncClient(timeout=120) as client:
             resp = await client.post(f"{self.base_url}/chat/completions", json=body, headers=headers)
         if resp.status_code >= 400:
             raise RuntimeError(f"LLM endpoint {self.base_url} answered {resp.status_code}: {resp.text[:500]}")
-        content = resp.json()["choices"][0]["message"]["content"]
-        return json.loads(content) if schema else content
+        content = reply_text(resp.json())
+        return parse_json(content) if schema else content
 
 
 class PluginContainer:

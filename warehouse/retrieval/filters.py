@@ -29,6 +29,18 @@ def get_path(payload: dict[str, Any], path: str) -> Any:
     return cur
 
 
+def set_path(doc: dict[str, Any], path: str, value: Any) -> None:
+    """Write ``value`` at a dotted path, creating (or copying) the intermediate objects."""
+    parts = path.split(".")
+    cur = doc
+    for part in parts[:-1]:
+        nxt = cur.get(part)
+        nxt = dict(nxt) if isinstance(nxt, dict) else {}
+        cur[part] = nxt
+        cur = nxt
+    cur[parts[-1]] = value
+
+
 def _normalize(expr: Any, where: str = "filters") -> dict[str, Any]:
     """A tree of ``{"op": and|or|not, "items": [...]}`` and ``{"field", "operator", "value"}`` leaves."""
     if not isinstance(expr, dict):

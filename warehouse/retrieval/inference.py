@@ -38,12 +38,8 @@ class QueryInference:
         with self._lock:
             svc = self._services.get(key)
             if svc is None:
+                _require_realtime(ext)
                 svc = ext.realtime_service()
-                if svc is None:
-                    raise InferenceUnavailable(
-                        f"extractor {ext.spec.ref} has no realtime.py, so text queries cannot be embedded; "
-                        "query with {'input_mode': 'vector', 'value': [...]} or add realtime.py"
-                    )
                 self._services[key] = svc
         return svc
 
@@ -71,8 +67,7 @@ class QueryInference:
                 self._cache.move_to_end(key)
         if result is None:
             if self.backend is not None:
-                if not (ext.path / "realtime.py").exists():
-                    self._service(ext)  # raises the "no realtime.py" error
+                _require_realtime(ext)
                 result = self.backend.infer(ext, {"text": text})
             else:
                 result = _run(call_inference(self._service(ext), {"text": text}, {}))
@@ -101,6 +96,14 @@ class QueryInference:
             return []
         scores = model.predict([(query, t) for t in texts], batch_size=batch_size, show_progress_bar=False)
         return [float(x) for x in scores]
+
+
+def _require_realtime(ext: LoadedExtractor) -> None:
+    if not (ext.path / "realtime.py").exists():
+        raise InferenceUnavailable(
+            f"extractor {ext.spec.ref} has no realtime.py, so text queries cannot be embedded; "
+            "query with {'input_mode': 'vector', 'value': [...]} or add realtime.py"
+        )
 
 
 def _run(coro):

@@ -7,18 +7,13 @@ many documents go out concurrently over one connection pool.
 
 from __future__ import annotations
 
-import json
-import re
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
 
+from warehouse.llm import NOT_CONFIGURED, chat_body, parse_json, reply_text
 from warehouse.retrieval.errors import ApiError
-
-NOT_CONFIGURED = ("no LLM endpoint is configured: set WAREHOUSE_LLM_BASE_URL to an OpenAI-compatible endpoint (e.g. "
-                  "http://127.0.0.1:11434/v1 for Ollama, http://127.0.0.1:8001/v1 for vLLM), WAREHOUSE_LLM_MODEL and, "
-                  "if the endpoint needs one, WAREHOUSE_LLM_API_KEY")
 
 
 class ChatClient:
@@ -52,18 +47,6 @@ class ChatClient:
                            "model_name", {"stage": stage})
         return cls(settings.llm_base_url, model, settings.llm_api_key, concurrency=concurrency)
 
-    def _body(self, messages: list[dict[str, Any]], schema: dict[str, Any] | None, max_tokens: int | None,
-              temperature: float | None) -> dict[str, Any]:
-        body: dict[str, Any] = {"model": self.model, "messages": messages}
-        if schema is not None:
-            body["response_format"] = {"type": "json_schema",
-                                       "json_schema": {"name": "reply", "schema": schema, "strict": True}}
-        if max_tokens is not None:
-            body["max_tokens"] = max_tokens
-        if temperature is not None:
-            body["temperature"] = temperature
-        return body
-
     def complete_many(self, conversations: list[list[dict[str, Any]]], schema: dict[str, Any] | None = None,
                       max_tokens: int | None = None, temperature: float | None = None) -> list[str | Any]:
         """One reply per conversation, in order; with ``schema`` each reply is parsed JSON."""
@@ -74,38 +57,20 @@ class ChatClient:
         with httpx.Client(timeout=self.timeout, headers=headers) as client:
             def call(messages):
                 try:
-                    resp = client.post(url, json=self._body(messages, schema, max_tokens, temperature))
+                    resp = client.post(url, json=chat_body(self.model, messages, schema, max_tokens, temperature))
                 except httpx.HTTPError as exc:
                     raise ApiError(502, f"LLM endpoint {self.base_url} could not be reached: {exc}") from None
                 if resp.status_code >= 400:
                     raise ApiError(502, f"LLM endpoint {self.base_url} answered {resp.status_code}: "
                                    f"{resp.text[:300]}")
                 try:
-                    content = resp.json()["choices"][0]["message"]["content"] or ""
-                except (ValueError, KeyError, IndexError, TypeError):
-                    raise ApiError(502, f"LLM endpoint {self.base_url} sent no chat completion: "
-                                   f"{resp.text[:300]}") from None
-                return parse_json(content) if schema is not None else content
+                    content = reply_text(resp.json())
+                    return parse_json(content) if schema is not None else content
+                except ValueError as exc:
+                    raise ApiError(502, f"LLM endpoint {self.base_url}: {exc}") from None
 
             if len(conversations) == 1:
                 return [call(conversations[0])]
             with ThreadPoolExecutor(max_workers=min(self.concurrency, len(conversations))) as pool:
                 return list(pool.map(call, conversations))
 
-
-def parse_json(content: str) -> Any:
-    """The JSON in a reply, also when a model wraps it in a code fence or prose."""
-    text = content.strip()
-    fenced = re.search(r"```(?:json)?\s*(.*?)```", text, re.DOTALL)
-    if fenced:
-        text = fenced.group(1).strip()
-    try:
-        return json.loads(text)
-    except ValueError:
-        start = min((i for i in (text.find("{"), text.find("[")) if i >= 0), default=-1)
-        if start >= 0:
-            try:
-                return json.JSONDecoder().raw_decode(text[start:])[0]
-            except ValueError:
-                pass
-    raise ApiError(502, f"the LLM's reply is not the JSON asked for: {content[:200]!r}")

@@ -7,7 +7,6 @@ else is refused with the key named. Every execution returns per-stage statistics
 
 from __future__ import annotations
 
-import re
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -23,14 +22,17 @@ from warehouse.retrieval.stages import (
     StageContext,
 )
 from warehouse.retrieval.stages.mmr import MmrStage
+from warehouse.retrieval.templates import render, template_references
 
-_TEMPLATE = re.compile(r"\{\{\s*(INPUT|INPUTS)\.([A-Za-z0-9_.]+)\s*\}\}", re.IGNORECASE)
 _STAGE_KEYS = {"stage_name", "stage_type", "config", "stage_id", "parameters", "batch_size", "description",
                "on_error", "output_alias"}
 
 
-def normalize_stage(stage: Any, position: int) -> dict[str, Any]:
-    """The canonical stage dict (with a top-level ``parameters`` copy, as the SDK expects)."""
+def normalize_stage(stage: Any, position: int, validate: bool = True) -> dict[str, Any]:
+    """The canonical stage dict (with a top-level ``parameters`` copy, as the SDK expects).
+
+    ``validate`` checks the parameters now; an ad-hoc execution leaves that to building the stages
+    with their rendered parameters a moment later, instead of constructing every stage twice."""
     where = f"stages[{position}]"
     if not isinstance(stage, dict):
         raise ApiError(422, f"{where} must be an object", {"location": where})
@@ -53,43 +55,10 @@ def normalize_stage(stage: Any, position: int) -> dict[str, Any]:
                        "config.parameters", {"location": f"{where}.config"})
     cls = STAGES[stage_id]
     name = stage.get("stage_name") or f"{stage_id}_{position}"
-    cls(name, parameters)  # validate parameter names and types now (templates stay strings)
+    if validate:
+        cls(name, parameters)  # validate parameter names and types now (templates stay strings)
     return {"stage_name": name, "stage_type": cls.category,
             "config": {"stage_id": stage_id, "parameters": parameters}, "parameters": parameters}
-
-
-def render(value: Any, inputs: dict[str, Any]) -> Any:
-    """Fill ``{{INPUT.x}}`` templates; a whole-string template keeps the input's type."""
-    if isinstance(value, str):
-        whole = _TEMPLATE.fullmatch(value.strip())
-        if whole:
-            return _lookup(inputs, whole.group(2))
-        return _TEMPLATE.sub(lambda m: "" if _lookup(inputs, m.group(2)) is None else str(_lookup(inputs, m.group(2))), value)
-    if isinstance(value, dict):
-        return {k: render(v, inputs) for k, v in value.items()}
-    if isinstance(value, list):
-        return [render(v, inputs) for v in value]
-    return value
-
-
-def _lookup(inputs: dict[str, Any], path: str) -> Any:
-    cur: Any = inputs
-    for part in path.split("."):
-        if not isinstance(cur, dict):
-            return None
-        cur = cur.get(part)
-    return cur
-
-
-def template_references(value: Any, where: str) -> list[tuple[str, str]]:
-    """``(location, input name)`` of every ``{{INPUT.x}}`` in a stage's parameters."""
-    if isinstance(value, str):
-        return [(where, m.group(2).split(".")[0]) for m in _TEMPLATE.finditer(value)]
-    if isinstance(value, dict):
-        return [r for k, v in value.items() for r in template_references(v, f"{where}.{k}")]
-    if isinstance(value, list):
-        return [r for i, v in enumerate(value) for r in template_references(v, f"{where}[{i}]")]
-    return []
 
 
 def check_templates(stages: list[dict[str, Any]], input_schema: dict[str, Any]) -> None:
@@ -182,7 +151,10 @@ def explain(stages: list[dict[str, Any]], input_schema: dict[str, Any], inputs: 
             filters: dict[str, Any] | None = None) -> dict[str, Any]:
     """The execution plan, without running it: each stage's rendered parameters and push-downs."""
     inputs = validate_inputs(input_schema, inputs)
-    plans = plan(build_stages(stages, inputs), compile_filter(filters, "filters"))
+    return describe(plan(build_stages(stages, inputs), compile_filter(filters, "filters")), inputs)
+
+
+def describe(plans: list[StagePlan], inputs: dict[str, Any]) -> dict[str, Any]:
     out = []
     for sp in plans:
         stage = sp.stage
@@ -242,7 +214,7 @@ def execute(services, namespace_id: str, collections: list[Any], stages: list[di
         "warnings": [],
     }
     if with_plan:
-        result["explain_plan"] = explain(stages, input_schema, inputs, filters)
+        result["explain_plan"] = describe(plans, inputs)
     return result
 
 

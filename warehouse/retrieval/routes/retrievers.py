@@ -49,8 +49,8 @@ def _stage_collections(stages: list[dict]) -> list[str]:
 
 
 def _prepare(svc: Services, ns: Namespace, stages_raw: list, identifiers: list[str] | None,
-             input_schema: dict | None = None):
-    stages = [normalize_stage(st, i) for i, st in enumerate(stages_raw)]
+             input_schema: dict | None = None, validate: bool = True):
+    stages = [normalize_stage(st, i, validate) for i, st in enumerate(stages_raw)]
     check_templates(stages, input_schema or {})
     identifiers = list(dict.fromkeys((identifiers or []) + _stage_collections(stages)))
     if not identifiers:
@@ -102,7 +102,8 @@ def _list(svc: Services, ns: Namespace, body: ListRequest):
 
 @router.post("/v1/retrievers/execute", summary="Execute an ad-hoc retriever")
 def execute_adhoc(body: AdhocExecuteRequest, ns: Namespace = Depends(namespace), svc: Services = Depends(services)):
-    stages, collections = _prepare(svc, ns, body.stages, body.collection_identifiers, body.input_schema)
+    stages, collections = _prepare(svc, ns, body.stages, body.collection_identifiers, body.input_schema,
+                                   validate=False)  # execute() builds (and so validates) the stages
     schema = {k: v.model_dump(exclude_none=True) for k, v in (body.input_schema or {}).items()}
     return _json(execute(svc, ns.namespace_id, collections, stages, schema, body.inputs, body.limit,
                          body.offset or 0, body.filters, with_plan=bool(body.explain)))

@@ -12,12 +12,11 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from warehouse.retrieval.errors import ApiError
-from warehouse.retrieval.filters import compile_filter, get_path
+from warehouse.retrieval.filters import compile_filter, get_path, set_path
 from warehouse.retrieval.llm import ChatClient
 from warehouse.retrieval.stages.apply import _cut, _Defaults, compile_template, count_tokens
 from warehouse.retrieval.stages.base import Stage, StageContext, register
 from warehouse.retrieval.stages.feature_search import FeatureSearchParams, FeatureSearchStage
-from warehouse.retrieval.stages.mmr import set_path
 
 
 class _LLMParams(BaseModel):

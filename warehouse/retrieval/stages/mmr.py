@@ -18,7 +18,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from warehouse.retrieval.errors import ApiError
-from warehouse.retrieval.filters import get_path
+from warehouse.retrieval.filters import get_path, set_path
 from warehouse.retrieval.schemas import _alias
 from warehouse.retrieval.stages.base import Stage, StageContext, register
 from warehouse.retrieval.stages.vectors import document_vectors
@@ -48,18 +48,6 @@ class MmrParams(BaseModel):
     @classmethod
     def _aliases(cls, data):
         return _alias(data, {"top_n": "top_k", "embedding_field": "diversity_feature_uri", "lambda_": "lambda"})
-
-
-def set_path(doc: dict[str, Any], path: str, value: Any) -> None:
-    """Write ``value`` at a dotted path, creating (or copying) the intermediate objects."""
-    parts = path.split(".")
-    cur = doc
-    for part in parts[:-1]:
-        nxt = cur.get(part)
-        nxt = dict(nxt) if isinstance(nxt, dict) else {}
-        cur[part] = nxt
-        cur = nxt
-    cur[parts[-1]] = value
 
 
 @register

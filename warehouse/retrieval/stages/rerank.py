@@ -13,11 +13,11 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from warehouse.retrieval.errors import ApiError
-from warehouse.retrieval.filters import get_path
+from warehouse.retrieval.filters import get_path, set_path
 from warehouse.retrieval.inference import InferenceUnavailable
 from warehouse.retrieval.schemas import _alias
 from warehouse.retrieval.stages.base import Stage, StageContext, register
-from warehouse.retrieval.stages.mmr import set_path
+from warehouse.retrieval.templates import render
 
 
 class RerankParams(BaseModel):
@@ -48,10 +48,8 @@ class RerankStage(Stage):
     Params = RerankParams
 
     def run(self, ctx: StageContext, docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        from warehouse.retrieval.pipeline import render  # the default query is a template too
-
         p = self.params
-        query = render(p.query, ctx.inputs)
+        query = render(p.query, ctx.inputs)  # the default query is a template too
         if not isinstance(query, str) or not query.strip():
             raise ApiError(422, f"stage {self.name!r} (rerank): the query is empty; pass inputs.query or set "
                            "parameters.query", {"stage_name": self.name})

@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from warehouse.retrieval.filters import get_path
+from warehouse.retrieval.filters import get_path, set_path
 from warehouse.retrieval.schemas import _alias as _aliases
 from warehouse.retrieval.stages.base import Stage, StageContext, register
 
@@ -120,15 +120,7 @@ class ScoreNormalizeStage(Stage):
             else:
                 new = 1.0 - i / len(docs)
             d = dict(d)
-            if "." in target:
-                head, _, leaf = target.rpartition(".")
-                node = d
-                for part in head.split("."):
-                    node[part] = dict(node.get(part) or {})
-                    node = node[part]
-                node[leaf] = new
-            else:
-                d[target] = new
+            set_path(d, target, new)
             out.append(d)
         self.metadata.update(method=p.method, min=lo, max=hi)
         return out
