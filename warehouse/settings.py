@@ -84,6 +84,9 @@ class Settings(BaseSettings):
         "so the first batch does not pay for process start and model loading.",
     )
     upsert_batch_size: int = 256
+    webhook_max_attempts: int = Field(default=5, description="Deliveries per event and URL before giving up.")
+    webhook_retry_base_seconds: float = Field(
+        default=2.0, description="Delay before the first retry of a failed webhook delivery; doubles each time.")
 
     @cached_property
     def home_dir(self) -> Path:

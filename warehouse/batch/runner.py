@@ -28,6 +28,7 @@ from warehouse.batch.engine import (
 )
 from warehouse.batch.rows import build_rows
 from warehouse.catalog import Batch, Bucket, Catalog, Collection, Object, Task, lock_row
+from warehouse.events import record_batch_event, record_event
 from warehouse.extractors.registry import ExtractorRegistry
 from warehouse.ids import uuid_from_document_id
 from warehouse.index import IndexPoint, IndexStore, VectorSpec
@@ -75,6 +76,8 @@ class BatchRunner:
         self.registry = registry
         self.index = index
         self.settings = settings
+        #: called with (namespace_id, collection_id, batch_id, documents_written) when a part succeeds
+        self.on_part_done: Callable[[str, str, str, int], None] | None = None
         self._pool = ThreadPoolExecutor(max_workers=max(1, settings.batch_workers), thread_name_prefix="batch")
         self._cancel: dict[str, threading.Event] = {}
         self.warm_state = "off"
@@ -149,6 +152,8 @@ class BatchRunner:
 
     def _finish(self, batch_id: str, status: str, error: str | None = None, **fields: Any) -> None:
         self._set_status(batch_id, status, error=error, completed_at=datetime.now(UTC), **fields)
+        with self.catalog.session() as s:
+            record_batch_event(s, s.get(Batch, batch_id))
         self._cancel.pop(batch_id, None)
 
     def run(self, batch_id: str, cancelled: threading.Event | None = None) -> dict[str, Any]:
@@ -238,6 +243,8 @@ class BatchRunner:
                 "objects": len(object_ids), "objects_failed": len(failed),
                 "rows_skipped": len(result["skipped"]), **result["stats"]}
         batch_status = self._record(batch_id, collection_id, part, failures, result["skipped"])
+        if status in ("COMPLETED", "COMPLETED_WITH_ERRORS") and self.on_part_done is not None:
+            self.on_part_done(namespace_id, collection_id, batch_id, result["written"])
         if status in ("COMPLETED", "COMPLETED_WITH_ERRORS"):
             with self.catalog.session() as s:
                 c = s.get(Collection, collection_id)
@@ -447,6 +454,13 @@ def record_part(catalog: Catalog, batch_id: str, collection_id: str, part: dict[
             batch.error = "; ".join(problems) or None
             batch.completed_at = datetime.now(UTC)
         _mirror_task(s, batch, batch.error)
+        if part.get("status") in ("COMPLETED", "COMPLETED_WITH_ERRORS") and part.get("documents_written"):
+            record_event(s, "collection.documents.written", batch.namespace_id, collection_id,
+                         {"collection_id": collection_id, "batch_id": batch_id,
+                          "documents_written": part.get("documents_written"), "dagster_run_id": part.get("dagster_run_id")},
+                         f"collection.documents.written:{collection_id}:{batch_id}:{part.get('finished_at')}")
+        if batch.status in TERMINAL:
+            record_batch_event(s, batch, part.get("dagster_run_id"))
         return batch.status
 
 

@@ -151,3 +151,106 @@ class Event(Base):
     dedupe_key: Mapped[str] = mapped_column(String(255), unique=True)
     delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+
+
+class Taxonomy(Timestamped, Base):
+    """A taxonomy: reference documents (flat) or node collections (hierarchical) and how documents are
+    matched to them. ``config`` is the normalised spec; every change bumps ``version`` and keeps the old
+    spec in ``history``."""
+
+    __tablename__ = "taxonomies"
+    taxonomy_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    namespace_id: Mapped[str] = mapped_column(ForeignKey("namespaces.namespace_id"), index=True)
+    taxonomy_name: Mapped[str] = mapped_column(String(255))
+    description: Mapped[str | None] = mapped_column(Text, default=None)
+    config: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    history: Mapped[list[Any]] = mapped_column(default=list)
+    metadata_: Mapped[dict[str, Any]] = mapped_column("metadata", JSON, default=dict)
+    __table_args__ = (UniqueConstraint("namespace_id", "taxonomy_name"),)
+
+
+class Cluster(Timestamped, Base):
+    """A cluster definition: which documents, which feature, which algorithm, how groups are labelled."""
+
+    __tablename__ = "clusters"
+    cluster_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    namespace_id: Mapped[str] = mapped_column(ForeignKey("namespaces.namespace_id"), index=True)
+    cluster_name: Mapped[str] = mapped_column(String(255))
+    description: Mapped[str | None] = mapped_column(Text, default=None)
+    config: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    last_run_id: Mapped[str | None] = mapped_column(String(64), default=None)
+    metadata_: Mapped[dict[str, Any]] = mapped_column("metadata", JSON, default=dict)
+    __table_args__ = (UniqueConstraint("namespace_id", "cluster_name"),)
+
+
+class EnrichmentRun(Base):
+    """One execution of a taxonomy, cluster definition or alert: status, counts and its result
+    (cluster groups and layout points; taxonomy assignment counts; alert matches)."""
+
+    __tablename__ = "enrichment_runs"
+    run_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16), index=True)  # taxonomy | cluster | alert
+    resource_id: Mapped[str] = mapped_column(String(64), index=True)
+    namespace_id: Mapped[str] = mapped_column(String(64), index=True)
+    status: Mapped[str] = mapped_column(String(32), default="PENDING")
+    trigger: Mapped[str] = mapped_column(String(64), default="api")
+    stats: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    result: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    error: Mapped[str | None] = mapped_column(Text, default=None)
+    dagster_run_id: Mapped[str | None] = mapped_column(String(64), default=None)
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+
+
+class Alert(Timestamped, Base):
+    """A standing question asked of newly written documents: a payload condition or a retriever."""
+
+    __tablename__ = "alerts"
+    alert_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    namespace_id: Mapped[str] = mapped_column(ForeignKey("namespaces.namespace_id"), index=True)
+    alert_name: Mapped[str] = mapped_column(String(255))
+    description: Mapped[str | None] = mapped_column(Text, default=None)
+    config: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    enabled: Mapped[int] = mapped_column(Integer, default=1)
+    last_fired_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    metadata_: Mapped[dict[str, Any]] = mapped_column("metadata", JSON, default=dict)
+    __table_args__ = (UniqueConstraint("namespace_id", "alert_name"),)
+
+
+class Webhook(Timestamped, Base):
+    """An organisation's subscription to events, delivered signed to its channels."""
+
+    __tablename__ = "webhooks"
+    webhook_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    organization_id: Mapped[str] = mapped_column(String(64), index=True)
+    webhook_name: Mapped[str] = mapped_column(String(255))
+    event_types: Mapped[list[Any]] = mapped_column(default=list)
+    channels: Mapped[list[Any]] = mapped_column(default=list)
+    namespace_ids: Mapped[list[Any]] = mapped_column(default=list)  # empty: every namespace of the org
+    secret: Mapped[str] = mapped_column(String(128))
+    is_active: Mapped[int] = mapped_column(Integer, default=1)
+    metadata_: Mapped[dict[str, Any]] = mapped_column("metadata", JSON, default=dict)
+    __table_args__ = (UniqueConstraint("organization_id", "webhook_name"),)
+
+
+class WebhookDelivery(Base):
+    """One event sent to one URL: every attempt with its outcome, and when the next one is due."""
+
+    __tablename__ = "webhook_deliveries"
+    delivery_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    webhook_id: Mapped[str | None] = mapped_column(String(64), index=True, default=None)
+    alert_id: Mapped[str | None] = mapped_column(String(64), index=True, default=None)
+    organization_id: Mapped[str | None] = mapped_column(String(64), index=True, default=None)
+    event_id: Mapped[str] = mapped_column(String(64), index=True)
+    event_type: Mapped[str] = mapped_column(String(64))
+    url: Mapped[str] = mapped_column(Text)
+    headers: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    timeout_s: Mapped[float] = mapped_column(default=10.0)
+    secret: Mapped[str | None] = mapped_column(String(128), default=None)
+    body: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), default="PENDING", index=True)  # PENDING|SENDING|SUCCEEDED|FAILED
+    attempts: Mapped[list[Any]] = mapped_column(default=list)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)

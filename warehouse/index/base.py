@@ -174,6 +174,13 @@ class IndexStore(ABC):
     @abstractmethod
     def set_payload(self, namespace_id: str, payload: dict[str, Any], filter: Filter) -> None: ...
 
+    def set_payloads(self, namespace_id: str, updates: list[tuple[str, dict[str, Any]]], key: str | None = None) -> None:
+        """Merge a different payload into each point (``[(point_id, payload)]``); with ``key`` the fields go
+        inside that payload object (``key="taxonomies"`` adds ``taxonomies.<field>``, keeping its other
+        fields). Stores override this with one batched write."""
+        for point_id, payload in updates:
+            self.set_payload(namespace_id, {key: payload} if key else payload, {"has_id": [point_id]})
+
     @abstractmethod
     def optimize(self, namespace_id: str) -> None:
         """Merge and index segments after a bulk load."""

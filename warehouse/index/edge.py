@@ -253,6 +253,12 @@ class EdgeIndexStore(IndexStore):
             shard = self._require(namespace_id)
             shard.update(q.UpdateOperation.set_payload_by_filter(to_edge_filter(filter), payload))
 
+    def set_payloads(self, namespace_id: str, updates: list[tuple[str, dict[str, Any]]], key: str | None = None) -> None:
+        with self._lock:
+            shard = self._require(namespace_id)
+            for point_id, payload in updates:
+                shard.update(q.UpdateOperation.set_payload([uuid.UUID(str(point_id))], payload, key))
+
     def optimize(self, namespace_id: str) -> None:
         with self._lock:
             shard = self._shard(namespace_id)

@@ -159,6 +159,12 @@ class QdrantIndexStore(IndexStore):
             self._name(namespace_id), payload=payload, points=to_qdrant_filter(filter), wait=True
         )
 
+    def set_payloads(self, namespace_id: str, updates: list[tuple[str, dict[str, Any]]], key: str | None = None) -> None:
+        for start in range(0, len(updates), 1000):
+            ops = [models.SetPayloadOperation(set_payload=models.SetPayload(payload=payload, points=[point_id], key=key))
+                   for point_id, payload in updates[start:start + 1000]]
+            self.client.batch_update_points(self._name(namespace_id), update_operations=ops, wait=True)
+
     def optimize(self, namespace_id: str) -> None:
         """A Qdrant server optimises in the background; nothing to wait for here."""
 

@@ -64,6 +64,11 @@ class RemoteIndexStore(IndexStore):
     def set_payload(self, namespace_id: str, payload: dict[str, Any], filter: Filter) -> None:
         self._call("set_payload", {"namespace_id": namespace_id, "payload": payload, "filter": filter})
 
+    def set_payloads(self, namespace_id: str, updates: list[tuple[str, dict[str, Any]]], key: str | None = None) -> None:
+        for start in range(0, len(updates), 2000):
+            self._call("set_payloads", {"namespace_id": namespace_id, "key": key,
+                                        "updates": [list(u) for u in updates[start:start + 2000]]})
+
     def optimize(self, namespace_id: str) -> None:
         self._call("optimize", {"namespace_id": namespace_id})
 

@@ -123,6 +123,39 @@ class WarehouseResource(ConfigurableResource):
             runner.shutdown()
 
 
+    # -- running a taxonomy or cluster partition --------------------------------------------------
+    def run_enrichment(self, kind: str, resource_id: str, run_id: str | None, log: Callable[[str], None] = print
+                       ) -> dict[str, Any]:
+        """Materialize a taxonomy (``kind="taxonomy"``) or run a cluster definition (``"cluster"``) where
+        the index lives: on the index owner by default, else here."""
+        if self.executor == "owner":
+            if not self.index_owner_url:
+                raise PartitionRunError("executor 'owner' needs index_owner_url (the API server's base URL)")
+            headers = {"X-Internal-Token": self.settings().resolved_internal_token()}
+            body = {"kind": kind, "resource_id": resource_id, "dagster_run_id": run_id}
+            log(f"asking the API server at {self.index_owner_url} to run {kind} {resource_id}")
+            try:
+                resp = httpx.post(f"{self.index_owner_url}/internal/enrichment/run", json=body, headers=headers,
+                                  timeout=httpx.Timeout(30.0, read=3600.0))
+            except httpx.HTTPError as exc:
+                raise PartitionRunError(f"lost the index owner at {self.index_owner_url} while running {kind} "
+                                        f"{resource_id}: {exc!r}; is `warehouse up` running?") from exc
+            if resp.status_code != 200:
+                raise PartitionRunError(f"{kind} {resource_id} failed on the index owner: HTTP {resp.status_code} "
+                                        f"{resp.text[:1000]}")
+            return resp.json()
+        from warehouse.enrichment import runs
+        from warehouse.retrieval.service import Services
+
+        svc = Services.from_settings(self.settings())
+        try:
+            if kind == "taxonomy":
+                return runs.run_taxonomy(svc, resource_id, trigger="dagster", dagster_run_id=run_id, log_fn=log)
+            return runs.run_cluster(svc, resource_id, trigger="dagster", dagster_run_id=run_id, log_fn=log)
+        finally:
+            svc.close()
+
+
 @cache
 def _catalog(url: str) -> Catalog:
     return Catalog(url)

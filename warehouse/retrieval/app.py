@@ -12,13 +12,16 @@ from fastapi.responses import JSONResponse
 from warehouse import __version__
 from warehouse.retrieval.errors import install_error_handlers
 from warehouse.retrieval.routes import (
+    alerts,
     batches,
     buckets,
+    clusters,
     collections,
     discovery,
     internal,
     namespaces,
     retrievers,
+    taxonomies,
 )
 from warehouse.retrieval.service import Services
 from warehouse.settings import Settings
@@ -64,6 +67,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         threading.Thread(target=svc.inference.warm, args=(svc.registry.all(),), daemon=True).start()
         if settings.warm_batch_workers:
             threading.Thread(target=svc.runner.warm, name="warm-batch-workers", daemon=True).start()
+        svc.start_dispatcher()
         if resume and settings.orchestrator == "inline":
             resumed = svc.runner.resume_pending()
             if resumed:
@@ -77,7 +81,8 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.state.services = svc
     app.add_middleware(JsonBodyMiddleware)
     install_error_handlers(app)
-    for module in (namespaces, buckets, collections, batches, retrievers, discovery, internal):
+    for module in (namespaces, buckets, collections, batches, retrievers, taxonomies, clusters, alerts, discovery,
+                   internal):
         app.include_router(module.router)
 
     @app.get("/docs/openapi.json", include_in_schema=False)

@@ -5,7 +5,9 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import Any
 
 from warehouse.batch.runner import BatchRunner
 from warehouse.catalog import Catalog
@@ -58,6 +60,35 @@ class Services:
     inference: QueryInference
     dagster: DagsterLink
     lookups: LookupCache = field(default_factory=LookupCache)
+    dispatcher: Any = None  # warehouse.enrichment.webhooks.Dispatcher, started by the API app
+    _enrichment: ThreadPoolExecutor = field(
+        default_factory=lambda: ThreadPoolExecutor(max_workers=1, thread_name_prefix="enrichment"))
+
+    def __post_init__(self) -> None:
+        self.runner.on_part_done = self.after_part
+
+    def after_part(self, namespace_id: str, collection_id: str, batch_id: str, documents_written: int) -> None:
+        """A batch wrote documents: alerts (and, without Dagster, taxonomies and clusters) run in the
+        background — the batch never waits for them."""
+        from warehouse.enrichment.runs import after_part
+
+        self._enrichment.submit(after_part, self, namespace_id, collection_id, batch_id, documents_written)
+
+    def background(self, fn, *args, **kwargs) -> Future:
+        """Run enrichment work (taxonomy and cluster executions) one at a time off the request."""
+        return self._enrichment.submit(fn, *args, **kwargs)
+
+    def start_dispatcher(self) -> None:
+        from warehouse.enrichment.webhooks import Dispatcher
+
+        if self.dispatcher is None:
+            self.dispatcher = Dispatcher(self.catalog, self.settings.webhook_max_attempts,
+                                         self.settings.webhook_retry_base_seconds)
+            self.dispatcher.start()
+
+    def wake_dispatcher(self) -> None:
+        if self.dispatcher is not None:
+            self.dispatcher.wake()
 
     def dispatch(self, batch_id: str) -> None:
         """Start a QUEUED batch: on this server's runner, or — under Dagster — leave it to the
@@ -89,6 +120,9 @@ class Services:
                    QueryInference(registry, backend=backend), DagsterLink(settings))
 
     def close(self) -> None:
+        self._enrichment.shutdown(wait=True, cancel_futures=True)
+        if self.dispatcher is not None:
+            self.dispatcher.stop()
         if self.inference.backend is not None:
             self.inference.backend.shutdown()
         self.runner.shutdown()

@@ -20,13 +20,13 @@ from dagster import (
 )
 
 from warehouse.assets.collections import code_observations
-from warehouse.assets.partitions import BATCHES, BUCKETS, COLLECTIONS
-from warehouse.catalog import Batch, Bucket, Collection
+from warehouse.assets.partitions import BATCHES, BUCKETS, CLUSTERS, COLLECTIONS, TAXONOMIES
+from warehouse.catalog import Batch, Bucket, Cluster, Collection, Taxonomy
 from warehouse.resources import WarehouseResource
 
 
 @sensor(name="catalog_sync", minimum_interval_seconds=15, default_status=DefaultSensorStatus.RUNNING,
-        description="Adds/removes bucket, collection and batch partitions to match the catalog; observes "
+        description="Adds/removes bucket, collection, batch, taxonomy and cluster partitions to match the catalog; observes "
         "extractor code versions.")
 def catalog_sync(context: SensorEvaluationContext, warehouse: WarehouseResource):
     with warehouse.catalog().session() as s:
@@ -34,6 +34,8 @@ def catalog_sync(context: SensorEvaluationContext, warehouse: WarehouseResource)
             BUCKETS.name: {b for (b,) in s.query(Bucket.bucket_id)},
             COLLECTIONS.name: {c for (c,) in s.query(Collection.collection_id)},
             BATCHES.name: {b for (b,) in s.query(Batch.batch_id).filter(Batch.submitted_at.isnot(None))},
+            TAXONOMIES.name: {t for (t,) in s.query(Taxonomy.taxonomy_id)},
+            CLUSTERS.name: {c for (c,) in s.query(Cluster.cluster_id)},
         }
     requests, changes = [], []
     for name, keys in wanted.items():

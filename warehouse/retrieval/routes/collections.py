@@ -139,7 +139,18 @@ def create_collection(body: CreateCollectionRequest, ns: Namespace = Depends(nam
     svc.index.ensure_vectors(ns.namespace_id, collection_vector_specs(ext, c))
     svc.index.ensure_payload_indexes(ns.namespace_id, _payload_indexes(ns, c, schemas))
     svc.dagster.add_partition("collections", c.collection_id)
+    _event(svc, "collection.created", c)
     return collection_view(c)
+
+
+def _event(svc: Services, event_type: str, c: Collection) -> None:
+    from warehouse.events import record_event
+
+    with svc.catalog.session() as s:
+        record_event(s, event_type, c.namespace_id, c.collection_id,
+                     {"collection_id": c.collection_id, "collection_name": c.collection_name},
+                     f"{event_type}:{c.collection_id}")
+    svc.wake_dispatcher()
 
 
 @router.get("/v1/collections", summary="List collections")
@@ -194,6 +205,7 @@ def delete_collection(collection_identifier: str, ns: Namespace = Depends(namesp
     svc.lookups.forget("collections")
     svc.index.delete(ns.namespace_id, {"must": [{"key": "collection_id", "match": {"value": c.collection_id}}]})
     svc.dagster.delete_partition("collections", c.collection_id)
+    _event(svc, "collection.deleted", c)
     return {"success": True, "collection_id": c.collection_id, "message": "collection deleted",
             "warnings": [f"retriever {u!r} still references this collection" for u in users]}
 

@@ -34,3 +34,32 @@ def page_args(limit: int | None, offset: int | None, page: int | None = None, pa
     size = limit or page_size or default
     start = offset if offset is not None else ((page - 1) * size if page else 0)
     return max(1, min(size, 1000)), max(0, start)
+
+
+def get_taxonomy(s: Session, namespace_id: str, identifier: str):
+    from warehouse.catalog import Taxonomy
+
+    return _by_id_or_name(s, Taxonomy, "taxonomy", Taxonomy.taxonomy_name, namespace_id, identifier)
+
+
+def get_cluster(s: Session, namespace_id: str, identifier: str):
+    from warehouse.catalog import Cluster
+
+    return _by_id_or_name(s, Cluster, "cluster", Cluster.cluster_name, namespace_id, identifier)
+
+
+def get_alert(s: Session, namespace_id: str, identifier: str):
+    from warehouse.catalog import Alert
+
+    return _by_id_or_name(s, Alert, "alert", Alert.alert_name, namespace_id, identifier)
+
+
+def body_dict(body) -> dict:
+    """A JSON object body, or 422 saying what came instead."""
+    from warehouse.retrieval.errors import ApiError
+
+    if body is None:
+        return {}
+    if not isinstance(body, dict):
+        raise ApiError(422, f"the request body must be a JSON object, not {type(body).__name__}", {"location": "body"})
+    return body

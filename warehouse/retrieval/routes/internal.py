@@ -87,6 +87,23 @@ def cancel_partition(body: dict[str, Any] = Body(...), svc: Services = Depends(s
     return {"result": "cancel requested"}
 
 
+@router.post("/enrichment/run", dependencies=[Depends(_authorised)])
+def run_enrichment(body: dict[str, Any] = Body(...), svc: Services = Depends(services)):
+    """Run a taxonomy or cluster partition for a Dagster run; the result (cluster plot included) comes back."""
+    from warehouse.enrichment import runs
+
+    kind, resource_id = body.get("kind"), body.get("resource_id")
+    if kind not in ("taxonomy", "cluster") or not resource_id:
+        raise ApiError(422, "expected {kind: taxonomy|cluster, resource_id, dagster_run_id?}")
+    run = runs.run_taxonomy if kind == "taxonomy" else runs.run_cluster
+    try:
+        return run(svc, resource_id, trigger="dagster", dagster_run_id=body.get("dagster_run_id"))
+    except ApiError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - the Dagster run shows the message
+        raise ApiError(500, f"{kind} {resource_id} failed: {describe_exception(exc)}") from exc
+
+
 @router.post("/index/{operation}", dependencies=[Depends(_authorised)])
 def index_operation(operation: str, body: dict[str, Any] = Body(...), svc: Services = Depends(services)):
     idx, ns = svc.index, body.get("namespace_id")
@@ -110,6 +127,9 @@ def index_operation(operation: str, body: dict[str, Any] = Body(...), svc: Servi
             result = None
         elif operation == "set_payload":
             idx.set_payload(ns, body["payload"], body["filter"])
+            result = None
+        elif operation == "set_payloads":
+            idx.set_payloads(ns, [(u[0], u[1]) for u in body["updates"]], body.get("key"))
             result = None
         elif operation == "optimize":
             idx.optimize(ns)

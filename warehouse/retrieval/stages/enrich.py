@@ -106,3 +106,58 @@ class DocumentEnrichStage(Stage):
             return {**doc, p.output_field: fields}
         return {**doc, **fields}
 
+
+
+class TaxonomyEnrichParams(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    taxonomy_id: str = Field(description="Taxonomy (id or name, same namespace) to match the documents against.")
+    output_field: str | None = Field(default=None, description="Put the assignment (label, score, node, path, "
+                                     "copied fields) under this field instead of merging the fields at the top level.")
+    keep_unassigned: bool = Field(default=True, description="Keep documents that match no node above the "
+                                  "threshold (false drops them).")
+    when: dict[str, Any] | None = Field(default=None, description="Only classify documents matching this filter.")
+
+
+@register
+class TaxonomyEnrichStage(Stage):
+    """On-demand taxonomy: the documents are matched at query time (stored vectors where they have them);
+    nothing is written to the index."""
+
+    stage_id = "taxonomy_enrich"
+    category = "enrich"
+    description = "Classify the documents against a taxonomy and add its fields (on-demand mode)."
+    icon = "tags"
+    Params = TaxonomyEnrichParams
+
+    def __init__(self, name: str, parameters: dict[str, Any]) -> None:
+        super().__init__(name, parameters)
+        self.when = compile_filter(self.params.when, f"stage {name}.when")
+
+    def run(self, ctx: StageContext, docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        from warehouse.enrichment import taxonomies
+        from warehouse.retrieval.routes.common import get_taxonomy
+
+        p = self.params
+        with ctx.services.catalog.session() as s:
+            t = get_taxonomy(s, ctx.namespace_id, p.taxonomy_id)
+            plan = taxonomies.resolve(ctx.services, s, ctx.namespace_id, t, dict(t.config))
+        chosen = [i for i, d in enumerate(docs) if self.when is None or self.when.matches(d)]
+        matches = taxonomies.match_documents(ctx.services, ctx.namespace_id, plan, [docs[i] for i in chosen])
+        by_index = dict(zip(chosen, matches, strict=True))
+        out, assigned = [], 0
+        for i, d in enumerate(docs):
+            if i not in by_index:
+                out.append(d)
+                continue
+            m = by_index[i]
+            if m is None and not p.keep_unassigned:
+                continue
+            assigned += m is not None
+            view = taxonomies.match_view(m)
+            if p.output_field:
+                out.append({**d, p.output_field: view})
+            else:
+                out.append({**d, **(m.fields if m else {}), "taxonomy_assignment": view})
+        self.metadata.update(taxonomy_id=t.taxonomy_id, version=t.version, assigned=assigned,
+                             unassigned=len(chosen) - assigned, skipped_by_when=len(docs) - len(chosen))
+        return out

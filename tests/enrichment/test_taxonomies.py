@@ -1,0 +1,196 @@
+"""Taxonomies over real AG News items: flat (retriever and linear probe), hierarchical, materialized
+through the API, on demand in a retriever, and the bad-input paths."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from tests.enrichment.conftest import DENSE, ag_news, pick
+
+pytestmark = [pytest.mark.ray, pytest.mark.slow]
+
+
+def _retriever(client, collection_id: str, name: str) -> dict:
+    resp = client.post("/v1/retrievers", json={
+        "retriever_name": name, "collection_identifiers": [collection_id],
+        "input_schema": {"query": {"type": "text"}},
+        "stages": [{"stage_name": "search", "stage_type": "filter", "config": {"stage_id": "feature_search", "parameters": {
+            "searches": [{"feature_uri": DENSE, "query": "{{INPUT.query}}", "top_k": 5}], "final_top_k": 5}}}]})
+    assert resp.status_code == 200, resp.text
+    return resp.json()
+
+
+def _wait_task(client, task_id: str, timeout: float = 120) -> dict:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        task = client.get(f"/v1/tasks/{task_id}").json()
+        if task["status"] in ("COMPLETED", "FAILED"):
+            return task
+        time.sleep(0.3)
+    raise AssertionError(f"task {task_id} still {task['status']}")
+
+
+def _accuracy(docs: list[dict], field: str) -> float:
+    return sum(d.get(field) == d["topic"] for d in docs) / len(docs)
+
+
+@pytest.fixture(scope="module")
+def flat(news):
+    """The tutorial's flat shape: retriever over the references, target collection, tutorial mappings."""
+    client = news.client
+    r = _retriever(client, news.refs["collection_id"], "refs-search")
+    resp = client.post("/v1/taxonomies", json={
+        "taxonomy_name": "topics", "taxonomy_type": "flat", "retriever_id": r["retriever_id"],
+        "collection_id": news.targets["collection_id"],
+        "input_mappings": [{"source": "payload.text", "target": "query"}],
+        "enrichment_fields": [{"source": "payload.topic", "target": "auto_topic"}],
+        "threshold": 0.1, "execution_mode": "materialize"})
+    assert resp.status_code == 200, resp.text
+    return resp.json()
+
+
+def test_flat_taxonomy_materializes_topics_into_documents(news, flat):
+    client = news.client
+    assert flat["config"]["source_collection"]["collection_id"] == news.refs["collection_id"]
+    assert flat["target_collection_ids"] == [news.targets["collection_id"]]
+    task = client.post(f"/v1/collections/{news.targets['collection_id']}/apply-taxonomy",
+                       json={"taxonomy_id": flat["taxonomy_id"]}).json()
+    done = _wait_task(client, task["task_id"])
+    assert done["status"] == "COMPLETED", done
+    assert done["outputs"]["documents"] == 32 and done["outputs"]["matching"] == "engine_batch"
+    docs = news.documents(news.targets["collection_id"])
+    assert len(docs) == 32
+    # 5 references per topic, nearest neighbour on MiniLM (numpy on the same items: 22/32 right).
+    assert _accuracy(docs, "auto_topic") >= 0.65
+    for d in docs:
+        record = d["taxonomies"][flat["taxonomy_id"]]
+        if record["assigned"]:
+            assert record["label"] == d["auto_topic"] and record["version"] == 1
+            assert record["node_id"].startswith("doc_") and 0.1 <= record["score"] <= 1.0
+        else:
+            assert d["auto_topic"] is None
+    runs = client.get(f"/v1/taxonomies/{flat['taxonomy_id']}/executions").json()["results"]
+    assert runs[0]["status"] == "COMPLETED" and runs[0]["stats"]["documents"] == 32
+
+
+def test_linear_probe_and_on_demand_stage(news, flat):
+    client = news.client
+    resp = client.post("/v1/taxonomies", json={"taxonomy_name": "topics-probe", "config": {
+        "taxonomy_type": "flat", "feature_uri": DENSE, "inference_strategy": "linear_probe",
+        "source_collection": {"collection_id": news.refs["collection_id"],
+                              "enrichment_fields": [{"field_path": "topic", "target_field": "probe_topic"}]}}})
+    assert resp.status_code == 200, resp.text
+    probe = resp.json()
+    # Classify request documents without writing anything.
+    rows = ag_news()
+    fresh = [pick(rows, "Sports", 1, skip=20, words=("touchdown", "quarterback"))[0],
+             pick(rows, "Business", 1, skip=10, words=("profit", "earnings"))[0]]
+    out = client.post(f"/v1/taxonomies/{probe['taxonomy_id']}/execute",
+                      json={"documents": [{"text": r["text"]} for r in fresh]}).json()
+    assert [d["probe_topic"] for d in out["results"]] == ["Sports", "Business"]
+    assert 0 < out["results"][0]["taxonomy_assignment"]["score"] <= 1
+    # Over the 32 indexed articles (by id, stored vectors): the probe beats nearest-neighbour matching.
+    ids = [d["document_id"] for d in news.documents(news.targets["collection_id"])]
+    out = client.post(f"/v1/taxonomies/{probe['taxonomy_id']}/execute", json={"document_ids": ids}).json()
+    assert out["assigned"] == 32 and _accuracy(out["results"], "probe_topic") >= 0.75
+    # The taxonomy_enrich stage classifies search results at query time.
+    body = {"collection_identifiers": [news.targets["collection_id"]], "stages": [
+        {"stage_name": "s", "config": {"stage_id": "feature_search", "parameters": {
+            "searches": [{"feature_uri": DENSE, "query": "football match goals league", "top_k": 5}]}}},
+        {"stage_name": "t", "config": {"stage_id": "taxonomy_enrich", "parameters": {"taxonomy_id": "topics-probe"}}}]}
+    res = client.post("/v1/retrievers/execute", json=body)
+    assert res.status_code == 200, res.text
+    docs = res.json()["documents"]
+    assert docs and all("probe_topic" in d for d in docs)
+    assert sum(d["probe_topic"] == "Sports" for d in docs) >= 4
+    assert res.json()["stage_statistics"]["stages"]["t"]["metadata"]["assigned"] == len(docs)
+
+
+def test_hierarchical_paths_are_consistent(news):
+    client, rows = news.client, ag_news()
+    nodes = {}
+    for name, topic, words in (("World", "World", ()), ("Sports", "Sports", ()),
+                               ("Baseball", "Sports", ("baseball", "red sox", "yankees")),
+                               ("Soccer", "Sports", ("soccer", "premier league", "champions league"))):
+        c = news.collection(f"node-{name.lower()}")
+        news.index(c["collection_id"], [{**r, "node": name} for r in pick(rows, topic, 4, words=words)])
+        nodes[name] = c["collection_id"]
+    target = news.collection("hier-targets")
+    items = (pick(rows, "World", 3, skip=5, words=("prime minister", "election", "troops")) + pick(rows, "Sports", 3, skip=10, words=("baseball", "red sox"))
+             + pick(rows, "Sports", 3, skip=10, words=("soccer", "premier league")))
+    news.index(target["collection_id"], items)
+    resp = client.post("/v1/taxonomies", json={"taxonomy_name": "news-tree", "config": {
+        "taxonomy_type": "hierarchical", "feature_uri": DENSE, "target_collection_ids": [target["collection_id"]],
+        "hierarchical_nodes": [
+            {"collection_id": nodes["World"], "label": "World"},
+            {"collection_id": nodes["Sports"], "label": "Sports"},
+            {"collection_id": nodes["Baseball"], "parent_collection_id": nodes["Sports"], "label": "Baseball"},
+            {"collection_id": nodes["Soccer"], "parent_collection_id": nodes["Sports"], "label": "Soccer",
+             "enrichment_fields": [{"field_path": "node", "target_field": "leaf_node"}]}]}})
+    assert resp.status_code == 200, resp.text
+    tax = resp.json()
+    task = client.post(f"/v1/taxonomies/{tax['taxonomy_id']}/execute", json={}).json()
+    assert _wait_task(client, task["task_id"])["status"] == "COMPLETED"
+    docs = {d["text"]: d for d in news.documents(target["collection_id"])}
+    paths = [docs[r["text"]].get("taxonomy_path") for r in items]
+    assert paths[:3] == ["World"] * 3
+    assert sum(p == "Sports/Baseball" for p in paths[3:6]) >= 2
+    assert sum(p == "Sports/Soccer" for p in paths[6:]) >= 2
+    for d in docs.values():  # a child only under its parent
+        p = d["taxonomy_path"]
+        assert p in ("World", "Sports", "Sports/Baseball", "Sports/Soccer"), p
+        if p == "Sports/Soccer":
+            assert d["leaf_node"] == "Soccer"
+
+
+def test_versions_and_patch(news, flat):
+    client = news.client
+    resp = client.patch(f"/v1/taxonomies/{flat['taxonomy_id']}", json={"threshold": 0.5, "description": "v2"})
+    assert resp.status_code == 200, resp.text
+    assert resp.json()["version"] == 2 and resp.json()["config"]["threshold"] == 0.5
+    versions = client.get(f"/v1/taxonomies/{flat['taxonomy_id']}/versions").json()["results"]
+    assert [v["version"] for v in versions] == [1, 2] and versions[0]["config"]["threshold"] == 0.1
+    assert client.get(f"/v1/taxonomies/{flat['taxonomy_id']}?version=1").json()["config"]["threshold"] == 0.1
+    assert client.get(f"/v1/taxonomies/{flat['taxonomy_id']}?version=7").status_code == 404
+    names = [t["taxonomy_name"] for t in client.get("/v1/taxonomies").json()["results"]]
+    assert "topics" in names
+
+
+@pytest.mark.parametrize("body, status, words", [
+    ({"taxonomy_name": "x", "enrichment_fields": ["topic"]}, 422, "retriever_id"),
+    ({"taxonomy_name": "x", "feature_uri": DENSE}, 422, "enrichment_fields"),
+    ({"taxonomy_name": "x", "feature_uri": DENSE, "enrichment_fields": ["topic"], "colour": 1}, 422, "colour"),
+    ({"taxonomy_name": "x", "feature_uri": DENSE, "enrichment_fields": [{"field_path": "topic", "merge_mode": "mix"}]},
+     422, "merge_mode"),
+    ({"taxonomy_name": "x", "feature_uri": DENSE, "enrichment_fields": ["topic"]}, 422, "reference collection"),
+    ({"taxonomy_name": "x", "retriever_id": "ret_missing", "enrichment_fields": ["topic"]}, 422, "ret_missing"),
+    ({"taxonomy_name": "x", "feature_uri": "mixpeek://nope@v1/x", "enrichment_fields": ["topic"],
+      "reference_collection_id": "references"}, 422, "feature_uri"),
+    ({"taxonomy_name": "x", "config": {"taxonomy_type": "hierarchical", "feature_uri": DENSE,
+                                       "hierarchical_nodes": [{"collection_id": "references", "parent_collection_id": "articles"},
+                                                              {"collection_id": "articles", "parent_collection_id": "references"}]}},
+     422, "root"),
+    ({"taxonomy_name": "x", "config": {"taxonomy_type": "tree"}}, 422, "taxonomy_type"),
+    ({"taxonomy_name": "x", "taxonomy_type": "flat", "config": {}}, 422, "inside config"),
+])
+def test_bad_taxonomy_requests(news, body, status, words):
+    before = news.client.get("/v1/taxonomies").json()["total_count"]
+    resp = news.client.post("/v1/taxonomies", json=body)
+    assert resp.status_code == status, resp.text
+    assert words in resp.json()["error"]["message"], resp.json()
+    assert news.client.get("/v1/taxonomies").json()["total_count"] == before
+
+
+def test_bad_apply_and_execute(news, flat):
+    client = news.client
+    assert client.post(f"/v1/collections/{news.targets['collection_id']}/apply-taxonomy", json={}).status_code == 422
+    resp = client.post(f"/v1/collections/{news.targets['collection_id']}/apply-taxonomy",
+                       json={"taxonomy_id": flat["taxonomy_id"], "scroll_filters": {"field": "year", "operator": "regex",
+                                                                                 "value": "x"}})
+    assert resp.status_code == 422 and "scroll_filters" in resp.json()["error"]["message"]
+    assert client.post(f"/v1/taxonomies/{flat['taxonomy_id']}/execute", json={"document_ids": ["nope"]}).status_code == 422
+    assert client.post("/v1/taxonomies/missing/execute", json={}).status_code == 404
+    resp = client.post(f"/v1/taxonomies/{flat['taxonomy_id']}/execute", json={"documents": "text"})
+    assert resp.status_code == 422 and "documents" in resp.json()["error"]["message"]

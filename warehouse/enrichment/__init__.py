@@ -1,0 +1,1 @@
+"""Enrichment: taxonomies and clusters written into documents, alerts on new documents, webhooks."""

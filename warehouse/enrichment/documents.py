@@ -1,0 +1,87 @@
+"""Reading documents for enrichment (with their vectors) and writing enrichment fields back.
+
+Enrichment reads whole collections page by page (one scroll call per 1,000 documents) and writes
+back in one batched call per page of updates — never one request per document.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from warehouse.index import IndexStore
+from warehouse.index.base import Hit
+from warehouse.retrieval.errors import ApiError
+from warehouse.retrieval.filters import compile_filter
+from warehouse.retrieval.views import document_view
+
+PAGE = 1000
+
+
+@dataclass
+class Feature:
+    """A dense feature of an installed extractor and the named vector that stores it."""
+
+    uri: str
+    vector_name: str
+    ext: Any
+    feature: Any
+
+
+def resolve_feature(registry, feature_uri: str, where: str = "feature_uri") -> Feature:
+    from warehouse.retrieval.stages.feature_search import parse_feature_uri
+
+    try:
+        name, version, feature_name = parse_feature_uri(feature_uri)
+        ext = registry.get(name, version)
+    except (LookupError, ValueError) as exc:
+        raise ApiError(422, f"{where}: {exc}", {"location": where}) from None
+    except ApiError as exc:
+        raise ApiError(422, f"{where}: {exc.message}", {"location": where}) from None
+    feature = next((f for f in ext.spec.vector_features if f.feature_name == feature_name), None)
+    if feature is None:
+        have = [ext.spec.feature_uri(f) for f in ext.spec.vector_features]
+        raise ApiError(422, f"{where}: {feature_uri!r} names no dense feature of {ext.spec.ref}; use one of {have}",
+                       {"location": where, "available": have})
+    return Feature(feature_uri, ext.spec.vector_name(feature), ext, feature)
+
+
+def scope_filter(collection_ids: list[str], filters: Any = None, where: str = "filters") -> dict[str, Any]:
+    """The Qdrant filter of the documents of ``collection_ids`` matching the user's ``filters``."""
+    must: list[dict[str, Any]] = [{"key": "collection_id", "match": {"any": list(collection_ids)}}]
+    compiled = compile_filter(filters, where)
+    if compiled is not None:
+        if compiled.qdrant is None:
+            raise ApiError(422, f"{where}: this filter cannot run inside the index; use field/operator/value "
+                           "conditions (eq, ne, in, gt, gte, lt, lte, exists)", {"location": where})
+        must.append(compiled.qdrant)
+    return {"must": must}
+
+
+def scan(index: IndexStore, namespace_id: str, filter: dict[str, Any], vector_name: str | None = None,
+         limit: int | None = None) -> list[Hit]:
+    """Every document matching ``filter`` (payload, and the named vector when given), in pages."""
+    out: list[Hit] = []
+    offset = None
+    while True:
+        page = PAGE if limit is None else min(PAGE, limit - len(out))
+        if page <= 0:
+            break
+        hits, offset = index.scroll(namespace_id, filter, page, offset,
+                                    with_vectors=[vector_name] if vector_name else False)
+        out.extend(hits)
+        if offset is None:
+            break
+    return out
+
+
+def doc(hit: Hit) -> dict[str, Any]:
+    return document_view(hit)
+
+
+def write(index: IndexStore, namespace_id: str, updates: list[tuple[str, dict[str, Any]]],
+          key: str | None = None) -> int:
+    """Merge each update into its document (nested under ``key`` when given); returns how many."""
+    for start in range(0, len(updates), PAGE):
+        index.set_payloads(namespace_id, updates[start:start + PAGE], key)
+    return len(updates)

@@ -1,0 +1,267 @@
+"""``/v1/taxonomies``: flat and hierarchical taxonomies, their versions and executions, and
+``POST /v1/collections/{c}/apply-taxonomy``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Body, Depends, Query
+
+from warehouse.catalog import EnrichmentRun, Namespace, Task, Taxonomy
+from warehouse.enrichment import runs, taxonomies
+from warehouse.events import record_event
+from warehouse.ids import new_id
+from warehouse.retrieval.deps import namespace, services
+from warehouse.retrieval.errors import ApiError
+from warehouse.retrieval.routes.common import body_dict, get_collection, get_taxonomy, page_args
+from warehouse.retrieval.service import Services
+from warehouse.retrieval.views import _ts, listing, task_view
+
+router = APIRouter(tags=["taxonomies"])
+
+
+def taxonomy_view(t: Taxonomy, config: dict[str, Any] | None = None) -> dict[str, Any]:
+    cfg = config or t.config
+    nodes = (cfg.get("hierarchical_nodes") if cfg["taxonomy_type"] == "hierarchical"
+             else [{"collection_id": cfg["source_collection"].get("collection_id"), "label": None}])
+    return {"taxonomy_id": t.taxonomy_id, "taxonomy_name": t.taxonomy_name, "description": t.description,
+            "version": t.version, "taxonomy_type": cfg["taxonomy_type"], "config": cfg,
+            "retriever_id": cfg.get("retriever_id"), "input_mappings": cfg.get("input_mappings"), "nodes": nodes,
+            "target_collection_ids": cfg.get("target_collection_ids") or [], "ready": True,
+            "metadata": t.metadata_ or {}, "created_at": _ts(t.created_at), "updated_at": _ts(t.updated_at)}
+
+
+def _event(svc: Services, event_type: str, t: Taxonomy) -> None:
+    with svc.catalog.session() as s:
+        record_event(s, event_type, t.namespace_id, t.taxonomy_id,
+                     {"taxonomy_id": t.taxonomy_id, "taxonomy_name": t.taxonomy_name, "version": t.version},
+                     f"{event_type}:{t.taxonomy_id}:{t.version}")
+    svc.wake_dispatcher()
+
+
+@router.post("/v1/taxonomies", summary="Create a taxonomy (flat or hierarchical)")
+def create_taxonomy(body: Any = Body(None), ns: Namespace = Depends(namespace), svc: Services = Depends(services)):
+    top, config = taxonomies.parse_request(body_dict(body))
+    if not top.get("taxonomy_name"):
+        raise ApiError(422, "taxonomy_name is required", {"location": "taxonomy_name"})
+    with svc.catalog.session() as s:
+        if s.query(Taxonomy).filter(Taxonomy.namespace_id == ns.namespace_id,
+                                    Taxonomy.taxonomy_name == top["taxonomy_name"]).count():
+            raise ApiError(409, f"taxonomy {top['taxonomy_name']!r} already exists in this namespace")
+        probe = Taxonomy(taxonomy_id=new_id("tax"), namespace_id=ns.namespace_id, taxonomy_name=top["taxonomy_name"],
+                         version=1)
+        plan = taxonomies.resolve(svc, s, ns.namespace_id, probe, config)
+        probe.config = plan.config
+        probe.description, probe.metadata_ = top.get("description"), top.get("metadata") or {}
+        s.add(probe)
+    svc.dagster.add_partition("taxonomies", probe.taxonomy_id)
+    _event(svc, "taxonomy.created", probe)
+    return taxonomy_view(probe)
+
+
+@router.get("/v1/taxonomies", summary="List taxonomies")
+def list_taxonomies_get(limit: int | None = Query(None, ge=1, le=1000), offset: int | None = Query(None, ge=0),
+                        ns: Namespace = Depends(namespace), svc: Services = Depends(services)):
+    return _list(svc, ns, limit, offset)
+
+
+@router.post("/v1/taxonomies/list", summary="List taxonomies")
+def list_taxonomies(body: Any = Body(None), ns: Namespace = Depends(namespace), svc: Services = Depends(services)):
+    body = body_dict(body)
+    return _list(svc, ns, body.get("limit"), body.get("offset"), body.get("search"))
+
+
+def _list(svc, ns, limit, offset, search=None):
+    limit, offset = page_args(limit, offset)
+    with svc.catalog.session() as s:
+        q = s.query(Taxonomy).filter(Taxonomy.namespace_id == ns.namespace_id)
+        if search:
+            q = q.filter(Taxonomy.taxonomy_name.contains(search))
+        total = q.count()
+        rows = q.order_by(Taxonomy.created_at).offset(offset).limit(limit).all()
+    return listing([taxonomy_view(t) for t in rows], total, limit, offset)
+
+
+@router.get("/v1/taxonomies/{taxonomy_id}", summary="Get a taxonomy (?version= for an earlier one)")
+def get_taxonomy_route(taxonomy_id: str, version: int | None = Query(None, ge=1), ns: Namespace = Depends(namespace),
+                       svc: Services = Depends(services)):
+    with svc.catalog.session() as s:
+        t = get_taxonomy(s, ns.namespace_id, taxonomy_id)
+    if version is None or version == t.version:
+        return taxonomy_view(t)
+    old = next((h for h in t.history or [] if h["version"] == version), None)
+    if old is None:
+        raise ApiError(404, f"taxonomy {t.taxonomy_name!r} has no version {version}; versions: "
+                       f"{[h['version'] for h in t.history or []] + [t.version]}")
+    return {**taxonomy_view(t, old["config"]), "version": version, "taxonomy_name": old.get("taxonomy_name", t.taxonomy_name)}
+
+
+@router.patch("/v1/taxonomies/{taxonomy_id}", summary="Update a taxonomy (a new version)")
+def patch_taxonomy(taxonomy_id: str, body: Any = Body(None), ns: Namespace = Depends(namespace),
+                   svc: Services = Depends(services)):
+    body = body_dict(body)
+    with svc.catalog.session() as s:
+        t = get_taxonomy(s, ns.namespace_id, taxonomy_id)
+        merged = {"taxonomy_name": body.get("taxonomy_name", t.taxonomy_name),
+                  "description": body.get("description", t.description),
+                  "metadata": body.get("metadata", t.metadata_)}
+        if "config" in body:
+            merged["config"] = {**_raw(t.config), **body_dict(body["config"])}
+        else:
+            rest = {k: v for k, v in body.items() if k not in merged}
+            if rest:
+                merged["config"] = {**_raw(t.config), **rest}
+        top, config = taxonomies.parse_request(merged) if "config" in merged else (merged, t.config)
+        plan = taxonomies.resolve(svc, s, ns.namespace_id, t, dict(config))
+        if top["taxonomy_name"] != t.taxonomy_name and s.query(Taxonomy).filter(
+                Taxonomy.namespace_id == ns.namespace_id, Taxonomy.taxonomy_name == top["taxonomy_name"]).count():
+            raise ApiError(409, f"taxonomy {top['taxonomy_name']!r} already exists in this namespace")
+        t.history = [*(t.history or []), {"version": t.version, "config": t.config, "taxonomy_name": t.taxonomy_name,
+                                          "updated_at": _ts(t.updated_at or t.created_at)}]
+        t.version += 1
+        t.config, t.taxonomy_name = plan.config, top["taxonomy_name"]
+        t.description, t.metadata_ = top.get("description"), top.get("metadata") or {}
+    _event(svc, "taxonomy.updated", t)
+    return taxonomy_view(t)
+
+
+def _raw(config: dict[str, Any]) -> dict[str, Any]:
+    """A stored config in the request form again (for PATCH merges)."""
+    out = {k: v for k, v in config.items() if v is not None}
+    return out
+
+
+@router.delete("/v1/taxonomies/{taxonomy_id}", summary="Delete a taxonomy")
+def delete_taxonomy(taxonomy_id: str, ns: Namespace = Depends(namespace), svc: Services = Depends(services)):
+    with svc.catalog.session() as s:
+        t = get_taxonomy(s, ns.namespace_id, taxonomy_id)
+        s.delete(t)
+    svc.dagster.delete_partition("taxonomies", t.taxonomy_id)
+    _event(svc, "taxonomy.deleted", t)
+    return {"success": True, "taxonomy_id": t.taxonomy_id, "message": "taxonomy deleted (fields already written into "
+            "documents stay; re-run a retriever or collection to clear them)"}
+
+
+@router.get("/v1/taxonomies/{taxonomy_id}/versions", summary="Versions of a taxonomy")
+@router.post("/v1/taxonomies/{taxonomy_id}/versions", include_in_schema=False)
+def taxonomy_versions(taxonomy_id: str, ns: Namespace = Depends(namespace), svc: Services = Depends(services)):
+    with svc.catalog.session() as s:
+        t = get_taxonomy(s, ns.namespace_id, taxonomy_id)
+    versions = [{"version": h["version"], "taxonomy_name": h.get("taxonomy_name"), "config": h["config"],
+                 "updated_at": h.get("updated_at")} for h in t.history or []]
+    versions.append({"version": t.version, "taxonomy_name": t.taxonomy_name, "config": t.config,
+                     "updated_at": _ts(t.updated_at), "current": True})
+    return {"taxonomy_id": t.taxonomy_id, "results": versions, "total": len(versions)}
+
+
+@router.get("/v1/taxonomies/{taxonomy_id}/executions", summary="Materializations of a taxonomy")
+def taxonomy_executions(taxonomy_id: str, limit: int = Query(20, ge=1, le=200), ns: Namespace = Depends(namespace),
+                        svc: Services = Depends(services)):
+    with svc.catalog.session() as s:
+        t = get_taxonomy(s, ns.namespace_id, taxonomy_id)
+        rows = (s.query(EnrichmentRun).filter(EnrichmentRun.resource_id == t.taxonomy_id)
+                .order_by(EnrichmentRun.started_at.desc()).limit(limit).all())
+    return {"results": [run_view(r) for r in rows], "total": len(rows)}
+
+
+def run_view(r: EnrichmentRun, with_result: bool = False) -> dict[str, Any]:
+    out = {"run_id": r.run_id, "kind": r.kind, "resource_id": r.resource_id, "status": r.status, "trigger": r.trigger,
+           "stats": r.stats or {}, "error": r.error, "dagster_run_id": r.dagster_run_id,
+           "started_at": _ts(r.started_at), "finished_at": _ts(r.finished_at)}
+    if with_result:
+        out["result"] = r.result or {}
+    return out
+
+
+class ExecuteBody:
+    KEYS = {"documents", "document_ids", "collection_id", "collection_ids", "scroll_filters", "batch_size",
+            "materialize", "inputs", "parallelism", "budget_limits"}
+
+
+@router.post("/v1/taxonomies/{taxonomy_id}/execute", summary="Classify documents, or materialize the taxonomy")
+@router.post("/v1/taxonomies/execute/{taxonomy_id}", include_in_schema=False)
+def execute_taxonomy(taxonomy_id: str, body: Any = Body(None), ns: Namespace = Depends(namespace),
+                     svc: Services = Depends(services)):
+    """``documents`` / ``document_ids``: match them and return the assignments (nothing written).
+    Otherwise: materialize into the target collections (or ``collection_ids``) as a task."""
+    body = taxonomies._keys(body_dict(body), ExecuteBody.KEYS, "body")
+    with svc.catalog.session() as s:
+        t = get_taxonomy(s, ns.namespace_id, taxonomy_id)
+        plan = taxonomies.resolve(svc, s, ns.namespace_id, t, dict(t.config))
+    docs = body.get("documents")
+    if body.get("inputs") and not docs:
+        docs = [body["inputs"]]
+    if body.get("document_ids"):
+        from warehouse.ids import uuid_from_document_id
+        from warehouse.retrieval.views import document_view
+
+        ids = body["document_ids"]
+        if not isinstance(ids, list) or not all(isinstance(i, str) and i.startswith("doc_") for i in ids):
+            raise ApiError(422, "document_ids must be a list of document ids ('doc_…')", {"location": "document_ids"})
+        hits = svc.index.retrieve(ns.namespace_id, [str(uuid_from_document_id(i)) for i in ids])
+        docs = [document_view(h) for h in hits]
+        missing = sorted(set(ids) - {d["document_id"] for d in docs})
+        if missing:
+            raise ApiError(404, f"document(s) {missing} not found", {"document_ids": missing})
+    if docs is not None:
+        if not isinstance(docs, list) or not all(isinstance(d, dict) for d in docs):
+            raise ApiError(422, "documents must be a list of objects (document payloads)", {"location": "documents"})
+        matches = taxonomies.match_documents(svc, ns.namespace_id, plan, docs)
+        results = [{**d, "taxonomy_assignment": taxonomies.match_view(m), **(m.fields if m else {})}
+                   for d, m in zip(docs, matches, strict=True)]
+        return {"taxonomy_id": t.taxonomy_id, "version": t.version, "results": results,
+                "assigned": sum(m is not None for m in matches), "total": len(results)}
+    targets = list(body.get("collection_ids") or []) + ([body["collection_id"]] if body.get("collection_id") else [])
+    return _materialize_task(svc, ns, t, targets or None, body.get("scroll_filters"), body.get("batch_size") or 1000)
+
+
+def _materialize_task(svc: Services, ns: Namespace, t: Taxonomy, collection_ids, scroll_filters, batch_size):
+    if not isinstance(batch_size, int) or not 1 <= batch_size <= 10_000:
+        raise ApiError(422, "batch_size must be an integer from 1 to 10000", {"location": "batch_size"})
+    with svc.catalog.session() as s:
+        ids = [get_collection(s, ns.namespace_id, c).collection_id for c in collection_ids or []]
+        if not ids and not t.config.get("target_collection_ids"):
+            raise ApiError(422, f"taxonomy {t.taxonomy_name!r} has no target collections; pass collection_id(s) or "
+                           "set target_collection_ids", {"location": "collection_ids"})
+        from warehouse.enrichment.documents import scope_filter
+
+        scope_filter(ids or t.config["target_collection_ids"], scroll_filters, "scroll_filters")  # 422 now, not later
+        task = Task(task_id=new_id("task"), namespace_id=ns.namespace_id, task_type="taxonomy.materialize",
+                    status="PENDING", resource_id=t.taxonomy_id,
+                    inputs={"taxonomy_id": t.taxonomy_id, "collection_ids": ids or t.config["target_collection_ids"],
+                            "scroll_filters": scroll_filters, "batch_size": batch_size})
+        s.add(task)
+    run_id = new_id("trun")
+
+    def work():
+        _task(svc, task.task_id, "PROCESSING")
+        try:
+            stats = runs.run_taxonomy(svc, t.taxonomy_id, ids or None, scroll_filters, batch_size, run_id=run_id)
+        except Exception as exc:  # noqa: BLE001 - recorded on the task and the run
+            _task(svc, task.task_id, "FAILED", error=getattr(exc, "message", None) or str(exc))
+            return
+        _task(svc, task.task_id, "COMPLETED", outputs=stats)
+
+    svc.background(work)
+    return {**task_view(task), "run_id": run_id}
+
+
+def _task(svc: Services, task_id: str, status: str, outputs: dict | None = None, error: str | None = None) -> None:
+    with svc.catalog.session() as s:
+        task = s.get(Task, task_id)
+        task.status, task.error = status, error
+        if outputs is not None:
+            task.outputs = outputs
+
+
+@router.post("/v1/collections/{collection_identifier}/apply-taxonomy", summary="Apply a taxonomy to a collection now")
+def apply_taxonomy(collection_identifier: str, body: Any = Body(None), ns: Namespace = Depends(namespace),
+                   svc: Services = Depends(services)):
+    body = taxonomies._keys(body_dict(body), {"taxonomy_id", "scroll_filters", "batch_size", "parallelism",
+                                              "budget_limits"}, "body")
+    if not body.get("taxonomy_id"):
+        raise ApiError(422, "taxonomy_id is required", {"location": "taxonomy_id"})
+    with svc.catalog.session() as s:
+        t = get_taxonomy(s, ns.namespace_id, body["taxonomy_id"])
+        c = get_collection(s, ns.namespace_id, collection_identifier)
+    return _materialize_task(svc, ns, t, [c.collection_id], body.get("scroll_filters"), body.get("batch_size") or 1000)
