@@ -161,7 +161,7 @@ def umap_embed(X: np.ndarray, n_components: int, n_neighbors: int = 15, min_dist
     import umap
 
     reducer = umap.UMAP(n_components=n_components, n_neighbors=max(2, min(n_neighbors, n - 1)), min_dist=min_dist,
-                        metric="cosine", random_state=seed, init="spectral" if n > n_components + 2 else "random")
+                        metric="cosine", random_state=seed, n_jobs=1, init="spectral" if n > n_components + 2 else "random")
     return np.asarray(reducer.fit_transform(X), dtype=np.float32)
 
 
@@ -187,7 +187,7 @@ def cluster(X: np.ndarray, method: str, params: dict[str, Any]) -> np.ndarray:
     mcs = params.get("min_cluster_size") or max(5, min(int(math.sqrt(n)), n // 4 or 2))
     if n < 2 * min(mcs, n):
         mcs = max(2, n // 2)
-    return HDBSCAN(min_cluster_size=min(mcs, n), min_samples=params.get("min_samples"),
+    return HDBSCAN(min_cluster_size=min(mcs, n), min_samples=params.get("min_samples"), copy=True,
                    cluster_selection_method=params.get("cluster_selection_method", "eom"),
                    cluster_selection_epsilon=float(params.get("cluster_selection_epsilon", 0.0))).fit_predict(X)
 
