@@ -2,7 +2,8 @@
 
     .venv/bin/python scripts/ui_screenshots.py --ui http://127.0.0.1:3000 --out docs/img
 
-Takes the asset lineage graph, the partitions of ``collection_documents``, and the sensor pages.
+Takes the asset lineage graph, the partitions of ``collection_documents``, the sensor pages, and the
+enrichment assets (taxonomy partitions, the cluster materialization with its plot, schedules).
 Needs a ``chromium`` binary (Debian: ``apt-get install chromium``); dismisses Dagster's first-visit
 newsletter dialog before each capture.
 """
@@ -29,6 +30,10 @@ PAGES = {
     "sensors": "/automation",
     "sensor-local-new-objects": "/locations/warehouse.definitions/sensors/local_new_objects",
     "runs": "/runs",
+    "enrichment-graph": "/asset-groups/enrichment/lineage",
+    "taxonomy-assignments-partitions": "/assets/taxonomy_assignments?view=partitions",
+    "cluster-groups-overview": "/assets/cluster_groups",
+    "schedules": "/automation?tab=schedules",
 }
 DISMISS = "[...document.querySelectorAll('button')].filter(b => b.textContent.trim() === 'Skip').forEach(b => b.click())"
 

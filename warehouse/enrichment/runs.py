@@ -8,6 +8,7 @@ raised to the caller (a Dagster run fails loudly; an API task reports FAILED wit
 
 from __future__ import annotations
 
+import base64
 import logging
 from datetime import UTC, datetime
 from typing import Any
@@ -106,7 +107,7 @@ def run_cluster(svc, cluster_id: str, trigger: str = "api", dagster_run_id: str 
     png = result.pop("plot_png_base64")
     plot = svc.settings.home_dir / "clusters" / cluster_id / f"{run_id}.png"
     plot.parent.mkdir(parents=True, exist_ok=True)
-    plot.write_bytes(__import__("base64").b64decode(png))
+    plot.write_bytes(base64.b64decode(png))
     stats = {k: result[k] for k in ("num_groups", "noise_count", "documents", "sampled", "timings", "method",
                                     "llm_labeling_error")}
     stats["plot_path"] = str(plot)
@@ -169,9 +170,9 @@ def after_part(svc, namespace_id: str, collection_id: str, batch_id: str, docume
             log.exception("taxonomy %s after batch %s failed", taxonomy_id, batch_id)
     for cluster_id in cls:
         with svc.catalog.session() as s:
-            count = svc.index.count(namespace_id, {"must": [{"key": "collection_id", "match": {"any": (s.get(Cluster, cluster_id).config or {}).get("collection_ids", [])}}]})
-            minimum = (s.get(Cluster, cluster_id).config or {}).get("auto_execute_min_documents", 0)
-        if count < minimum:
+            config = s.get(Cluster, cluster_id).config or {}
+        scope = {"must": [{"key": "collection_id", "match": {"any": config.get("collection_ids", [])}}]}
+        if svc.index.count(namespace_id, scope) < config.get("auto_execute_min_documents", 0):
             continue
         try:
             run_cluster(svc, cluster_id, trigger=f"batch:{batch_id}")
