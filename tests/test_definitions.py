@@ -17,13 +17,18 @@ def test_definitions_load():
     assert isinstance(resource.index(), RemoteIndexStore)
     graph = defs.resolve_asset_graph()
     assert set(graph.get_all_asset_keys()) == {AssetKey("bucket_objects"), AssetKey("collection_documents"),
-                                               AssetKey("extractor_code")}
+                                               AssetKey("extractor_code"), AssetKey("taxonomy_assignments"),
+                                               AssetKey("cluster_groups")}
     # lineage: bucket → collection, and the extractor's code version feeds staleness
     assert graph.get(AssetKey("collection_documents")).parent_keys == {AssetKey("bucket_objects"),
                                                                        AssetKey("extractor_code")}
     assert {s.name for s in defs.sensors} == {"queued_batches", "batch_run_succeeded", "batch_run_failed",
                                               "batch_run_canceled", "local_new_objects", "s3_new_objects",
-                                              "catalog_sync"}
+                                              "catalog_sync", "enrichment_after_batches"}
+    # lineage: collection → taxonomy / cluster; each runs on a schedule too
+    for key in ("taxonomy_assignments", "cluster_groups"):
+        assert graph.get(AssetKey(key)).parent_keys == {AssetKey("collection_documents")}
+    assert {s.name for s in defs.schedules} == {"taxonomies_hourly", "clusters_daily"}
 
 
 def test_repo_dagster_yaml_is_what_warehouse_up_writes():
