@@ -35,10 +35,11 @@ PAGES = {
     "cluster-groups-overview": "/assets/cluster_groups",
     "schedules": "/automation?tab=schedules",
 }
+HEIGHT = 1000
 DISMISS = "[...document.querySelectorAll('button')].filter(b => b.textContent.trim() === 'Skip').forEach(b => b.click())"
 
 
-async def capture(ws_url: str, url: str, path: Path, settle: float) -> None:
+async def capture(ws_url: str, url: str, path: Path, settle: float, height: int = HEIGHT) -> None:
     async with websockets.connect(ws_url, max_size=64 * 1024 * 1024) as ws:
         ids = iter(range(1, 10**6))
 
@@ -51,7 +52,7 @@ async def capture(ws_url: str, url: str, path: Path, settle: float) -> None:
                     return reply.get("result", {})
 
         await call("Page.enable")
-        await call("Emulation.setDeviceMetricsOverride", width=1600, height=1000, deviceScaleFactor=1, mobile=False)
+        await call("Emulation.setDeviceMetricsOverride", width=1600, height=height, deviceScaleFactor=1, mobile=False)
         await call("Page.navigate", url=url)
         await asyncio.sleep(settle)
         await call("Runtime.evaluate", expression=DISMISS)
@@ -66,6 +67,8 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("docs/img"))
     parser.add_argument("--settle", type=float, default=6.0, help="seconds to let each page load")
     parser.add_argument("--port", type=int, default=9333)
+    parser.add_argument("--height", type=int, default=1000, help="viewport height (tall pages: the cluster plot)")
+    parser.add_argument("--only", default="", help="comma list of page names to take")
     args = parser.parse_args()
     binary = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
     if binary is None:
@@ -86,9 +89,13 @@ def main() -> None:
                 time.sleep(0.2)
         else:
             raise SystemExit("chromium did not open its DevTools endpoint")
+        wanted = set(filter(None, args.only.split(",")))
         for name, path in PAGES.items():
+            if wanted and name not in wanted:
+                continue
             target = args.out / f"{name}.png"
-            asyncio.run(capture(page["webSocketDebuggerUrl"], args.ui.rstrip("/") + path, target, args.settle))
+            asyncio.run(capture(page["webSocketDebuggerUrl"], args.ui.rstrip("/") + path, target, args.settle,
+                                args.height))
             print(target)
     finally:
         proc.terminate()

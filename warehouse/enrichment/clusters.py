@@ -192,18 +192,26 @@ def cluster(X: np.ndarray, method: str, params: dict[str, Any]) -> np.ndarray:
                    cluster_selection_epsilon=float(params.get("cluster_selection_epsilon", 0.0))).fit_predict(X)
 
 
+#: remnants of markup and links in scraped text, never a topic
+MARKUP_WORDS = frozenset({"quot", "amp", "nbsp", "href", "http", "https", "www", "com", "html", "said", "says"})
+
+
 def ctfidf_keywords(texts_by_group: dict[int, list[str]], top_n: int = 8) -> dict[int, list[str]]:
     """Class-based TF-IDF (BERTopic's c-TF-IDF): each group's texts are one document; a term weighs
-    ``tf(t, group) · log(1 + A / f(t))`` with ``A`` the mean words per group and ``f(t)`` its frequency
-    over all groups."""
+    ``tf(t, group) · log(1 + A / f(t)) · log(1 + G / g(t))`` with ``A`` the mean words per group, ``f(t)`` its
+    frequency over all groups, ``G`` the number of groups and ``g(t)`` how many contain it. Words of three
+    letters or more, English stop words and markup remnants left out."""
     from sklearn.feature_extraction.text import CountVectorizer
 
     groups = sorted(texts_by_group)
     joined = [" ".join(texts_by_group[g]) for g in groups]
     if not any(j.strip() for j in joined):
         return {g: [] for g in groups}
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
     try:
-        vec = CountVectorizer(stop_words="english", ngram_range=(1, 2), min_df=1, token_pattern=r"(?u)\b[a-zA-Z][a-zA-Z]+\b")
+        vec = CountVectorizer(stop_words=sorted(ENGLISH_STOP_WORDS | MARKUP_WORDS), ngram_range=(1, 2), min_df=1,
+                              token_pattern=r"(?u)\b[a-zA-Z][a-zA-Z][a-zA-Z]+\b")
         counts = vec.fit_transform(joined).toarray().astype(np.float64)
     except ValueError:  # only stop words
         return {g: [] for g in groups}
@@ -211,7 +219,9 @@ def ctfidf_keywords(texts_by_group: dict[int, list[str]], top_n: int = 8) -> dic
     tf = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
     avg_words = counts.sum() / len(groups)
     idf = np.log(1 + avg_words / np.maximum(counts.sum(axis=0), 1))
-    scores = tf * idf
+    # ... and, with several groups, a term found in most of them says little about any one group.
+    spread = np.log(1 + len(groups) / np.maximum((counts > 0).sum(axis=0), 1)) if len(groups) > 1 else 1.0
+    scores = tf * idf * spread
     out = {}
     for row, g in enumerate(groups):
         order = np.argsort(-scores[row])
@@ -265,13 +275,14 @@ def plot_png(layout: np.ndarray, labels: np.ndarray, names: dict[int, str], titl
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(8, 6), dpi=100)
-    cmap = plt.get_cmap("tab20")
+    groups = sorted(set(labels.tolist()) - {NOISE})
+    cmap = plt.get_cmap("tab10" if len(groups) <= 10 else "tab20")
     noise = labels == NOISE
     if noise.any():
         ax.scatter(layout[noise, 0], layout[noise, 1], s=4, c="#bbbbbb", alpha=0.5, label="noise", linewidths=0)
-    for i, g in enumerate(sorted(set(labels.tolist()) - {NOISE})):
+    for i, g in enumerate(groups):
         pts = layout[labels == g]
-        ax.scatter(pts[:, 0], pts[:, 1], s=6, color=cmap(i % 20), alpha=0.8, linewidths=0)
+        ax.scatter(pts[:, 0], pts[:, 1], s=6, color=cmap(i % cmap.N), alpha=0.8, linewidths=0)
         cx, cy = np.median(pts, axis=0)
         ax.annotate(names.get(g, str(g))[:40], (cx, cy), fontsize=8, ha="center", weight="bold",
                     bbox={"boxstyle": "round,pad=0.2", "fc": "white", "alpha": 0.7, "lw": 0})
