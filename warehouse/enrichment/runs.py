@@ -43,6 +43,14 @@ def _finish(svc, run_id: str, status: str, stats: dict[str, Any] | None = None, 
             run.result = result
 
 
+def _failed(svc, kind: str, resource_id: str, namespace_id: str, run_id: str, exc: Exception) -> None:
+    """Record a failed execution on its run and tell the webhooks (``<kind>.execution.failed``)."""
+    message = exc.message if isinstance(exc, ApiError) else describe_exception(exc)
+    _finish(svc, run_id, "FAILED", error=message)
+    _event(svc, f"{kind}.execution.failed", namespace_id, resource_id,
+           {f"{kind}_id": resource_id, "run_id": run_id, "error": message}, f"{kind}.failed:{run_id}")
+
+
 def _event(svc, event_type: str, namespace_id: str, resource_id: str, payload: dict[str, Any], key: str) -> None:
     with svc.catalog.session() as s:
         record_event(s, event_type, namespace_id, resource_id, payload, key)
@@ -71,10 +79,7 @@ def run_taxonomy(svc, taxonomy_id: str, collection_ids: list[str] | None = None,
                                                                   f"documents, {e['assigned']} assigned"))
                                        if log_fn else None)
     except Exception as exc:
-        message = exc.message if isinstance(exc, ApiError) else describe_exception(exc)
-        _finish(svc, run_id, "FAILED", error=message)
-        _event(svc, "taxonomy.execution.failed", namespace_id, taxonomy_id,
-               {"taxonomy_id": taxonomy_id, "run_id": run_id, "error": message}, f"taxonomy.failed:{run_id}")
+        _failed(svc, "taxonomy", taxonomy_id, namespace_id, run_id, exc)
         raise
     stats.update(run_id=run_id, taxonomy_version=plan.version)
     _finish(svc, run_id, "COMPLETED", stats=stats)
@@ -99,10 +104,7 @@ def run_cluster(svc, cluster_id: str, trigger: str = "api", dagster_run_id: str 
     try:
         result = clusters.run(svc, namespace_id, cluster_id, run_id, config, assignment_threshold, llm_labeling, log_fn)
     except Exception as exc:
-        message = exc.message if isinstance(exc, ApiError) else describe_exception(exc)
-        _finish(svc, run_id, "FAILED", error=message)
-        _event(svc, "cluster.execution.failed", namespace_id, cluster_id,
-               {"cluster_id": cluster_id, "run_id": run_id, "error": message}, f"cluster.failed:{run_id}")
+        _failed(svc, "cluster", cluster_id, namespace_id, run_id, exc)
         raise
     png = result.pop("plot_png_base64")
     plot = svc.settings.home_dir / "clusters" / cluster_id / f"{run_id}.png"

@@ -14,7 +14,13 @@ from warehouse.events import record_event
 from warehouse.ids import new_id
 from warehouse.retrieval.deps import Caller, caller, namespace, services
 from warehouse.retrieval.errors import ApiError, not_found
-from warehouse.retrieval.routes.common import body_dict, get_alert, get_collection, page_args
+from warehouse.retrieval.routes.common import (
+    body_dict,
+    get_alert,
+    get_collection,
+    list_page,
+    page_args,
+)
 from warehouse.retrieval.routes.taxonomies import run_view
 from warehouse.retrieval.service import Services
 from warehouse.retrieval.views import _ts, listing
@@ -70,13 +76,9 @@ def list_alerts(body: Any = Body(None), ns: Namespace = Depends(namespace), svc:
     return _list_alerts(svc, ns, body.get("limit"), body.get("offset"))
 
 
-def _list_alerts(svc, ns, limit, offset):
-    limit, offset = page_args(limit, offset)
-    with svc.catalog.session() as s:
-        q = s.query(Alert).filter(Alert.namespace_id == ns.namespace_id)
-        total = q.count()
-        rows = q.order_by(Alert.created_at).offset(offset).limit(limit).all()
-    return listing([alert_view(a) for a in rows], total, limit, offset)
+def _list_alerts(svc, ns, limit, offset, search=None):
+    return list_page(svc.catalog, ns.namespace_id, Alert, Alert.alert_name, lambda s, a: alert_view(a), limit, offset,
+                     search)
 
 
 @router.get("/v1/alerts/{alert_id}", summary="Get an alert")

@@ -13,10 +13,10 @@ from warehouse.events import record_event
 from warehouse.ids import new_id
 from warehouse.retrieval.deps import namespace, services
 from warehouse.retrieval.errors import ApiError
-from warehouse.retrieval.routes.common import body_dict, get_cluster, get_collection, page_args
+from warehouse.retrieval.routes.common import body_dict, get_cluster, get_collection, list_page
 from warehouse.retrieval.routes.taxonomies import run_view
 from warehouse.retrieval.service import Services
-from warehouse.retrieval.views import _ts, listing
+from warehouse.retrieval.views import _ts
 
 router = APIRouter(tags=["clusters"])
 
@@ -105,14 +105,8 @@ def list_clusters(body: Any = Body(None), ns: Namespace = Depends(namespace), sv
 
 
 def _list(svc, ns, limit, offset, search=None):
-    limit, offset = page_args(limit, offset)
-    with svc.catalog.session() as s:
-        q = s.query(Cluster).filter(Cluster.namespace_id == ns.namespace_id)
-        if search:
-            q = q.filter(Cluster.cluster_name.contains(search))
-        total = q.count()
-        rows = [(c, _last(s, c)) for c in q.order_by(Cluster.created_at).offset(offset).limit(limit)]
-    return listing([cluster_view(c, r) for c, r in rows], total, limit, offset)
+    return list_page(svc.catalog, ns.namespace_id, Cluster, Cluster.cluster_name,
+                     lambda s, c: cluster_view(c, _last(s, c)), limit, offset, search)
 
 
 @router.get("/v1/clusters/{cluster_id}", summary="Get a cluster definition")

@@ -63,3 +63,18 @@ def body_dict(body) -> dict:
     if not isinstance(body, dict):
         raise ApiError(422, f"the request body must be a JSON object, not {type(body).__name__}", {"location": "body"})
     return body
+
+
+def list_page(catalog, namespace_id: str, model, name_column, view, limit, offset, search: str | None = None) -> dict:
+    """One page of a namespace's definitions (taxonomies, clusters, alerts) as ``listing`` JSON;
+    ``view(session, row)`` renders each row inside the session."""
+    from warehouse.retrieval.views import listing
+
+    limit, offset = page_args(limit, offset)
+    with catalog.session() as s:
+        q = s.query(model).filter(model.namespace_id == namespace_id)
+        if search:
+            q = q.filter(name_column.contains(search))
+        total = q.count()
+        rows = [view(s, r) for r in q.order_by(model.created_at).offset(offset).limit(limit)]
+    return listing(rows, total, limit, offset)

@@ -13,9 +13,9 @@ from warehouse.events import record_event
 from warehouse.ids import new_id
 from warehouse.retrieval.deps import namespace, services
 from warehouse.retrieval.errors import ApiError
-from warehouse.retrieval.routes.common import body_dict, get_collection, get_taxonomy, page_args
+from warehouse.retrieval.routes.common import body_dict, get_collection, get_taxonomy, list_page
 from warehouse.retrieval.service import Services
-from warehouse.retrieval.views import _ts, listing, task_view
+from warehouse.retrieval.views import _ts, task_view
 
 router = APIRouter(tags=["taxonomies"])
 
@@ -72,14 +72,8 @@ def list_taxonomies(body: Any = Body(None), ns: Namespace = Depends(namespace), 
 
 
 def _list(svc, ns, limit, offset, search=None):
-    limit, offset = page_args(limit, offset)
-    with svc.catalog.session() as s:
-        q = s.query(Taxonomy).filter(Taxonomy.namespace_id == ns.namespace_id)
-        if search:
-            q = q.filter(Taxonomy.taxonomy_name.contains(search))
-        total = q.count()
-        rows = q.order_by(Taxonomy.created_at).offset(offset).limit(limit).all()
-    return listing([taxonomy_view(t) for t in rows], total, limit, offset)
+    return list_page(svc.catalog, ns.namespace_id, Taxonomy, Taxonomy.taxonomy_name, lambda s, t: taxonomy_view(t),
+                     limit, offset, search)
 
 
 @router.get("/v1/taxonomies/{taxonomy_id}", summary="Get a taxonomy (?version= for an earlier one)")
