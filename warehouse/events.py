@@ -18,14 +18,15 @@ BATCH_EVENTS = {"COMPLETED": "batch.completed", "COMPLETED_WITH_ERRORS": "batch.
 
 
 def record_event(session: Session, event_type: str, namespace_id: str | None, resource_id: str | None,
-                 payload: dict[str, Any], dedupe_key: str) -> bool:
-    """Store the event unless one with ``dedupe_key`` exists; True when it was new."""
+                 payload: dict[str, Any], dedupe_key: str) -> Event | None:
+    """Store the event unless one with ``dedupe_key`` exists; the new event, or None."""
     if session.query(Event.event_id).filter(Event.dedupe_key == dedupe_key).first() is not None:
-        return False
-    session.add(Event(event_id=new_id("evt"), namespace_id=namespace_id, event_type=event_type,
-                      resource_id=resource_id, payload=payload, dedupe_key=dedupe_key))
+        return None
+    event = Event(event_id=new_id("evt"), namespace_id=namespace_id, event_type=event_type,
+                  resource_id=resource_id, payload=payload, dedupe_key=dedupe_key)
+    session.add(event)
     session.flush()
-    return True
+    return event
 
 
 def record_batch_event(session: Session, batch: Batch, run_id: str | None = None) -> str | None:

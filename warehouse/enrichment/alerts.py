@@ -14,13 +14,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from warehouse.catalog import Alert, Collection, EnrichmentRun, Event, Namespace, Retriever
+from warehouse.catalog import Alert, Collection, EnrichmentRun, Namespace, Retriever
 from warehouse.enrichment import documents
-from warehouse.enrichment.taxonomies import _keys
 from warehouse.enrichment.webhooks import channel_targets, deliver_to
 from warehouse.events import record_event
 from warehouse.ids import new_id
-from warehouse.retrieval.errors import ApiError
+from warehouse.retrieval.errors import ApiError, check_keys
 from warehouse.retrieval.filters import compile_filter
 
 KEYS = {"name", "alert_name", "description", "collection_id", "collection_ids", "notification_config", "notification",
@@ -29,7 +28,7 @@ KEYS = {"name", "alert_name", "description", "collection_id", "collection_ids", 
 
 
 def parse_request(body: dict[str, Any], partial: bool = False) -> tuple[dict[str, Any], dict[str, Any]]:
-    body = _keys(body, KEYS, "body")
+    body = check_keys(body, KEYS, "body")
     name = body.get("alert_name") or body.get("name")
     if not name and not partial:
         raise ApiError(422, "alert_name (or name) is required", {"location": "alert_name"})
@@ -39,9 +38,9 @@ def parse_request(body: dict[str, Any], partial: bool = False) -> tuple[dict[str
     channels = []
     nc = body.get("notification_config")
     if nc is not None:
-        nc = _keys(nc, {"channels", "include_matches", "include_scores", "template_id"}, "notification_config")
+        nc = check_keys(nc, {"channels", "include_matches", "include_scores", "template_id"}, "notification_config")
         for i, ch in enumerate(nc.get("channels") or []):
-            ch = _keys(ch, {"channel_type", "channel_id", "config"}, f"notification_config.channels[{i}]")
+            ch = check_keys(ch, {"channel_type", "channel_id", "config"}, f"notification_config.channels[{i}]")
             kind = ch.get("channel_type")
             if kind not in ("webhook", "slack"):
                 raise ApiError(422, f"notification_config.channels[{i}].channel_type {kind!r}: only 'webhook' and "
@@ -52,7 +51,7 @@ def parse_request(body: dict[str, Any], partial: bool = False) -> tuple[dict[str
                                {"location": f"notification_config.channels[{i}].config"})
             channels.append({"channel": kind, "configs": cfg})
     if body.get("notification") is not None:  # tutorial form {type: webhook, url}
-        n = _keys(body["notification"], {"type", "url", "headers", "signing_secret"}, "notification")
+        n = check_keys(body["notification"], {"type", "url", "headers", "signing_secret"}, "notification")
         if n.get("type", "webhook") != "webhook" or not n.get("url"):
             raise ApiError(422, "notification must be {type: 'webhook', url}", {"location": "notification"})
         channels.append({"channel": "webhook", "configs": {k: v for k, v in n.items() if k != "type"}})
@@ -154,18 +153,21 @@ def evaluate(svc, alert_id: str, collection_id: str, batch_id: str | None, trigg
         alert = s.get(Alert, alert_id)
         ns = s.get(Namespace, alert.namespace_id)
         org = ns.organization_id if ns else None
-    cfg = alert.config
-    run = EnrichmentRun(run_id=new_id("arun"), kind="alert", resource_id=alert_id, namespace_id=alert.namespace_id,
-                        status="RUNNING", trigger=trigger, started_at=now)
+    cfg, run_id = alert.config, new_id("arun")
+    stats = {"collection_id": collection_id, "batch_id": batch_id}
+
+    def record(session, status: str, **fields: Any) -> None:
+        session.add(EnrichmentRun(run_id=run_id, kind="alert", resource_id=alert_id, namespace_id=alert.namespace_id,
+                                  status=status, trigger=trigger, started_at=now, finished_at=datetime.now(UTC),
+                                  **fields))
+
     try:
         found = _matches(svc, alert, alert.namespace_id, collection_id, batch_id)
     except ApiError as exc:
         with svc.catalog.session() as s:
-            s.add(EnrichmentRun(run_id=run.run_id, kind="alert", resource_id=alert_id, namespace_id=alert.namespace_id,
-                                status="FAILED", trigger=trigger, error=exc.message, finished_at=datetime.now(UTC),
-                                stats={"collection_id": collection_id, "batch_id": batch_id}))
+            record(s, "FAILED", error=exc.message, stats=stats)
             record_event(s, "alert.execution.failed", alert.namespace_id, alert_id,
-                         {"alert_id": alert_id, "error": exc.message, "batch_id": batch_id}, f"alert.failed:{run.run_id}")
+                         {"alert_id": alert_id, "error": exc.message, "batch_id": batch_id}, f"alert.failed:{run_id}")
         return {"status": "FAILED", "error": exc.message}
     n = len(found)
     fire = n >= max(cfg["min_count"], 1) if cfg["trigger_on"] == "results" else n == 0
@@ -175,27 +177,23 @@ def evaluate(svc, alert_id: str, collection_id: str, batch_id: str | None, trigg
     cooling = fire and last is not None and (now - last).total_seconds() < cfg["cooldown_seconds"]
     status = "SUPPRESSED" if cooling else ("FIRED" if fire else "NOT_FIRED")
     matches = [{"document_id": d["document_id"], **({"score": d.get("score")} if cfg["include_scores"] and "score" in d else {}),
-                **({"document": {k: v for k, v in d.items() if k not in ("vectors",)}} if cfg["include_matches"] else {})}
+                **({"document": {k: v for k, v in d.items() if k != "vectors"}} if cfg["include_matches"] else {})}
                for d in found[: cfg["max_matches"]]]
-    stats = {"collection_id": collection_id, "batch_id": batch_id, "match_count": n}
+    event = None
     with svc.catalog.session() as s:
-        s.add(EnrichmentRun(run_id=run.run_id, kind="alert", resource_id=alert_id, namespace_id=alert.namespace_id,
-                            status=status, trigger=trigger, stats=stats, result={"matches": matches},
-                            finished_at=datetime.now(UTC), started_at=now))
+        record(s, status, stats={**stats, "match_count": n}, result={"matches": matches})
         if status == "FIRED":
             s.get(Alert, alert_id).last_fired_at = now
             payload = {"alert_id": alert_id, "alert_name": alert.alert_name, "collection_id": collection_id,
-                       "batch_id": batch_id, "match_count": n, "matches": matches, "run_id": run.run_id}
-            record_event(s, "alert.triggered", alert.namespace_id, alert_id, payload, f"alert.triggered:{run.run_id}")
-            event = s.query(Event).filter(Event.dedupe_key == f"alert.triggered:{run.run_id}").one()
+                       "batch_id": batch_id, "match_count": n, "matches": matches, "run_id": run_id}
+            event = record_event(s, "alert.triggered", alert.namespace_id, alert_id, payload, f"alert.triggered:{run_id}")
             s.expunge(event)
-    if status == "FIRED":
+    if event is not None:
         targets = channel_targets(cfg.get("channels") or [])
-        if targets:
-            deliver_to(svc.catalog, event, targets, alert_id=alert_id, organization_id=org,
-                       secret=(alert.metadata_ or {}).get("_signing_secret"))
+        if targets:  # signed with the channel's signing_secret when it has one
+            deliver_to(svc.catalog, event, targets, alert_id=alert_id, organization_id=org)
         svc.wake_dispatcher()
-    return {"status": status, "match_count": n, "run_id": run.run_id}
+    return {"status": status, "match_count": n, "run_id": run_id}
 
 
 def after_batch(svc, namespace_id: str, collection_id: str, batch_id: str) -> list[dict[str, Any]]:

@@ -23,18 +23,12 @@ from typing import Any
 import numpy as np
 
 from warehouse.enrichment import documents
-from warehouse.retrieval.errors import ApiError
+from warehouse.retrieval.errors import ApiError, check_keys
 from warehouse.retrieval.filters import get_path
 
 METHODS = ("hdbscan", "kmeans", "agglomerative")
 ALIASES = {"k-means": "kmeans", "k_means": "kmeans", "hierarchical": "agglomerative"}
 NOISE = -1
-
-
-def _keys(data: Any, allowed: set[str], where: str) -> dict[str, Any]:
-    from warehouse.enrichment.taxonomies import _keys as keys
-
-    return keys(data, allowed, where)
 
 
 TOP_KEYS = {"cluster_name", "description", "metadata", "collection_ids", "collection_id", "source_cluster_ids",
@@ -52,7 +46,7 @@ LLM_KEYS = {"enabled", "provider", "model_name", "include_summary", "include_key
 def parse_request(body: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     """``(top-level fields, config)`` from ``CreateClusterRequest`` (``vector_config``) or the tutorial's
     short form (``collection_id``, ``feature_uri``, ``algorithm{name, params}``, ``dimension_reduction``)."""
-    body = _keys(body, TOP_KEYS, "body")
+    body = check_keys(body, TOP_KEYS, "body")
     if not body.get("cluster_name"):
         raise ApiError(422, "cluster_name is required", {"location": "cluster_name"})
     if body.get("cluster_type", "vector") != "vector":
@@ -61,7 +55,7 @@ def parse_request(body: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]
     if body.get("source_cluster_ids") or body.get("attribute_config"):
         raise ApiError(422, "clustering other clusters or attributes is not supported; cluster a collection's "
                        "vectors (collection_ids + vector_config)", {"location": "source_cluster_ids"})
-    vc = _keys(body.get("vector_config") or {}, VECTOR_KEYS, "vector_config")
+    vc = check_keys(body.get("vector_config") or {}, VECTOR_KEYS, "vector_config")
     collections = list(body.get("collection_ids") or []) + ([body["collection_id"]] if body.get("collection_id") else [])
     if not collections:
         raise ApiError(422, "name the collections to cluster in collection_ids", {"location": "collection_ids"})
@@ -70,7 +64,7 @@ def parse_request(body: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]
     if len(uris) > 1:
         raise ApiError(422, "clustering over several features (feature_uris) is not supported; pick one feature_uri",
                        {"location": "vector_config.feature_uris"})
-    algorithm = _keys(body.get("algorithm") or {}, {"name", "params"}, "algorithm")
+    algorithm = check_keys(body.get("algorithm") or {}, {"name", "params"}, "algorithm")
     method = (algorithm.get("name") or vc.get("clustering_method") or "hdbscan").lower()
     method = ALIASES.get(method, method)
     if method not in METHODS:
@@ -84,7 +78,7 @@ def parse_request(body: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]
     _check_params(method, params)
     reduction = body.get("dimension_reduction") or vc.get("dimension_reduction")
     reduction = _reduction(reduction, method)
-    llm = _keys(body.get("llm_labeling") or {}, LLM_KEYS, "llm_labeling")
+    llm = check_keys(body.get("llm_labeling") or {}, LLM_KEYS, "llm_labeling")
     if llm.get("provider") not in (None, "openai", "openai_compatible"):
         raise ApiError(422, f"llm_labeling.provider {llm['provider']!r} is not built in; point WAREHOUSE_LLM_BASE_URL "
                        "at an OpenAI-compatible endpoint and drop provider", {"location": "llm_labeling.provider"})
@@ -132,7 +126,7 @@ def _check_params(method: str, params: dict[str, Any]) -> None:
 def _reduction(spec: Any, method: str) -> dict[str, Any]:
     if spec is None:  # density needs few dimensions; k-means and agglomerative work on the vectors
         return {"method": "umap", "n_components": 5} if method == "hdbscan" else {"method": "none"}
-    spec = _keys(spec, {"method", "n_components", "n_neighbors", "min_dist"}, "dimension_reduction")
+    spec = check_keys(spec, {"method", "n_components", "n_neighbors", "min_dist"}, "dimension_reduction")
     m = (spec.get("method") or "umap").lower()
     if m not in ("umap", "none"):
         raise ApiError(422, f"dimension_reduction.method {m!r} is not 'umap' or 'none'", {"location": "dimension_reduction"})

@@ -16,7 +16,6 @@ from typing import Any
 from warehouse.batch.engine import describe_exception
 from warehouse.catalog import Cluster, Collection, EnrichmentRun, Taxonomy
 from warehouse.enrichment import clusters, taxonomies
-from warehouse.events import record_event
 from warehouse.ids import new_id
 from warehouse.retrieval.errors import ApiError
 
@@ -47,14 +46,8 @@ def _failed(svc, kind: str, resource_id: str, namespace_id: str, run_id: str, ex
     """Record a failed execution on its run and tell the webhooks (``<kind>.execution.failed``)."""
     message = exc.message if isinstance(exc, ApiError) else describe_exception(exc)
     _finish(svc, run_id, "FAILED", error=message)
-    _event(svc, f"{kind}.execution.failed", namespace_id, resource_id,
-           {f"{kind}_id": resource_id, "run_id": run_id, "error": message}, f"{kind}.failed:{run_id}")
-
-
-def _event(svc, event_type: str, namespace_id: str, resource_id: str, payload: dict[str, Any], key: str) -> None:
-    with svc.catalog.session() as s:
-        record_event(s, event_type, namespace_id, resource_id, payload, key)
-    svc.wake_dispatcher()
+    svc.record_event(f"{kind}.execution.failed", namespace_id, resource_id,
+                     {f"{kind}_id": resource_id, "run_id": run_id, "error": message}, f"{kind}.failed:{run_id}")
 
 
 def run_taxonomy(svc, taxonomy_id: str, collection_ids: list[str] | None = None, scroll_filters: Any = None,
@@ -83,9 +76,10 @@ def run_taxonomy(svc, taxonomy_id: str, collection_ids: list[str] | None = None,
         raise
     stats.update(run_id=run_id, taxonomy_version=plan.version)
     _finish(svc, run_id, "COMPLETED", stats=stats)
-    _event(svc, "taxonomy.execution.completed", namespace_id, taxonomy_id,
-           {"taxonomy_id": taxonomy_id, "run_id": run_id, **{k: stats[k] for k in ("documents", "assigned", "collections")}},
-           f"taxonomy.completed:{run_id}")
+    svc.record_event("taxonomy.execution.completed", namespace_id, taxonomy_id,
+                     {"taxonomy_id": taxonomy_id, "run_id": run_id,
+                      **{k: stats[k] for k in ("documents", "assigned", "collections")}},
+                     f"taxonomy.completed:{run_id}")
     return stats
 
 
@@ -99,8 +93,8 @@ def run_cluster(svc, cluster_id: str, trigger: str = "api", dagster_run_id: str 
             raise ApiError(404, f"cluster {cluster_id!r} not found")
         namespace_id, config, name = c.namespace_id, dict(c.config), c.cluster_name
     run_id = _start(svc, "cluster", cluster_id, namespace_id, trigger, dagster_run_id, run_id)
-    _event(svc, "cluster.execution.started", namespace_id, cluster_id, {"cluster_id": cluster_id, "run_id": run_id},
-           f"cluster.started:{run_id}")
+    svc.record_event("cluster.execution.started", namespace_id, cluster_id,
+                     {"cluster_id": cluster_id, "run_id": run_id}, f"cluster.started:{run_id}")
     try:
         result = clusters.run(svc, namespace_id, cluster_id, run_id, config, assignment_threshold, llm_labeling, log_fn)
     except Exception as exc:
@@ -116,9 +110,10 @@ def run_cluster(svc, cluster_id: str, trigger: str = "api", dagster_run_id: str 
     _finish(svc, run_id, "COMPLETED", stats=stats, result=result)
     with svc.catalog.session() as s:
         s.get(Cluster, cluster_id).last_run_id = run_id
-    _event(svc, "cluster.execution.completed", namespace_id, cluster_id,
-           {"cluster_id": cluster_id, "cluster_name": name, "run_id": run_id, "num_groups": result["num_groups"],
-            "noise_count": result["noise_count"], "documents": result["documents"]}, f"cluster.completed:{run_id}")
+    svc.record_event("cluster.execution.completed", namespace_id, cluster_id,
+                     {"cluster_id": cluster_id, "cluster_name": name, "run_id": run_id,
+                      "num_groups": result["num_groups"], "noise_count": result["noise_count"],
+                      "documents": result["documents"]}, f"cluster.completed:{run_id}")
     return {**result, "run_id": run_id, "plot_path": str(plot), "plot_png_base64": png}
 
 

@@ -35,7 +35,7 @@ import numpy as np
 from warehouse.catalog import Collection, Retriever, Taxonomy
 from warehouse.enrichment import documents
 from warehouse.index import VectorQuery
-from warehouse.retrieval.errors import ApiError
+from warehouse.retrieval.errors import ApiError, check_keys
 from warehouse.retrieval.filters import get_path
 from warehouse.retrieval.templates import _TEMPLATE
 
@@ -45,23 +45,13 @@ MERGE_MODES = ("replace", "append")
 
 # -- the request shapes -----------------------------------------------------------------------------
 
-def _keys(data: Any, allowed: set[str], where: str) -> dict[str, Any]:
-    if not isinstance(data, dict):
-        raise ApiError(422, f"{where} must be an object", {"location": where})
-    unknown = sorted(set(data) - allowed)
-    if unknown:
-        raise ApiError(422, f"{where}: unknown key(s) {unknown}; allowed: {sorted(allowed)}",
-                       {"location": where, "unknown": unknown})
-    return data
-
-
 def _strip_payload(path: str) -> str:
     return path[len("payload."):] if path.startswith("payload.") else path
 
 
 def _mapping(m: Any, where: str) -> dict[str, Any]:
     """``{input_key, source_type, path, value}`` from the documented form or the tutorial's ``{source, target}``."""
-    m = _keys(m, {"input_key", "source_type", "path", "value", "override", "source", "target"}, where)
+    m = check_keys(m, {"input_key", "source_type", "path", "value", "override", "source", "target"}, where)
     if "source" in m or "target" in m:
         if not m.get("source") or not m.get("target"):
             raise ApiError(422, f"{where}: the short form needs both 'source' (e.g. 'payload.text') and "
@@ -86,7 +76,7 @@ def _mapping(m: Any, where: str) -> dict[str, Any]:
 def _enrichment_field(f: Any, where: str) -> dict[str, Any]:
     if isinstance(f, str):
         f = {"field_path": f}
-    f = _keys(f, {"field_path", "target_field", "merge_mode", "source", "target"}, where)
+    f = check_keys(f, {"field_path", "target_field", "merge_mode", "source", "target"}, where)
     path = f.get("field_path") or f.get("source")
     if not path or not isinstance(path, str):
         raise ApiError(422, f"{where}: field_path (the reference document's field to copy) is required",
@@ -112,14 +102,14 @@ FLAT_KEYS = {"taxonomy_name", "description", "metadata", "config", "taxonomy_typ
 def parse_request(body: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     """``(top-level fields, config)`` from the documented ``config`` form, the tutorial's flat form, or
     the showcase's ``config.enrichment_fields`` / ``collection_configuration`` variant."""
-    body = _keys(body, FLAT_KEYS, "body")
+    body = check_keys(body, FLAT_KEYS, "body")
     top = {k: body.get(k) for k in ("taxonomy_name", "description", "metadata")}
     if "config" in body:
         misplaced = sorted(set(body) - {"taxonomy_name", "description", "metadata", "config"})
         if misplaced:
             raise ApiError(422, f"with 'config', put {misplaced} inside config (or drop config and use the flat form)",
                            {"location": "body", "misplaced": misplaced})
-        raw = dict(_keys(body["config"], CONFIG_KEYS, "config"))
+        raw = dict(check_keys(body["config"], CONFIG_KEYS, "config"))
     else:
         raw = {k: v for k, v in body.items() if k not in ("taxonomy_name", "description", "metadata")}
         # Tutorial shape: collection_id is the collection to classify; the references are the
@@ -140,12 +130,12 @@ def normalize_config(raw: dict[str, Any]) -> dict[str, Any]:
     ttype = raw.get("taxonomy_type", "flat")
     if ttype not in ("flat", "hierarchical"):
         raise ApiError(422, f"taxonomy_type {ttype!r} is not 'flat' or 'hierarchical'", {"location": "taxonomy_type"})
-    source = _keys(raw.get("source_collection") or {}, {"collection_id", "enrichment_fields"}, "source_collection")
+    source = check_keys(raw.get("source_collection") or {}, {"collection_id", "enrichment_fields"}, "source_collection")
     fields = [_enrichment_field(f, f"enrichment_fields[{i}]")
               for i, f in enumerate(source.get("enrichment_fields") or raw.get("enrichment_fields") or [])]
     targets = list(raw.get("target_collection_ids") or [])
     for i, cc in enumerate(raw.get("collection_configuration") or []):  # showcase variant
-        cc = _keys(cc, {"collection_id", "apply_on_ingestion"}, f"collection_configuration[{i}]")
+        cc = check_keys(cc, {"collection_id", "apply_on_ingestion"}, f"collection_configuration[{i}]")
         if cc.get("apply_on_ingestion", True) and cc.get("collection_id"):
             targets.append(cc["collection_id"])
     threshold = raw.get("threshold", raw.get("min_score"))
@@ -176,7 +166,7 @@ def normalize_config(raw: dict[str, Any]) -> dict[str, Any]:
                    "threshold", "retriever_id", "input_mappings"}
         out = []
         for i, n in enumerate(nodes):
-            n = _keys(n, allowed, f"hierarchical_nodes[{i}]")
+            n = check_keys(n, allowed, f"hierarchical_nodes[{i}]")
             if not n.get("collection_id"):
                 raise ApiError(422, f"hierarchical_nodes[{i}]: collection_id is required", {"location": f"hierarchical_nodes[{i}]"})
             if n.get("retriever_id") or n.get("input_mappings"):

@@ -131,12 +131,13 @@ def fan_out(catalog: Catalog, limit: int = 200) -> int:
 
 
 def deliver_to(catalog: Catalog, event: Event, targets: list[dict[str, Any]], alert_id: str | None = None,
-               organization_id: str | None = None, secret: str | None = None) -> None:
-    """Queue ``event`` for URLs outside any webhook (an alert's own channels)."""
+               organization_id: str | None = None, secret: str | None = None, webhook_id: str | None = None) -> None:
+    """Queue ``event`` for chosen URLs, bypassing the subscriptions (an alert's own channels, a webhook's test)."""
     body = event_body(event)
     with catalog.session() as s:
         for target in targets:
-            s.add(WebhookDelivery(delivery_id=new_id("dlv"), alert_id=alert_id, organization_id=organization_id,
+            s.add(WebhookDelivery(delivery_id=new_id("dlv"), webhook_id=webhook_id, alert_id=alert_id,
+                                  organization_id=organization_id,
                                   event_id=event.event_id, event_type=event.event_type, url=target["url"],
                                   headers=target["headers"], timeout_s=target["timeout"],
                                   secret=target["signing_secret"] or secret, body=body,

@@ -55,6 +55,19 @@ class ApiError(Exception):
         self.type = type_ or _TYPES.get(status, "Error")
 
 
+def check_keys(data: Any, allowed: set[str], where: str) -> dict[str, Any]:
+    """``data`` when it is an object with only ``allowed`` keys; else a 422 naming the unknown ones (and the
+    hint for a key that belongs elsewhere)."""
+    if not isinstance(data, dict):
+        raise ApiError(422, f"{where} must be an object", {"location": where})
+    unknown = sorted(set(data) - allowed)
+    if unknown:
+        hints = [HINTS[k] for k in unknown if k in HINTS]
+        raise ApiError(422, f"{where}: unknown key(s) {unknown}; allowed: {sorted(allowed)}"
+                       + (f" (hint: {'; '.join(hints)})" if hints else ""), {"location": where, "unknown": unknown})
+    return data
+
+
 def not_found(kind: str, identifier: str, **details: Any) -> ApiError:
     return ApiError(404, f"{kind} {identifier!r} not found", {"resource": kind, "identifier": identifier, **details})
 

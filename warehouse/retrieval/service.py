@@ -86,6 +86,15 @@ class Services:
                                          self.settings.webhook_retry_base_seconds)
             self.dispatcher.start()
 
+    def record_event(self, event_type: str, namespace_id: str | None, resource_id: str | None,
+                     payload: dict[str, Any], dedupe_key: str) -> None:
+        """Record an event for the webhooks (once per ``dedupe_key``) and let the dispatcher send it now."""
+        from warehouse.events import record_event
+
+        with self.catalog.session() as s:
+            record_event(s, event_type, namespace_id, resource_id, payload, dedupe_key)
+        self.wake_dispatcher()
+
     def wake_dispatcher(self) -> None:
         if self.dispatcher is not None:
             self.dispatcher.wake()

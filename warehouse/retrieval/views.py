@@ -5,7 +5,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from warehouse.catalog import Batch, Bucket, Collection, Namespace, Object, Retriever, Task
+from warehouse.catalog import (
+    Batch,
+    Bucket,
+    Collection,
+    EnrichmentRun,
+    Namespace,
+    Object,
+    Retriever,
+    Task,
+)
 from warehouse.ids import document_id_from_uuid
 
 
@@ -136,3 +145,12 @@ def document_view(hit, with_vectors: bool = False, vector_names: dict[str, str] 
         names = vector_names or {}
         doc["vectors"] = {names.get(k, k): v for k, v in hit.vectors.items()}
     return doc
+
+
+def enrichment_run_view(r: EnrichmentRun, with_result: bool = False) -> dict[str, Any]:
+    out = {"run_id": r.run_id, "kind": r.kind, "resource_id": r.resource_id, "status": r.status, "trigger": r.trigger,
+           "stats": r.stats or {}, "error": r.error, "dagster_run_id": r.dagster_run_id,
+           "started_at": _ts(r.started_at), "finished_at": _ts(r.finished_at)}
+    if with_result:
+        out["result"] = r.result or {}
+    return out

@@ -9,11 +9,9 @@ from fastapi import APIRouter, Body, Depends, Query, Response
 
 from warehouse.catalog import Alert, EnrichmentRun, Namespace, Webhook, WebhookDelivery
 from warehouse.enrichment import alerts, webhooks
-from warehouse.enrichment.taxonomies import _keys
-from warehouse.events import record_event
 from warehouse.ids import new_id
 from warehouse.retrieval.deps import Caller, caller, namespace, services
-from warehouse.retrieval.errors import ApiError, not_found
+from warehouse.retrieval.errors import ApiError, check_keys, not_found
 from warehouse.retrieval.routes.common import (
     body_dict,
     get_alert,
@@ -21,9 +19,8 @@ from warehouse.retrieval.routes.common import (
     list_page,
     page_args,
 )
-from warehouse.retrieval.routes.taxonomies import run_view
 from warehouse.retrieval.service import Services
-from warehouse.retrieval.views import _ts, listing
+from warehouse.retrieval.views import _ts, enrichment_run_view, listing
 
 router = APIRouter(tags=["alerts", "webhooks"])
 
@@ -44,10 +41,8 @@ def alert_view(a: Alert) -> dict[str, Any]:
 
 
 def _alert_event(svc: Services, event_type: str, a: Alert) -> None:
-    with svc.catalog.session() as s:
-        record_event(s, event_type, a.namespace_id, a.alert_id, {"alert_id": a.alert_id, "alert_name": a.alert_name},
+    svc.record_event(event_type, a.namespace_id, a.alert_id, {"alert_id": a.alert_id, "alert_name": a.alert_name},
                      f"{event_type}:{a.alert_id}:{_ts(a.updated_at)}")
-    svc.wake_dispatcher()
 
 
 @router.post("/v1/alerts", summary="Create an alert")
@@ -124,12 +119,12 @@ def alert_executions(alert_id: str, limit: int = Query(50, ge=1, le=500), ns: Na
         a = get_alert(s, ns.namespace_id, alert_id)
         rows = (s.query(EnrichmentRun).filter(EnrichmentRun.resource_id == a.alert_id)
                 .order_by(EnrichmentRun.started_at.desc()).limit(limit).all())
-    return {"results": [run_view(r, with_result=True) for r in rows], "total": len(rows)}
+    return {"results": [enrichment_run_view(r, with_result=True) for r in rows], "total": len(rows)}
 
 
 @router.post("/v1/alerts/{alert_id}/execute", summary="Evaluate an alert now over a collection's (or a batch's) documents")
 def execute_alert(alert_id: str, body: Any = Body(None), ns: Namespace = Depends(namespace), svc: Services = Depends(services)):
-    body = _keys(body_dict(body), {"collection_id", "batch_id"}, "body")
+    body = check_keys(body_dict(body), {"collection_id", "batch_id"}, "body")
     with svc.catalog.session() as s:
         a = get_alert(s, ns.namespace_id, alert_id)
         cid = body.get("collection_id") or a.config["collection_ids"][0]
@@ -144,7 +139,7 @@ WEBHOOK_KEYS = {"webhook_name", "event_types", "events", "channels", "url", "hea
 
 
 def _webhook_request(body: dict[str, Any], partial: bool = False) -> dict[str, Any]:
-    body = _keys(body, WEBHOOK_KEYS, "body")
+    body = check_keys(body, WEBHOOK_KEYS, "body")
     out: dict[str, Any] = {}
     if "webhook_name" in body or not partial:
         if not body.get("webhook_name"):
@@ -169,7 +164,7 @@ def _webhook_request(body: dict[str, Any], partial: bool = False) -> dict[str, A
                            {"location": "channels"})
         clean = []
         for i, ch in enumerate(channels):
-            ch = _keys(ch, {"channel", "channel_type", "configs", "config"}, f"channels[{i}]")
+            ch = check_keys(ch, {"channel", "channel_type", "configs", "config"}, f"channels[{i}]")
             kind = ch.get("channel") or ch.get("channel_type")
             cfg = ch.get("configs") or ch.get("config") or {}
             if kind not in ("webhook", "slack"):
@@ -309,8 +304,6 @@ def test_webhook(webhook_id: str, who: Caller = Depends(caller), svc: Services =
         event.delivered_at = event.created_at  # not fanned out: only this webhook gets it
         s.expunge(event)
     webhooks.deliver_to(svc.catalog, event, webhooks.channel_targets(h.channels), organization_id=who.organization_id,
-                        secret=h.secret)
-    with svc.catalog.session() as s:
-        s.query(WebhookDelivery).filter(WebhookDelivery.event_id == event.event_id).update({"webhook_id": h.webhook_id})
+                        secret=h.secret, webhook_id=h.webhook_id)
     svc.wake_dispatcher()
     return {"event_id": event.event_id, "message": "test event queued; see the deliveries endpoint"}

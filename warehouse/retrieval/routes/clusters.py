@@ -9,16 +9,24 @@ from fastapi.responses import Response
 
 from warehouse.catalog import Cluster, EnrichmentRun, Namespace
 from warehouse.enrichment import clusters, runs
-from warehouse.events import record_event
 from warehouse.ids import new_id
 from warehouse.retrieval.deps import namespace, services
-from warehouse.retrieval.errors import ApiError
-from warehouse.retrieval.routes.common import body_dict, get_cluster, get_collection, list_page
-from warehouse.retrieval.routes.taxonomies import run_view
+from warehouse.retrieval.errors import ApiError, check_keys
+from warehouse.retrieval.routes.common import (
+    body_dict,
+    get_cluster,
+    get_collection,
+    list_page,
+    start_task,
+)
 from warehouse.retrieval.service import Services
-from warehouse.retrieval.views import _ts
+from warehouse.retrieval.views import _ts, enrichment_run_view
 
 router = APIRouter(tags=["clusters"])
+PATCHABLE = {"cluster_name", "description", "metadata", "auto_execute_on_batch", "auto_execute_min_documents",
+             "auto_execute_cooldown_seconds", "llm_labeling"}
+EXECUTE_KEYS = {"mode", "source_execution_ids", "assignment_threshold", "filters", "sample_size", "vis_n_components",
+                "defer_visualization", "layout_stability", "llm_labeling"}
 
 
 def cluster_view(c: Cluster, last: EnrichmentRun | None = None) -> dict[str, Any]:
@@ -45,11 +53,8 @@ def _last(s, c: Cluster) -> EnrichmentRun | None:
 
 
 def _event(svc: Services, event_type: str, c: Cluster) -> None:
-    with svc.catalog.session() as s:
-        record_event(s, event_type, c.namespace_id, c.cluster_id,
-                     {"cluster_id": c.cluster_id, "cluster_name": c.cluster_name},
+    svc.record_event(event_type, c.namespace_id, c.cluster_id, {"cluster_id": c.cluster_id, "cluster_name": c.cluster_name},
                      f"{event_type}:{c.cluster_id}:{_ts(c.updated_at)}")
-    svc.wake_dispatcher()
 
 
 def _check(svc: Services, s, ns: Namespace, config: dict[str, Any]) -> dict[str, Any]:
@@ -120,12 +125,10 @@ def get_cluster_route(cluster_id: str, ns: Namespace = Depends(namespace), svc: 
 def patch_cluster(cluster_id: str, body: Any = Body(None), ns: Namespace = Depends(namespace),
                   svc: Services = Depends(services)):
     body = body_dict(body)
-    allowed = {"cluster_name", "description", "metadata", "auto_execute_on_batch", "auto_execute_min_documents",
-               "auto_execute_cooldown_seconds", "llm_labeling"}
-    unknown = sorted(set(body) - allowed)
-    if unknown:
-        raise ApiError(422, f"cannot patch {unknown}; patchable: {sorted(allowed)} (create a new definition to change "
-                       "what is clustered and how)", {"location": "body", "unknown": unknown})
+    unknown = sorted(set(body) - PATCHABLE)
+    if unknown:  # own message: say why the rest cannot change
+        raise ApiError(422, f"cannot patch {unknown}; patchable: {sorted(PATCHABLE)} (create a new definition to "
+                       "change what is clustered and how)", {"location": "body", "unknown": unknown})
     with svc.catalog.session() as s:
         c = get_cluster(s, ns.namespace_id, cluster_id)
         cfg = dict(c.config)
@@ -157,12 +160,7 @@ def delete_cluster(cluster_id: str, ns: Namespace = Depends(namespace), svc: Ser
 @router.post("/v1/clusters/{cluster_id}/execute", summary="Run the clustering now (a task)")
 def execute_cluster(cluster_id: str, body: Any = Body(None), ns: Namespace = Depends(namespace),
                     svc: Services = Depends(services)):
-    body = body_dict(body)
-    allowed = {"mode", "source_execution_ids", "assignment_threshold", "filters", "sample_size", "vis_n_components",
-               "defer_visualization", "layout_stability", "llm_labeling"}
-    unknown = sorted(set(body) - allowed)
-    if unknown:
-        raise ApiError(422, f"unknown key(s) {unknown}; allowed: {sorted(allowed)}", {"location": "body"})
+    body = check_keys(body_dict(body), EXECUTE_KEYS, "body")
     threshold = body.get("assignment_threshold", 0.5)
     if not isinstance(threshold, int | float) or not -1 <= threshold <= 1:
         raise ApiError(422, "assignment_threshold must be a cosine similarity from -1 to 1", {"location": "assignment_threshold"})
@@ -175,16 +173,16 @@ def execute_cluster(cluster_id: str, body: Any = Body(None), ns: Namespace = Dep
         raise ApiError(422, "llm_labeling needs WAREHOUSE_LLM_BASE_URL", {"location": "llm_labeling"})
     run_id = new_id("crun")
 
-    def work():
-        try:
-            runs.run_cluster(svc, c.cluster_id, "api", run_id=run_id, assignment_threshold=float(threshold),
-                             llm_labeling=llm if isinstance(llm, bool) else None)
-        except Exception:  # noqa: BLE001 - recorded on the run (status FAILED, error)
-            pass
+    def work() -> dict:
+        result = runs.run_cluster(svc, c.cluster_id, "api", run_id=run_id, assignment_threshold=float(threshold),
+                                  llm_labeling=llm if isinstance(llm, bool) else None)
+        return {k: result[k] for k in ("run_id", "num_groups", "noise_count", "documents", "plot_path")}
 
-    svc.background(work)
-    return {"task_id": run_id, "run_id": run_id, "cluster_id": c.cluster_id, "status": "PENDING",
-            "message": f"GET /v1/clusters/{c.cluster_id}/executions/{run_id} for its progress"}
+    task = start_task(svc, ns.namespace_id, "cluster.execute", c.cluster_id,
+                      {"cluster_id": c.cluster_id, "assignment_threshold": threshold}, work)
+    return {**task, "run_id": run_id, "cluster_id": c.cluster_id,
+            "message": f"GET /v1/clusters/{c.cluster_id}/executions/{run_id} for the run, /v1/tasks/{task['task_id']} "
+                       "for the task"}
 
 
 @router.get("/v1/clusters/{cluster_id}/executions", summary="Executions of a cluster definition")
@@ -195,7 +193,7 @@ def cluster_executions(cluster_id: str, limit: int = Query(20, ge=1, le=200), ns
         c = get_cluster(s, ns.namespace_id, cluster_id)
         rows = (s.query(EnrichmentRun).filter(EnrichmentRun.resource_id == c.cluster_id)
                 .order_by(EnrichmentRun.started_at.desc()).limit(limit).all())
-    return {"results": [run_view(r) for r in rows], "total": len(rows)}
+    return {"results": [enrichment_run_view(r) for r in rows], "total": len(rows)}
 
 
 def _run(s, c: Cluster, run_id: str | None) -> EnrichmentRun:
@@ -216,7 +214,7 @@ def _run(s, c: Cluster, run_id: str | None) -> EnrichmentRun:
 def cluster_execution(cluster_id: str, run_id: str, ns: Namespace = Depends(namespace), svc: Services = Depends(services)):
     with svc.catalog.session() as s:
         r = _run(s, get_cluster(s, ns.namespace_id, cluster_id), run_id)
-    out = run_view(r)
+    out = enrichment_run_view(r)
     out["groups"] = (r.result or {}).get("groups", [])
     return out
 

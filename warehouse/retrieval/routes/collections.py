@@ -144,13 +144,9 @@ def create_collection(body: CreateCollectionRequest, ns: Namespace = Depends(nam
 
 
 def _event(svc: Services, event_type: str, c: Collection) -> None:
-    from warehouse.events import record_event
-
-    with svc.catalog.session() as s:
-        record_event(s, event_type, c.namespace_id, c.collection_id,
+    svc.record_event(event_type, c.namespace_id, c.collection_id,
                      {"collection_id": c.collection_id, "collection_name": c.collection_name},
                      f"{event_type}:{c.collection_id}")
-    svc.wake_dispatcher()
 
 
 @router.get("/v1/collections", summary="List collections")

@@ -78,3 +78,35 @@ def list_page(catalog, namespace_id: str, model, name_column, view, limit, offse
         total = q.count()
         rows = [view(s, r) for r in q.order_by(model.created_at).offset(offset).limit(limit)]
     return listing(rows, total, limit, offset)
+
+
+def start_task(svc, namespace_id: str, task_type: str, resource_id: str, inputs: dict, work) -> dict:
+    """A task (``GET /v1/tasks/{id}``) for ``work()`` run in the background: PROCESSING, then COMPLETED with the
+    outputs ``work`` returns, or FAILED with the error's message. Returns the task's JSON."""
+    from warehouse.catalog import Task
+    from warehouse.ids import new_id
+    from warehouse.retrieval.views import task_view
+
+    task = Task(task_id=new_id("task"), namespace_id=namespace_id, task_type=task_type, status="PENDING",
+                resource_id=resource_id, inputs=inputs)
+    with svc.catalog.session() as s:
+        s.add(task)
+
+    def update(status: str, outputs: dict | None = None, error: str | None = None) -> None:
+        with svc.catalog.session() as s:
+            row = s.get(Task, task.task_id)
+            row.status, row.error = status, error
+            if outputs is not None:
+                row.outputs = outputs
+
+    def run() -> None:
+        update("PROCESSING")
+        try:
+            outputs = work()
+        except Exception as exc:  # noqa: BLE001 - the task says why (the run records it too)
+            update("FAILED", error=getattr(exc, "message", None) or str(exc))
+            return
+        update("COMPLETED", outputs=outputs)
+
+    svc.background(run)
+    return task_view(task)

@@ -7,15 +7,21 @@ from typing import Any
 
 from fastapi import APIRouter, Body, Depends, Query
 
-from warehouse.catalog import EnrichmentRun, Namespace, Task, Taxonomy
+from warehouse.catalog import EnrichmentRun, Namespace, Taxonomy
 from warehouse.enrichment import runs, taxonomies
-from warehouse.events import record_event
+from warehouse.enrichment.documents import scope_filter
 from warehouse.ids import new_id
 from warehouse.retrieval.deps import namespace, services
-from warehouse.retrieval.errors import ApiError
-from warehouse.retrieval.routes.common import body_dict, get_collection, get_taxonomy, list_page
+from warehouse.retrieval.errors import ApiError, check_keys
+from warehouse.retrieval.routes.common import (
+    body_dict,
+    get_collection,
+    get_taxonomy,
+    list_page,
+    start_task,
+)
 from warehouse.retrieval.service import Services
-from warehouse.retrieval.views import _ts, task_view
+from warehouse.retrieval.views import _ts, enrichment_run_view
 
 router = APIRouter(tags=["taxonomies"])
 
@@ -32,11 +38,9 @@ def taxonomy_view(t: Taxonomy, config: dict[str, Any] | None = None) -> dict[str
 
 
 def _event(svc: Services, event_type: str, t: Taxonomy) -> None:
-    with svc.catalog.session() as s:
-        record_event(s, event_type, t.namespace_id, t.taxonomy_id,
+    svc.record_event(event_type, t.namespace_id, t.taxonomy_id,
                      {"taxonomy_id": t.taxonomy_id, "taxonomy_name": t.taxonomy_name, "version": t.version},
                      f"{event_type}:{t.taxonomy_id}:{t.version}")
-    svc.wake_dispatcher()
 
 
 @router.post("/v1/taxonomies", summary="Create a taxonomy (flat or hierarchical)")
@@ -155,21 +159,11 @@ def taxonomy_executions(taxonomy_id: str, limit: int = Query(20, ge=1, le=200), 
         t = get_taxonomy(s, ns.namespace_id, taxonomy_id)
         rows = (s.query(EnrichmentRun).filter(EnrichmentRun.resource_id == t.taxonomy_id)
                 .order_by(EnrichmentRun.started_at.desc()).limit(limit).all())
-    return {"results": [run_view(r) for r in rows], "total": len(rows)}
+    return {"results": [enrichment_run_view(r) for r in rows], "total": len(rows)}
 
 
-def run_view(r: EnrichmentRun, with_result: bool = False) -> dict[str, Any]:
-    out = {"run_id": r.run_id, "kind": r.kind, "resource_id": r.resource_id, "status": r.status, "trigger": r.trigger,
-           "stats": r.stats or {}, "error": r.error, "dagster_run_id": r.dagster_run_id,
-           "started_at": _ts(r.started_at), "finished_at": _ts(r.finished_at)}
-    if with_result:
-        out["result"] = r.result or {}
-    return out
-
-
-class ExecuteBody:
-    KEYS = {"documents", "document_ids", "collection_id", "collection_ids", "scroll_filters", "batch_size",
-            "materialize", "inputs", "parallelism", "budget_limits"}
+EXECUTE_KEYS = {"documents", "document_ids", "collection_id", "collection_ids", "scroll_filters", "batch_size",
+                "inputs", "parallelism", "budget_limits"}
 
 
 @router.post("/v1/taxonomies/{taxonomy_id}/execute", summary="Classify documents, or materialize the taxonomy")
@@ -178,7 +172,7 @@ def execute_taxonomy(taxonomy_id: str, body: Any = Body(None), ns: Namespace = D
                      svc: Services = Depends(services)):
     """``documents`` / ``document_ids``: match them and return the assignments (nothing written).
     Otherwise: materialize into the target collections (or ``collection_ids``) as a task."""
-    body = taxonomies._keys(body_dict(body), ExecuteBody.KEYS, "body")
+    body = check_keys(body_dict(body), EXECUTE_KEYS, "body")
     with svc.catalog.session() as s:
         t = get_taxonomy(s, ns.namespace_id, taxonomy_id)
         plan = taxonomies.resolve(svc, s, ns.namespace_id, t, dict(t.config))
@@ -214,44 +208,23 @@ def _materialize_task(svc: Services, ns: Namespace, t: Taxonomy, collection_ids,
         raise ApiError(422, "batch_size must be an integer from 1 to 10000", {"location": "batch_size"})
     with svc.catalog.session() as s:
         ids = [get_collection(s, ns.namespace_id, c).collection_id for c in collection_ids or []]
-        if not ids and not t.config.get("target_collection_ids"):
-            raise ApiError(422, f"taxonomy {t.taxonomy_name!r} has no target collections; pass collection_id(s) or "
-                           "set target_collection_ids", {"location": "collection_ids"})
-        from warehouse.enrichment.documents import scope_filter
-
-        scope_filter(ids or t.config["target_collection_ids"], scroll_filters, "scroll_filters")  # 422 now, not later
-        task = Task(task_id=new_id("task"), namespace_id=ns.namespace_id, task_type="taxonomy.materialize",
-                    status="PENDING", resource_id=t.taxonomy_id,
-                    inputs={"taxonomy_id": t.taxonomy_id, "collection_ids": ids or t.config["target_collection_ids"],
-                            "scroll_filters": scroll_filters, "batch_size": batch_size})
-        s.add(task)
+    targets = ids or t.config.get("target_collection_ids")
+    if not targets:
+        raise ApiError(422, f"taxonomy {t.taxonomy_name!r} has no target collections; pass collection_id(s) or "
+                       "set target_collection_ids", {"location": "collection_ids"})
+    scope_filter(targets, scroll_filters, "scroll_filters")  # a bad filter is a 422 now, not a failed task later
     run_id = new_id("trun")
-
-    def work():
-        _task(svc, task.task_id, "PROCESSING")
-        try:
-            stats = runs.run_taxonomy(svc, t.taxonomy_id, ids or None, scroll_filters, batch_size, run_id=run_id)
-        except Exception as exc:  # noqa: BLE001 - recorded on the task and the run
-            _task(svc, task.task_id, "FAILED", error=getattr(exc, "message", None) or str(exc))
-            return
-        _task(svc, task.task_id, "COMPLETED", outputs=stats)
-
-    svc.background(work)
-    return {**task_view(task), "run_id": run_id}
-
-
-def _task(svc: Services, task_id: str, status: str, outputs: dict | None = None, error: str | None = None) -> None:
-    with svc.catalog.session() as s:
-        task = s.get(Task, task_id)
-        task.status, task.error = status, error
-        if outputs is not None:
-            task.outputs = outputs
+    task = start_task(svc, ns.namespace_id, "taxonomy.materialize", t.taxonomy_id,
+                      {"taxonomy_id": t.taxonomy_id, "collection_ids": targets, "scroll_filters": scroll_filters,
+                       "batch_size": batch_size},
+                      lambda: runs.run_taxonomy(svc, t.taxonomy_id, ids or None, scroll_filters, batch_size, run_id=run_id))
+    return {**task, "run_id": run_id}
 
 
 @router.post("/v1/collections/{collection_identifier}/apply-taxonomy", summary="Apply a taxonomy to a collection now")
 def apply_taxonomy(collection_identifier: str, body: Any = Body(None), ns: Namespace = Depends(namespace),
                    svc: Services = Depends(services)):
-    body = taxonomies._keys(body_dict(body), {"taxonomy_id", "scroll_filters", "batch_size", "parallelism",
+    body = check_keys(body_dict(body), {"taxonomy_id", "scroll_filters", "batch_size", "parallelism",
                                               "budget_limits"}, "body")
     if not body.get("taxonomy_id"):
         raise ApiError(422, "taxonomy_id is required", {"location": "taxonomy_id"})
