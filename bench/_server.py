@@ -25,3 +25,21 @@ def serve(home: Path, key: str | None = None, **overrides):
     base = f"http://127.0.0.1:{port}"
     wait_until_healthy(base, timeout=300)
     return base, key, svc
+
+
+def upload_and_process(client, bucket_id: str, objects: list[dict], chunk: int = 1000) -> dict:
+    """Create ``objects`` in the bucket (``/objects/batch``, ``chunk`` at a time), process them all in one batch
+    and wait for it; returns the finished batch."""
+    import time
+
+    ids = []
+    for i in range(0, len(objects), chunk):
+        resp = client.post(f"/v1/buckets/{bucket_id}/objects/batch", json={"objects": objects[i:i + chunk]})
+        resp.raise_for_status()
+        ids += [o["object_id"] for o in resp.json()["objects"]]
+    batch = client.post(f"/v1/buckets/{bucket_id}/batches", json={"object_ids": ids}).json()
+    client.post(f"/v1/buckets/{bucket_id}/batches/{batch['batch_id']}/submit", json={}).raise_for_status()
+    while (b := client.get(f"/v1/batches/{batch['batch_id']}").json())["status"] not in (
+            "COMPLETED", "COMPLETED_WITH_ERRORS", "FAILED", "CANCELED"):
+        time.sleep(2)
+    return b

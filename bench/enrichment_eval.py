@@ -69,18 +69,11 @@ def collection(c: httpx.Client, name: str, rows: list[dict]) -> dict:
         "collection_name": name, "source": {"type": "bucket", "bucket_ids": [bucket["bucket_id"]]},
         "feature_extractor": {"feature_extractor_name": "text_extractor", "version": "v1",
                               "input_mappings": {"text": "text"}, "field_passthrough": [{"source_path": "label"}]}}).json()
-    started, ids = time.perf_counter(), []
-    for i in range(0, len(rows), 1000):
-        chunk = [{"label": r["label"], "blobs": [{"property": "text", "type": "text", "data": r["text"]}]}
-                 for r in rows[i:i + 1000]]
-        resp = c.post(f"/v1/buckets/{bucket['bucket_id']}/objects/batch", json={"objects": chunk})
-        resp.raise_for_status()
-        ids += [o["object_id"] for o in resp.json()["objects"]]
-    batch = c.post(f"/v1/buckets/{bucket['bucket_id']}/batches", json={"object_ids": ids}).json()
-    c.post(f"/v1/buckets/{bucket['bucket_id']}/batches/{batch['batch_id']}/submit", json={}).raise_for_status()
-    while (b := c.get(f"/v1/batches/{batch['batch_id']}").json())["status"] not in (
-            "COMPLETED", "COMPLETED_WITH_ERRORS", "FAILED", "CANCELED"):
-        time.sleep(2)
+    from bench._server import upload_and_process
+
+    started = time.perf_counter()
+    b = upload_and_process(c, bucket["bucket_id"], [
+        {"label": r["label"], "blobs": [{"property": "text", "type": "text", "data": r["text"]}]} for r in rows])
     print(json.dumps({"stage": "ingest", "collection": name, "documents": b["documents_written"],
                       "status": b["status"], "seconds": round(time.perf_counter() - started, 1)}), flush=True)
     return coll

@@ -69,21 +69,13 @@ def ingest(c: httpx.Client, dataset: Path) -> dict:
         "feature_extractor": {"feature_extractor_name": "text_extractor", "version": "v1",
                               "input_mappings": {"text": "text"}, "field_passthrough": [{"source_path": "doc_id"}]}}
     ).json()
+    from bench._server import upload_and_process
+
     rows = [json.loads(line) for line in (dataset / "corpus.jsonl").open()]
     started = time.perf_counter()
-    ids = []
-    for i in range(0, len(rows), 1000):
-        chunk = [{"doc_id": r["_id"], "blobs": [{"property": "text", "type": "text",
-                                                 "data": (r.get("title", "") + " " + r["text"]).strip()}]}
-                 for r in rows[i:i + 1000]]
-        resp = c.post(f"/v1/buckets/{bucket['bucket_id']}/objects/batch", json={"objects": chunk})
-        resp.raise_for_status()
-        ids += [o["object_id"] for o in resp.json()["objects"]]
-    batch = c.post(f"/v1/buckets/{bucket['bucket_id']}/batches", json={"object_ids": ids}).json()
-    c.post(f"/v1/buckets/{bucket['bucket_id']}/batches/{batch['batch_id']}/submit", json={}).raise_for_status()
-    while (b := c.get(f"/v1/batches/{batch['batch_id']}").json())["status"] not in (
-            "COMPLETED", "COMPLETED_WITH_ERRORS", "FAILED", "CANCELED"):
-        time.sleep(2)
+    b = upload_and_process(c, bucket["bucket_id"], [
+        {"doc_id": r["_id"], "blobs": [{"property": "text", "type": "text",
+                                        "data": (r.get("title", "") + " " + r["text"]).strip()}]} for r in rows])
     print(json.dumps({"stage": "ingest", "documents": b["documents_written"], "status": b["status"],
                       "seconds": round(time.perf_counter() - started, 1)}), flush=True)
     return coll

@@ -21,6 +21,7 @@ from warehouse.events import record_event
 from warehouse.ids import new_id
 from warehouse.retrieval.errors import ApiError, check_keys
 from warehouse.retrieval.filters import compile_filter
+from warehouse.retrieval.views import document_view
 
 KEYS = {"name", "alert_name", "description", "collection_id", "collection_ids", "notification_config", "notification",
         "source", "retriever_id", "trigger_on", "min_count", "threshold", "condition", "inputs", "cooldown_seconds",
@@ -140,7 +141,7 @@ def _matches(svc, alert: Alert, namespace_id: str, collection_id: str, batch_id:
     else:
         hits = documents.scan(svc.index, namespace_id, {"must": [{"key": k, "match": {"value": v}}
                                                                  for k, v in scope.items()]})
-        found = [documents.doc(h) for h in hits]
+        found = [document_view(h) for h in hits]
     if condition is not None:
         found = [d for d in found if condition.matches(d)]
     return found

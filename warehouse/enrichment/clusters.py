@@ -25,6 +25,7 @@ import numpy as np
 from warehouse.enrichment import documents
 from warehouse.retrieval.errors import ApiError, check_keys
 from warehouse.retrieval.filters import get_path
+from warehouse.retrieval.views import document_view
 
 METHODS = ("hdbscan", "kmeans", "agglomerative")
 ALIASES = {"k-means": "kmeans", "k_means": "kmeans", "hierarchical": "agglomerative"}
@@ -306,7 +307,7 @@ def run(svc, namespace_id: str, cluster_id: str, run_id: str, config: dict[str, 
     X_all = np.asarray([h.vectors[feature.vector_name] for h in hits], dtype=np.float32)
     if config["normalize"]:
         X_all /= np.maximum(np.linalg.norm(X_all, axis=1, keepdims=True), 1e-12)
-    docs = [documents.doc(h) for h in hits]
+    docs = [document_view(h) for h in hits]
     n_all = len(docs)
     sample = np.arange(n_all)
     if config.get("sample_size") and config["sample_size"] < n_all:
@@ -352,8 +353,9 @@ def run(svc, namespace_id: str, cluster_id: str, run_id: str, config: dict[str, 
     text_field = config["text_field"]
     texts = {g: [str(get_path(docs[i], text_field) or "") for i in np.flatnonzero(full == g)] for g in group_ids}
     keywords = ctfidf_keywords(texts, config["num_keywords"])
-    groups = {g: {"keywords": keywords.get(g, []), "samples": _central(X_all, full, g, centroids[k], docs, text_field)}
-              for k, g in enumerate(group_ids)}
+    central = {g: _central_idx(X_all, full, g, centroids[k], 20) for k, g in enumerate(group_ids)}
+    groups = {g: {"keywords": keywords.get(g, []),
+                  "samples": [str(get_path(docs[i], text_field) or "") for i in central[g]]} for g in group_ids}
     use_llm = config["llm_labeling"]["enabled"] if llm_override is None else llm_override
     llm, llm_error = ({}, None)
     if use_llm and groups:
@@ -384,13 +386,13 @@ def run(svc, namespace_id: str, cluster_id: str, run_id: str, config: dict[str, 
                       "label": names.get(int(full[i]), "noise")} for i in sample.tolist()]
     sizes = Counter(full.tolist())
     result_groups = []
-    for k, g in enumerate(group_ids):
+    for g in group_ids:
         members = np.flatnonzero(labels == g)
         result_groups.append({
             "group_id": gid[g], "label": names[g], "keywords": groups[g]["keywords"],
             "summary": (llm.get(g) or {}).get("summary"), "label_source": "llm" if g in llm else "ctfidf",
             "size": int(sizes[g]), "centroid_2d": [round(float(v), 5) for v in layout[members, :2].mean(axis=0)],
-            "sample_document_ids": [docs[i]["document_id"] for i in _central_idx(X_all, full, g, centroids[k])],
+            "sample_document_ids": [docs[i]["document_id"] for i in central[g][:5]],
         })
     result_groups.sort(key=lambda x: -x["size"])
     png = plot_png(layout[:, :2], labels, names, f"{config['method']} · {len(group_ids)} groups · {len(X)} documents")
@@ -404,11 +406,9 @@ def run(svc, namespace_id: str, cluster_id: str, run_id: str, config: dict[str, 
     }
 
 
-def _central_idx(X_all, full, g, centroid, n: int = 5) -> list[int]:
+def _central_idx(X_all, full, g, centroid, n: int) -> list[int]:
+    """The ``n`` members of group ``g`` closest to its centroid, closest first."""
     members = np.flatnonzero(full == g)
     order = np.argsort(-(X_all[members] @ centroid))[:n]
     return [int(members[i]) for i in order]
 
-
-def _central(X_all, full, g, centroid, docs, text_field, n: int = 20) -> list[str]:
-    return [str(get_path(docs[i], text_field) or "") for i in _central_idx(X_all, full, g, centroid, n)]

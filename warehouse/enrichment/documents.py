@@ -6,6 +6,7 @@ back in one batched call per page of updates — never one request per document.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,7 +14,6 @@ from warehouse.index import IndexStore
 from warehouse.index.base import Hit
 from warehouse.retrieval.errors import ApiError
 from warehouse.retrieval.filters import compile_filter
-from warehouse.retrieval.views import document_view
 
 PAGE = 1000
 
@@ -58,25 +58,22 @@ def scope_filter(collection_ids: list[str], filters: Any = None, where: str = "f
     return {"must": must}
 
 
-def scan(index: IndexStore, namespace_id: str, filter: dict[str, Any], vector_name: str | None = None,
-         limit: int | None = None) -> list[Hit]:
-    """Every document matching ``filter`` (payload, and the named vector when given), in pages."""
-    out: list[Hit] = []
+def pages(index: IndexStore, namespace_id: str, filter: dict[str, Any], vector_name: str | None = None,
+          size: int = PAGE) -> Iterator[list[Hit]]:
+    """The documents matching ``filter`` (payload, and the named vector when given), a page at a time."""
     offset = None
     while True:
-        page = PAGE if limit is None else min(PAGE, limit - len(out))
-        if page <= 0:
-            break
-        hits, offset = index.scroll(namespace_id, filter, page, offset,
+        hits, offset = index.scroll(namespace_id, filter, size, offset,
                                     with_vectors=[vector_name] if vector_name else False)
-        out.extend(hits)
+        if hits:
+            yield hits
         if offset is None:
-            break
-    return out
+            return
 
 
-def doc(hit: Hit) -> dict[str, Any]:
-    return document_view(hit)
+def scan(index: IndexStore, namespace_id: str, filter: dict[str, Any], vector_name: str | None = None) -> list[Hit]:
+    """Every document matching ``filter`` at once (clustering needs them all)."""
+    return [h for page in pages(index, namespace_id, filter, vector_name) for h in page]
 
 
 def write(index: IndexStore, namespace_id: str, updates: list[tuple[str, dict[str, Any]]],

@@ -24,6 +24,7 @@ label, score, node, path, taxonomy version.
 
 from __future__ import annotations
 
+import copy
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -38,6 +39,7 @@ from warehouse.index import VectorQuery
 from warehouse.retrieval.errors import ApiError, check_keys
 from warehouse.retrieval.filters import get_path
 from warehouse.retrieval.templates import _TEMPLATE
+from warehouse.retrieval.views import document_view
 
 STRATEGIES = ("retriever", "linear_probe")
 MERGE_MODES = ("replace", "append")
@@ -203,6 +205,7 @@ class Plan:
     retriever: Retriever | None = None
     retriever_collections: list[Collection] = field(default_factory=list)
     engine_input: str | None = None  # the one input a simple retriever's query is, when it is simple
+    probe: Any = None  # linear_probe: (classifier, reference vectors, labels, reference docs), fitted once per plan
 
 
 def _retriever_feature(r: Retriever) -> tuple[str | None, str | None, bool]:
@@ -226,10 +229,11 @@ def _retriever_feature(r: Retriever) -> tuple[str | None, str | None, bool]:
 
 
 def resolve(svc, s, namespace_id: str, t: Taxonomy, config: dict[str, Any] | None = None) -> Plan:
-    """Check that everything the taxonomy names exists; 422 naming what is missing."""
+    """Check that everything the taxonomy names exists (422 naming what is missing); the plan holds a
+    resolved copy of the config (ids for names), the stored one is left as it is."""
     from warehouse.retrieval.routes.common import get_collection, get_retriever
 
-    config = config or t.config
+    config = copy.deepcopy(config if config is not None else t.config)
     retriever, r_colls, engine_input = None, [], None
     feature_uri = config.get("feature_uri")
     if config.get("retriever_id"):
@@ -345,7 +349,7 @@ def _engine_matches(svc, namespace_id: str, plan: Plan, Q: np.ndarray, collectio
     for start in range(0, len(queries), 256):
         for hits, self_id in zip(svc.index.query_batch(namespace_id, queries[start:start + 256]),
                                  exclude[start:start + 256], strict=True):
-            docs = [(documents.doc(h), h.score) for h in hits]
+            docs = [(document_view(h), h.score) for h in hits]
             out.append([(d, s) for d, s in docs if d["document_id"] != self_id][:limit])
     return out
 
@@ -378,13 +382,14 @@ def _retriever_matches(svc, namespace_id: str, plan: Plan, targets: list[dict[st
         return list(pool.map(one, targets))
 
 
-def _linear_probe(svc, namespace_id: str, plan: Plan, Q: np.ndarray) -> list[list[tuple[dict, float]]]:
+def _fit_probe(svc, namespace_id: str, plan: Plan):
+    """The classifier over the reference vectors (read once per plan, not once per page of targets)."""
     from sklearn.linear_model import LogisticRegression
 
     label_path = plan.config["source_collection"]["enrichment_fields"][0]["field_path"]
     refs = documents.scan(svc.index, namespace_id, documents.scope_filter(plan.reference_ids), plan.feature.vector_name)
     refs = [h for h in refs if h.vectors and h.vectors.get(plan.feature.vector_name) is not None]
-    ref_docs = [documents.doc(h) for h in refs]
+    ref_docs = [document_view(h) for h in refs]
     labels = [get_path(d, label_path) for d in ref_docs]
     keep = [i for i, lab in enumerate(labels) if lab is not None]
     if len({str(labels[i]) for i in keep}) < 2:
@@ -392,7 +397,13 @@ def _linear_probe(svc, namespace_id: str, plan: Plan, Q: np.ndarray) -> list[lis
                        f"{label_path!r}; found {len({str(labels[i]) for i in keep})}", {"location": "inference_strategy"})
     R = np.asarray([refs[i].vectors[plan.feature.vector_name] for i in keep], dtype=np.float32)
     y = np.asarray([str(labels[i]) for i in keep])
-    clf = LogisticRegression(C=100.0, max_iter=3000).fit(R, y)
+    return LogisticRegression(C=100.0, max_iter=3000).fit(R, y), R, y, [ref_docs[i] for i in keep]
+
+
+def _linear_probe(svc, namespace_id: str, plan: Plan, Q: np.ndarray) -> list[list[tuple[dict, float]]]:
+    if plan.probe is None:
+        plan.probe = _fit_probe(svc, namespace_id, plan)
+    clf, R, y, ref_docs = plan.probe
     P = clf.predict_proba(Q)
     sims = Q @ R.T
     out = []
@@ -405,7 +416,7 @@ def _linear_probe(svc, namespace_id: str, plan: Plan, Q: np.ndarray) -> list[lis
                 continue
             members = np.flatnonzero(y == clf.classes_[j])
             best = members[np.argmax(sim[members])]  # the closest reference of the predicted label
-            matches.append((ref_docs[keep[best]], float(row[j])))
+            matches.append((ref_docs[best], float(row[j])))
         out.append(matches)
     return out
 
@@ -528,15 +539,14 @@ def materialize(svc, namespace_id: str, plan: Plan, collection_ids: list[str] | 
         raise ApiError(422, f"taxonomy {plan.name!r} has no target collections; pass collection ids or set "
                        "target_collection_ids", {"location": "target_collection_ids"})
     overlap = sorted(set(collection_ids) & set(plan.reference_ids)) if plan.config["taxonomy_type"] == "flat" else []
-    hits = documents.scan(svc.index, namespace_id, documents.scope_filter(collection_ids, scroll_filters, "scroll_filters"),
-                          plan.feature.vector_name)
+    scope = documents.scope_filter(collection_ids, scroll_filters, "scroll_filters")
+    total = svc.index.count(namespace_id, scope)
     counts: dict[str, int] = defaultdict(int)
     assigned = written = 0
     how = "none"
     scores = []
-    for start in range(0, len(hits), batch_size):
-        page = hits[start:start + batch_size]
-        targets = [documents.doc(h) for h in page]
+    for page in documents.pages(svc.index, namespace_id, scope, plan.feature.vector_name, batch_size):
+        targets = [document_view(h) for h in page]
         vectors = {d["document_id"]: (h.vectors or {}).get(plan.feature.vector_name) for d, h in zip(targets, page, strict=True)}
         vectors = {k: v for k, v in vectors.items() if v is not None}
         matches, how = classify(svc, namespace_id, plan, targets, vectors)
@@ -550,7 +560,7 @@ def materialize(svc, namespace_id: str, plan: Plan, collection_ids: list[str] | 
                 counts[" / ".join(m.path) if m.path else str(m.label)] += 1
                 scores.append(m.score)
         if progress:
-            progress({"documents_done": written, "documents_total": len(hits), "assigned": assigned})
+            progress({"documents_done": written, "documents_total": total, "assigned": assigned})
     return {"documents": written, "assigned": assigned, "unassigned": written - assigned, "matching": how,
             "collections": collection_ids, "labels": dict(sorted(counts.items(), key=lambda kv: -kv[1])),
             "mean_score": round(float(np.mean(scores)), 4) if scores else None,

@@ -8,6 +8,7 @@ from typing import Any, ClassVar
 from pydantic import BaseModel, ValidationError
 
 from warehouse.retrieval.errors import ApiError
+from warehouse.retrieval.filters import compile_filter
 
 STAGES: dict[str, type[Stage]] = {}
 
@@ -59,6 +60,12 @@ class Stage:
             raise ApiError(422, f"stage {name!r} ({self.stage_id}): " + "; ".join(problems),
                            {"stage_name": name, "stage_id": self.stage_id, "errors": problems}) from None
         self.metadata: dict[str, Any] = {}
+        when = getattr(self.params, "when", None)  # stages with a `when` parameter touch only matching documents
+        self.when = compile_filter(when, f"stage {name}.when") if when else None
+
+    def selected(self, docs: list[dict[str, Any]]) -> list[int]:
+        """Positions of the documents the stage's ``when`` filter selects (all without one)."""
+        return [i for i, d in enumerate(docs) if self.when is None or self.when.matches(d)]
 
     def run(self, ctx: StageContext, docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
         raise NotImplementedError

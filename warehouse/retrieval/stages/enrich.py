@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from warehouse.retrieval.filters import compile_filter, get_path
+from warehouse.retrieval.filters import get_path
 from warehouse.retrieval.stages.base import Stage, StageContext, register
 
 # payload keys that describe the stored document itself, not content worth merging
@@ -43,17 +43,13 @@ class DocumentEnrichStage(Stage):
     icon = "merge"
     Params = DocumentEnrichParams
 
-    def __init__(self, name: str, parameters: dict[str, Any]) -> None:
-        super().__init__(name, parameters)
-        self.when = compile_filter(self.params.when, f"stage {name}.when")
-
     def run(self, ctx: StageContext, docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
         from warehouse.retrieval.routes.common import get_collection
 
         p = self.params
         with ctx.services.catalog.session() as s:
             target = get_collection(s, ctx.namespace_id, p.target_collection_id)
-        chosen = [d for d in docs if self.when is None or self.when.matches(d)]
+        chosen = [docs[i] for i in self.selected(docs)]
         keys = list({repr(v): v for d in chosen if (v := get_path(d, p.source_field)) is not None
                      and isinstance(v, str | int | bool)}.values())
         matches = self._lookup(ctx, target.collection_id, keys) if keys else {}
@@ -129,10 +125,6 @@ class TaxonomyEnrichStage(Stage):
     icon = "tags"
     Params = TaxonomyEnrichParams
 
-    def __init__(self, name: str, parameters: dict[str, Any]) -> None:
-        super().__init__(name, parameters)
-        self.when = compile_filter(self.params.when, f"stage {name}.when")
-
     def run(self, ctx: StageContext, docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
         from warehouse.enrichment import taxonomies
         from warehouse.retrieval.routes.common import get_taxonomy
@@ -141,7 +133,7 @@ class TaxonomyEnrichStage(Stage):
         with ctx.services.catalog.session() as s:
             t = get_taxonomy(s, ctx.namespace_id, p.taxonomy_id)
             plan = taxonomies.resolve(ctx.services, s, ctx.namespace_id, t, dict(t.config))
-        chosen = [i for i, d in enumerate(docs) if self.when is None or self.when.matches(d)]
+        chosen = self.selected(docs)
         matches = taxonomies.match_documents(ctx.services, ctx.namespace_id, plan, [docs[i] for i in chosen])
         by_index = dict(zip(chosen, matches, strict=True))
         out, assigned = [], 0

@@ -12,7 +12,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from warehouse.retrieval.errors import ApiError
-from warehouse.retrieval.filters import compile_filter, get_path, set_path
+from warehouse.retrieval.filters import get_path, set_path
 from warehouse.retrieval.llm import ChatClient
 from warehouse.retrieval.stages.apply import _cut, _Defaults, compile_template, count_tokens
 from warehouse.retrieval.stages.base import Stage, StageContext, register
@@ -108,12 +108,11 @@ class LlmEnrichStage(Stage):
         if self.params.batch_size:
             self.params.concurrency = self.params.batch_size
         self.template = compile_template(name, self.stage_id, self.params.prompt, strict=False)
-        self.when = compile_filter(self.params.when, f"stage {name}.when")
 
     def run(self, ctx: StageContext, docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
         p = self.params
         llm = _client(ctx, self)
-        chosen = [i for i, d in enumerate(docs) if self.when is None or self.when.matches(d)]
+        chosen = self.selected(docs)
         convs = []
         for i in chosen:
             d = docs[i]

@@ -9,8 +9,9 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from warehouse.retrieval.filters import get_path
+from warehouse.retrieval.schemas import _alias as _aliases
 from warehouse.retrieval.stages.base import Stage, StageContext, register
-from warehouse.retrieval.stages.sort import _aliases, _sort_key
+from warehouse.retrieval.stages.sort import _sort_key
 
 
 class SampleParams(BaseModel):
