@@ -11,9 +11,10 @@ def serve(home: Path, key: str | None = None, **overrides):
     import uvicorn
 
     from tests.conftest import free_port
-    from warehouse.bootstrap import ensure_api_key, wait_until_healthy
-    from warehouse.retrieval.app import create_app
-    from warehouse.retrieval.service import Services
+    from warehouse.api.app import create_app
+    from warehouse.catalog.bootstrap import ensure_api_key
+    from warehouse.cli.up import wait_until_healthy
+    from warehouse.services import Services
     from warehouse.settings import Settings
 
     port = free_port()

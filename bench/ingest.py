@@ -52,10 +52,10 @@ def main() -> None:
     import uvicorn
 
     from tests.conftest import free_port
+    from warehouse.api.app import create_app
     from warehouse.batch.engine import ensure_ray
-    from warehouse.bootstrap import ensure_api_key
-    from warehouse.retrieval.app import create_app
-    from warehouse.retrieval.service import Services
+    from warehouse.catalog.bootstrap import ensure_api_key
+    from warehouse.services import Services
     from warehouse.settings import Settings
 
     home = Path(tempfile.mkdtemp(prefix="wh-bench-"))

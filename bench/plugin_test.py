@@ -34,7 +34,7 @@ def main() -> None:
     print(json.dumps({"stage": "plugins_test", "plugin": args.plugin.name, "seconds": round(seconds, 2),
                       "ok": report.get("ok"), "exit": proc.returncode}), flush=True)
 
-    from warehouse.extractors.harness import sample_frame
+    from warehouse.batch.harness import sample_frame
     from warehouse.extractors.loader import load_plugin
 
     ext = load_plugin(args.plugin)

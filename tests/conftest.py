@@ -71,9 +71,10 @@ def _serve(home: Path, **overrides):
     """An API server (uvicorn on loopback, in a thread) on ``home`` with the test plugins installed."""
     import uvicorn
 
-    from warehouse.bootstrap import ensure_api_key, wait_until_healthy
-    from warehouse.retrieval.app import create_app
-    from warehouse.retrieval.service import Services
+    from warehouse.api.app import create_app
+    from warehouse.catalog.bootstrap import ensure_api_key
+    from warehouse.cli.up import wait_until_healthy
+    from warehouse.services import Services
     from warehouse.settings import Settings
 
     plugins = home / "extractors"
@@ -83,7 +84,7 @@ def _serve(home: Path, **overrides):
     port = free_port()
     settings = Settings(home=home, api_port=port, **overrides)
     if settings.orchestrator == "dagster":
-        from warehouse.dagster_process import prepare_home
+        from warehouse.cli.dagster import prepare_home
 
         prepare_home(settings)
     svc = Services.from_settings(settings)

@@ -14,7 +14,7 @@ import pytest
 
 from tests.conftest import free_port
 from tests.dagster_helpers import corpus, submit, tick
-from warehouse.dagster_process import start_dagster, stop_dagster, wait_for_ui
+from warehouse.cli.dagster import start_dagster, stop_dagster, wait_for_ui
 from warehouse.sensors import queued_batches
 
 pytestmark = [pytest.mark.dagster, pytest.mark.ray, pytest.mark.slow]

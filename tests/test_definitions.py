@@ -6,7 +6,7 @@ import sys
 from dagster import AssetKey, Definitions
 
 from tests.conftest import ROOT
-from warehouse.dagster_process import DAGSTER_YAML
+from warehouse.cli.dagster import DAGSTER_YAML
 from warehouse.definitions import defs
 from warehouse.index.remote import RemoteIndexStore
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from warehouse.extractors.batchlint import lint_source
+from warehouse.extractors.tools.batchlint import lint_source
 
 CASES = [
     ("SEQ001", "def process(self, batch):\n    out = []\n    for _, row in batch.iterrows():\n"

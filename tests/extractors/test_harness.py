@@ -6,8 +6,8 @@ import pytest
 from typer.testing import CliRunner
 
 from tests.conftest import ROOT
-from warehouse.cli import app
-from warehouse.extractors.harness import run_plugin_test
+from warehouse.batch.harness import run_plugin_test
+from warehouse.cli.app import app
 
 pytestmark = [pytest.mark.ray, pytest.mark.slow]
 EXAMPLES = ROOT / "examples" / "extractors"

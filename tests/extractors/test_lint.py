@@ -12,8 +12,8 @@ import pytest
 from typer.testing import CliRunner
 
 from tests.conftest import ROOT
-from warehouse.cli import app
-from warehouse.extractors.lint import lint_path
+from warehouse.cli.app import app
+from warehouse.extractors.tools.lint import lint_path
 
 EXAMPLES = ROOT / "examples" / "extractors"
 EXAMPLE_NAMES = ["text_embed", "st_embed", "keyword_pipeline", "image_classifier", "llm_tagger"]
@@ -163,7 +163,7 @@ def test_cli_exit_status_and_json(tmp_path):
 
 
 def test_archive_size_limit(tmp_path, monkeypatch):
-    import warehouse.extractors.lint as lint
+    import warehouse.extractors.tools.lint as lint
 
     archive = _zip(EXAMPLES / "text_embed", tmp_path / "big.zip", {"text_embed/weights.bin": b"\0" * 4096})
     assert lint.MAX_ARCHIVE_BYTES == 500 * 1024 * 1024

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from warehouse.extractors.scanner import KNOWN_GAPS, scan_source
+from warehouse.extractors.tools.scanner import KNOWN_GAPS, scan_source
 
 BLOCKED = {
     "subprocess": "import subprocess",

@@ -2,7 +2,7 @@
 
 import pytest
 
-from warehouse.retrieval.errors import ApiError
+from warehouse.errors import WarehouseError
 from warehouse.retrieval.filters import compile_filter
 
 DOC = {"category": "audio", "price": 120, "tags": ["new", "sale"], "title": "Noise Cancelling Headphones", "meta": {"rank": 2}}
@@ -38,7 +38,7 @@ def test_pushdown_shapes():
 
 
 def test_errors_name_the_problem():
-    with pytest.raises(ApiError, match="unknown operator 'like'"):
+    with pytest.raises(WarehouseError, match="unknown operator 'like'"):
         compile_filter({"field": "a", "operator": "like", "value": 1})
-    with pytest.raises(ApiError, match="needs a list"):
+    with pytest.raises(WarehouseError, match="needs a list"):
         compile_filter({"field": "a", "operator": "in", "value": 1})

@@ -10,10 +10,10 @@ from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, ass
 from sqlalchemy import func
 
 from warehouse.assets.partitions import BUCKETS
-from warehouse.batch.submit import queue_objects
 from warehouse.catalog import Bucket, Namespace, Object
+from warehouse.catalog.batches import queue_objects
+from warehouse.catalog.inbox import inbox_prefix, new_files, register_files
 from warehouse.resources import WarehouseResource
-from warehouse.storage.inbox import inbox_prefix, new_files, register_files
 
 
 def bucket_metadata(session, bucket: Bucket, **extra) -> dict:

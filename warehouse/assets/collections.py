@@ -35,6 +35,7 @@ from dagster._core.definitions.data_version import DATA_VERSION_TAG
 from warehouse.assets.buckets import bucket_objects
 from warehouse.assets.partitions import COLLECTION_BATCHES, COLLECTIONS
 from warehouse.catalog import Batch, Collection
+from warehouse.catalog.batches import BatchStatus
 from warehouse.resources import WarehouseResource
 
 
@@ -134,7 +135,7 @@ def collection_documents(context: AssetExecutionContext, warehouse: WarehouseRes
                              f"{event.get('objects_failed')} objects failed, {event.get('rows_per_second')} rows/s")
 
     result = warehouse.run_partition(batch_id, collection_id, context.run.run_id, progress, context.log.info)
-    if result["status"] == "CANCELED":
+    if result["status"] == BatchStatus.CANCELED:
         raise RuntimeError(f"batch {batch_id} was canceled while processing collection {name!r}")
     failures = result.get("failures") or []
     for failure in failures[:20]:

@@ -32,6 +32,8 @@ from dagster import (
 from warehouse.assets.collections import collection_documents
 from warehouse.assets.partitions import CLUSTERS, TAXONOMIES
 from warehouse.catalog import Batch, Cluster, Taxonomy
+from warehouse.catalog.batches import SUCCEEDED
+from warehouse.enrichment.runs import due_after_batch
 from warehouse.resources import WarehouseResource
 
 _LINEAGE = [AssetDep(collection_documents, partition_mapping=SpecificPartitionsPartitionMapping([]))]
@@ -142,12 +144,10 @@ def clusters_daily(context: ScheduleEvaluationContext):
         description="After a batch writes documents into a collection: materialize the taxonomies that target it "
         "and run its auto-executing cluster definitions (cooldown and minimum document count respected).")
 def enrichment_after_batches(context: SensorEvaluationContext, warehouse: WarehouseResource):
-    from warehouse.enrichment.runs import due_after_batch
-
     cursor = context.cursor or datetime.now(UTC).replace(tzinfo=None).isoformat()
     with warehouse.catalog().session() as s:
         done = (s.query(Batch).filter(Batch.completed_at > datetime.fromisoformat(cursor),
-                                      Batch.status.in_(["COMPLETED", "COMPLETED_WITH_ERRORS"]))
+                                      Batch.status.in_(SUCCEEDED))
                 .order_by(Batch.completed_at).limit(100).all())
     if not done:
         context.update_cursor(cursor)

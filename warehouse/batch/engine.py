@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from warehouse.extractors.loader import LoadedExtractor, load_plugin
+from warehouse.extractors.models import configure_offline_models, configure_torch_threads
 
 log = logging.getLogger(__name__)
 ERROR_COLUMN = "_error"
@@ -73,7 +74,6 @@ def ensure_ray(address: str | None = None, num_cpus: int | None = None) -> None:
 def _init_ray(address: str | None, num_cpus: int | None) -> None:
     import ray
 
-    from warehouse.extractors.models import configure_offline_models
 
     configure_offline_models()  # before the workers are forked: they inherit the HF environment
     with _RAY_LOCK:
@@ -103,8 +103,6 @@ class StepGroup:
     def __init__(self, plugin_path: str, builtin: bool, parameters: dict[str, Any],
                  step_indexes: list[int], vector_features: list[str], threads: int,
                  code_version: str | None = None, last: bool = True) -> None:
-        from warehouse.extractors.models import configure_torch_threads
-
         configure_torch_threads(threads)
         ext = load_plugin(Path(plugin_path), builtin=builtin)
         if code_version is not None and ext.code_version != code_version:
@@ -183,7 +181,6 @@ MAX_CACHED_GROUPS = 2  # per worker process; each may hold a model
 
 def cached_group(**kwargs: Any) -> StepGroup:
     """This process's :class:`StepGroup` for ``kwargs`` (built and warmed on first use)."""
-    from warehouse.extractors.models import configure_torch_threads
 
     key = json.dumps(kwargs, sort_keys=True, default=str)
     with _GROUPS_LOCK:

@@ -8,7 +8,7 @@ from typing import Any
 
 import pandas as pd
 
-from warehouse.batch.chunking import split_text
+from warehouse.extractors.chunking import split_text
 from warehouse.extractors.manifest import ExtractorSpec
 from warehouse.ids import document_id_from_uuid, document_uuid
 

@@ -28,24 +28,15 @@ from warehouse.batch.engine import (
 )
 from warehouse.batch.rows import build_rows
 from warehouse.catalog import Batch, Bucket, Catalog, Collection, Object, Task, lock_row
-from warehouse.events import record_batch_event, record_event
+from warehouse.catalog.batches import ACTIVE, SUCCEEDED, TERMINAL, BatchStatus
+from warehouse.catalog.collections import index_specs
+from warehouse.catalog.events import record_batch_event, record_event
 from warehouse.extractors.registry import ExtractorRegistry
 from warehouse.ids import uuid_from_document_id
-from warehouse.index import IndexPoint, IndexStore, VectorSpec
-from warehouse.index.bm25 import BM25_VECTOR, bm25_spec, encode_documents, has_bm25
+from warehouse.index import IndexPoint, IndexStore
+from warehouse.index.bm25 import BM25_VECTOR, encode_documents, has_bm25
 
 log = logging.getLogger(__name__)
-TERMINAL = {"COMPLETED", "COMPLETED_WITH_ERRORS", "FAILED", "CANCELED"}
-
-
-def collection_vector_specs(ext, collection=None) -> list[VectorSpec]:
-    specs = [
-        VectorSpec(ext.spec.vector_name(f), int(f.embedding_dim), f.distance_metric)
-        for f in ext.spec.vector_features
-    ]
-    if collection is not None and has_bm25(collection):
-        specs.append(bm25_spec())
-    return specs
 
 
 class _ObjectBuffer:
@@ -111,7 +102,7 @@ class BatchRunner:
             batch = s.get(Batch, batch_id)
             status = batch.status if batch is not None else None
         event = self._cancel.get(batch_id)
-        if event is None or status != "PROCESSING":
+        if event is None or status != BatchStatus.PROCESSING:
             event = self._cancel[batch_id] = threading.Event()
         return self._pool.submit(self.run_partition, batch_id, collection_id, run_id, event, progress)
 
@@ -124,7 +115,7 @@ class BatchRunner:
     def resume_pending(self) -> list[str]:
         """Re-queue batches a previous process left QUEUED or PROCESSING (re-runs are idempotent)."""
         with self.catalog.session() as s:
-            ids = [b.batch_id for b in s.query(Batch).filter(Batch.status.in_(["QUEUED", "PROCESSING"]))]
+            ids = [b.batch_id for b in s.query(Batch).filter(Batch.status.in_(ACTIVE))]
         for batch_id in ids:
             self.submit(batch_id)
         return ids
@@ -140,7 +131,7 @@ class BatchRunner:
             self.run(batch_id, cancelled)
         except Exception as exc:  # noqa: BLE001 - the batch records why it failed
             log.exception("batch %s failed", batch_id)
-            self._finish(batch_id, "FAILED", error=describe_exception(exc))
+            self._finish(batch_id, BatchStatus.FAILED, error=describe_exception(exc))
 
     def _set_status(self, batch_id: str, status: str, **fields: Any) -> None:
         with self.catalog.session() as s:
@@ -163,7 +154,7 @@ class BatchRunner:
             batch = s.get(Batch, batch_id)
             if batch is None:
                 raise LookupError(f"batch {batch_id} not found")
-            if batch.status == "CANCELED":
+            if batch.status == BatchStatus.CANCELED:
                 self._cancel.pop(batch_id, None)
                 return {}
             collection_ids = list(batch.collection_ids or [])
@@ -172,7 +163,7 @@ class BatchRunner:
                 break
             self.run_partition(batch_id, collection_id, cancelled=cancelled)
         if cancelled.is_set():
-            self._finish(batch_id, "CANCELED", error="canceled")
+            self._finish(batch_id, BatchStatus.CANCELED, error="canceled")
         self._cancel.pop(batch_id, None)
         return self.summary(batch_id)
 
@@ -198,15 +189,15 @@ class BatchRunner:
             batch = s.get(Batch, batch_id)
             if batch is None:
                 raise LookupError(f"batch {batch_id} not found")
-            if batch.status == "CANCELED":
-                return {"status": "CANCELED", "documents_written": 0, "documents_replaced": 0, "failures": [],
-                        "batch_status": "CANCELED"}
+            if batch.status == BatchStatus.CANCELED:
+                return {"status": BatchStatus.CANCELED.value, "documents_written": 0, "documents_replaced": 0,
+                        "failures": [], "batch_status": BatchStatus.CANCELED.value}
             collection = s.get(Collection, collection_id)
             objects = s.query(Object).filter(Object.object_id.in_(batch.object_ids or [])).all()
             schemas = {b.bucket_id: b.bucket_schema for b in s.query(Bucket).filter(Bucket.bucket_id == batch.bucket_id)}
             namespace_id, object_ids, bucket_id = batch.namespace_id, list(batch.object_ids or []), batch.bucket_id
         started_at = datetime.now(UTC).isoformat()
-        self._record(batch_id, collection_id, {"status": "PROCESSING", "dagster_run_id": run_id,
+        self._record(batch_id, collection_id, {"status": BatchStatus.PROCESSING.value, "dagster_run_id": run_id,
                                                "started_at": started_at})
         try:
             if collection is None:
@@ -220,7 +211,7 @@ class BatchRunner:
                                           run_id=run_id, progress=progress)
         except Exception as exc:
             self._record(batch_id, collection_id, {
-                "status": "FAILED", "error": describe_exception(exc), "dagster_run_id": run_id,
+                "status": BatchStatus.FAILED.value, "error": describe_exception(exc), "dagster_run_id": run_id,
                 "started_at": started_at, "finished_at": datetime.now(UTC).isoformat()})
             raise
         now = datetime.now(UTC).isoformat()
@@ -229,23 +220,23 @@ class BatchRunner:
                     for oid in object_ids if oid not in found] + result["failures"]
         failed = {f["object_id"] for f in failures}
         if cancelled.is_set():
-            status = "CANCELED"
+            status = BatchStatus.CANCELED
         elif not failed:
-            status = "COMPLETED"
+            status = BatchStatus.COMPLETED
         elif result["ok_objects"] - failed:
-            status = "COMPLETED_WITH_ERRORS"
+            status = BatchStatus.COMPLETED_WITH_ERRORS
         else:
-            status = "FAILED"
+            status = BatchStatus.FAILED
         for item in [*failures, *result["skipped"]]:
             item["collection_id"] = collection_id
-        part = {"status": status, "dagster_run_id": run_id, "started_at": started_at, "finished_at": now,
+        part = {"status": status.value, "dagster_run_id": run_id, "started_at": started_at, "finished_at": now,
                 "documents_written": result["written"], "documents_replaced": result["replaced"],
                 "objects": len(object_ids), "objects_failed": len(failed),
                 "rows_skipped": len(result["skipped"]), **result["stats"]}
         batch_status = self._record(batch_id, collection_id, part, failures, result["skipped"])
-        if status in ("COMPLETED", "COMPLETED_WITH_ERRORS") and self.on_part_done is not None:
+        if status in SUCCEEDED and self.on_part_done is not None:
             self.on_part_done(namespace_id, collection_id, batch_id, result["written"])
-        if status in ("COMPLETED", "COMPLETED_WITH_ERRORS"):
+        if status in SUCCEEDED:
             with self.catalog.session() as s:
                 c = s.get(Collection, collection_id)
                 if c is not None:
@@ -270,7 +261,7 @@ class BatchRunner:
         skipped: list[dict[str, Any]] = []
         ok_objects: set[str] = set()
         vectors = {f.feature_name: f for f in ext.spec.vector_features}
-        self.index.ensure_vectors(namespace_id, collection_vector_specs(ext, collection))
+        self.index.ensure_vectors(namespace_id, index_specs(collection))
         lexical = has_bm25(collection)
         buffer = _ObjectBuffer(plan.object_rows)
         pending: list[tuple[str, list[IndexPoint]]] = []
@@ -430,38 +421,38 @@ def record_part(catalog: Catalog, batch_id: str, collection_id: str, part: dict[
                                   + skipped)[:1000]
         batch.documents_written = sum(int(p.get("documents_written") or 0) for p in parts.values())
         batch.documents_replaced = sum(int(p.get("documents_replaced") or 0) for p in parts.values())
-        if batch.status == "CANCELED":
+        if batch.status == BatchStatus.CANCELED:
             return batch.status
         wanted = list(dict.fromkeys([*(batch.collection_ids or []), *parts]))
         statuses = [(parts.get(c) or {}).get("status") for c in wanted]
         if any(st not in TERMINAL for st in statuses):
-            batch.status, batch.completed_at = "PROCESSING", None
+            batch.status, batch.completed_at = BatchStatus.PROCESSING, None
         else:
             failed = {f["object_id"] for f in batch.failed_objects or []}
             errors = [f"{c}: {(parts.get(c) or {}).get('error')}" for c in wanted if (parts.get(c) or {}).get("error")]
-            if "CANCELED" in statuses:
-                batch.status = "CANCELED"
-            elif errors and all(st == "FAILED" for st in statuses):
-                batch.status = "FAILED"
+            if BatchStatus.CANCELED in statuses:
+                batch.status = BatchStatus.CANCELED
+            elif errors and all(st == BatchStatus.FAILED for st in statuses):
+                batch.status = BatchStatus.FAILED
             elif not failed and not errors:
-                batch.status = "COMPLETED"
-            elif len(failed) < len(batch.object_ids or []) or any(st != "FAILED" for st in statuses):
-                batch.status = "COMPLETED_WITH_ERRORS"
+                batch.status = BatchStatus.COMPLETED
+            elif len(failed) < len(batch.object_ids or []) or any(st != BatchStatus.FAILED for st in statuses):
+                batch.status = BatchStatus.COMPLETED_WITH_ERRORS
             else:
-                batch.status = "FAILED"
+                batch.status = BatchStatus.FAILED
             problems = errors + ([f"{len(failed)} object(s) produced no documents; see failed_objects"]
                                  if failed else [])
             batch.error = "; ".join(problems) or None
             batch.completed_at = datetime.now(UTC)
         _mirror_task(s, batch, batch.error)
-        if part.get("status") in ("COMPLETED", "COMPLETED_WITH_ERRORS") and part.get("documents_written"):
+        if part.get("status") in SUCCEEDED and part.get("documents_written"):
             record_event(s, "collection.documents.written", batch.namespace_id, collection_id,
                          {"collection_id": collection_id, "batch_id": batch_id,
                           "documents_written": part.get("documents_written"), "dagster_run_id": part.get("dagster_run_id")},
                          f"collection.documents.written:{collection_id}:{batch_id}:{part.get('finished_at')}")
         if batch.status in TERMINAL:
             record_batch_event(s, batch, part.get("dagster_run_id"))
-        return batch.status
+        return str(batch.status)  # a plain string: it travels into Dagster metadata and JSON
 
 
 def _mirror_task(session, batch: Batch, error: str | None) -> None:

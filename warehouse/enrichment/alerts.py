@@ -15,13 +15,15 @@ from datetime import UTC, datetime
 from typing import Any
 
 from warehouse.catalog import Alert, Collection, EnrichmentRun, Namespace, Retriever
+from warehouse.catalog.events import record_event
+from warehouse.catalog.lookups import get_collection, get_retriever
 from warehouse.enrichment import documents
 from warehouse.enrichment.webhooks import channel_targets, deliver_to
-from warehouse.events import record_event
+from warehouse.errors import WarehouseError, check_keys
 from warehouse.ids import new_id
-from warehouse.retrieval.errors import ApiError, check_keys
+from warehouse.retrieval.documents import document_view
 from warehouse.retrieval.filters import compile_filter
-from warehouse.retrieval.views import document_view
+from warehouse.retrieval.pipeline import execute
 
 KEYS = {"name", "alert_name", "description", "collection_id", "collection_ids", "notification_config", "notification",
         "source", "retriever_id", "trigger_on", "min_count", "threshold", "condition", "inputs", "cooldown_seconds",
@@ -32,9 +34,9 @@ def parse_request(body: dict[str, Any], partial: bool = False) -> tuple[dict[str
     body = check_keys(body, KEYS, "body")
     name = body.get("alert_name") or body.get("name")
     if not name and not partial:
-        raise ApiError(422, "alert_name (or name) is required", {"location": "alert_name"})
+        raise WarehouseError(422, "alert_name (or name) is required", {"location": "alert_name"})
     if body.get("system_condition") or body.get("namespace_selector"):
-        raise ApiError(422, "system alerts (system_condition, namespace_selector) are not supported; alert on a "
+        raise WarehouseError(422, "system alerts (system_condition, namespace_selector) are not supported; alert on a "
                        "collection's documents with a condition or a retriever", {"location": "system_condition"})
     channels = []
     nc = body.get("notification_config")
@@ -44,37 +46,37 @@ def parse_request(body: dict[str, Any], partial: bool = False) -> tuple[dict[str
             ch = check_keys(ch, {"channel_type", "channel_id", "config"}, f"notification_config.channels[{i}]")
             kind = ch.get("channel_type")
             if kind not in ("webhook", "slack"):
-                raise ApiError(422, f"notification_config.channels[{i}].channel_type {kind!r}: only 'webhook' and "
+                raise WarehouseError(422, f"notification_config.channels[{i}].channel_type {kind!r}: only 'webhook' and "
                                "'slack' (incoming webhook URL) are delivered", {"location": f"channels[{i}]"})
             cfg = ch.get("config") or {}
             if not (cfg.get("url") or cfg.get("webhook_url")):
-                raise ApiError(422, f"notification_config.channels[{i}].config.url is required",
+                raise WarehouseError(422, f"notification_config.channels[{i}].config.url is required",
                                {"location": f"notification_config.channels[{i}].config"})
             channels.append({"channel": kind, "configs": cfg})
     if body.get("notification") is not None:  # tutorial form {type: webhook, url}
         n = check_keys(body["notification"], {"type", "url", "headers", "signing_secret"}, "notification")
         if n.get("type", "webhook") != "webhook" or not n.get("url"):
-            raise ApiError(422, "notification must be {type: 'webhook', url}", {"location": "notification"})
+            raise WarehouseError(422, "notification must be {type: 'webhook', url}", {"location": "notification"})
         channels.append({"channel": "webhook", "configs": {k: v for k, v in n.items() if k != "type"}})
     condition = body.get("condition") or body.get("threshold")
     source = body.get("source") or ("retriever" if body.get("retriever_id") else "condition")
     if source == "system":
         source = "condition"
     if source not in ("retriever", "condition"):
-        raise ApiError(422, f"source {source!r} is not 'retriever' or 'condition'", {"location": "source"})
+        raise WarehouseError(422, f"source {source!r} is not 'retriever' or 'condition'", {"location": "source"})
     if source == "retriever" and not body.get("retriever_id") and not partial:
-        raise ApiError(422, "a retriever alert needs retriever_id", {"location": "retriever_id"})
+        raise WarehouseError(422, "a retriever alert needs retriever_id", {"location": "retriever_id"})
     if source == "condition" and not condition and not partial:
-        raise ApiError(422, "an alert needs a condition ({field, operator, value}) or a retriever_id",
+        raise WarehouseError(422, "an alert needs a condition ({field, operator, value}) or a retriever_id",
                        {"location": "condition"})
     if condition:
         compile_filter(condition, "condition")  # 422 on a bad condition
     trigger_on = body.get("trigger_on", "results")
     if trigger_on not in ("results", "no_results"):
-        raise ApiError(422, "trigger_on must be 'results' or 'no_results'", {"location": "trigger_on"})
+        raise WarehouseError(422, "trigger_on must be 'results' or 'no_results'", {"location": "trigger_on"})
     for key in ("min_count", "cooldown_seconds", "max_matches"):
         if key in body and (not isinstance(body[key], int | float) or body[key] < 0):
-            raise ApiError(422, f"{key} must be a number ≥ 0", {"location": key})
+            raise WarehouseError(422, f"{key} must be a number ≥ 0", {"location": key})
     collections = list(body.get("collection_ids") or []) + ([body["collection_id"]] if body.get("collection_id") else [])
     config = {"collection_ids": collections, "source": source, "retriever_id": body.get("retriever_id"),
               "condition": condition, "inputs": body.get("inputs") or {}, "trigger_on": trigger_on,
@@ -98,14 +100,13 @@ def _given(key: str, body: dict[str, Any]) -> bool:
 
 def resolve(s, namespace_id: str, config: dict[str, Any]) -> dict[str, Any]:
     """Collection and retriever identifiers → ids (422 naming what is missing)."""
-    from warehouse.retrieval.routes.common import get_collection, get_retriever
 
     out = dict(config)
     if config.get("retriever_id"):
         try:
             r = get_retriever(s, namespace_id, config["retriever_id"])
-        except ApiError:
-            raise ApiError(422, f"retriever_id: retriever {config['retriever_id']!r} not found", {"location": "retriever_id"}) from None
+        except WarehouseError:
+            raise WarehouseError(422, f"retriever_id: retriever {config['retriever_id']!r} not found", {"location": "retriever_id"}) from None
         out["retriever_id"] = r.retriever_id
         if not config.get("collection_ids"):
             out["collection_ids"] = list(r.collection_ids)
@@ -113,10 +114,10 @@ def resolve(s, namespace_id: str, config: dict[str, Any]) -> dict[str, Any]:
     for c in config.get("collection_ids") or []:
         try:
             ids.append(get_collection(s, namespace_id, c).collection_id)
-        except ApiError:
-            raise ApiError(422, f"collection_ids: collection {c!r} not found", {"location": "collection_ids"}) from None
+        except WarehouseError:
+            raise WarehouseError(422, f"collection_ids: collection {c!r} not found", {"location": "collection_ids"}) from None
     if not ids:
-        raise ApiError(422, "name the collections the alert watches (collection_id or collection_ids)",
+        raise WarehouseError(422, "name the collections the alert watches (collection_id or collection_ids)",
                        {"location": "collection_ids"})
     out["collection_ids"] = ids
     return out
@@ -129,12 +130,10 @@ def _matches(svc, alert: Alert, namespace_id: str, collection_id: str, batch_id:
         scope["batch_id"] = batch_id
     condition = compile_filter(cfg.get("condition"), "condition")
     if cfg["source"] == "retriever":
-        from warehouse.retrieval.pipeline import execute
-
         with svc.catalog.session() as s:
             r = s.get(Retriever, cfg["retriever_id"])
             if r is None:
-                raise ApiError(422, f"alert {alert.alert_name!r}: its retriever {cfg['retriever_id']} was deleted")
+                raise WarehouseError(422, f"alert {alert.alert_name!r}: its retriever {cfg['retriever_id']} was deleted")
             colls = [c for cid in r.collection_ids if (c := s.get(Collection, cid)) is not None]
         res = execute(svc, namespace_id, colls, r.stages, r.input_schema, cfg.get("inputs") or {}, 1000)
         found = [d for d in res["documents"] if all(d.get(k) == v for k, v in scope.items())]
@@ -164,7 +163,7 @@ def evaluate(svc, alert_id: str, collection_id: str, batch_id: str | None, trigg
 
     try:
         found = _matches(svc, alert, alert.namespace_id, collection_id, batch_id)
-    except ApiError as exc:
+    except WarehouseError as exc:
         with svc.catalog.session() as s:
             record(s, "FAILED", error=exc.message, stats=stats)
             record_event(s, "alert.execution.failed", alert.namespace_id, alert_id,

@@ -23,9 +23,11 @@ from typing import Any
 import numpy as np
 
 from warehouse.enrichment import documents
-from warehouse.retrieval.errors import ApiError, check_keys
+from warehouse.errors import WarehouseError, check_keys
+from warehouse.ids import uuid_from_document_id
+from warehouse.retrieval.documents import document_view
 from warehouse.retrieval.filters import get_path
-from warehouse.retrieval.views import document_view
+from warehouse.retrieval.llm import ChatClient
 
 METHODS = ("hdbscan", "kmeans", "agglomerative")
 ALIASES = {"k-means": "kmeans", "k_means": "kmeans", "hierarchical": "agglomerative"}
@@ -49,27 +51,27 @@ def parse_request(body: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]
     short form (``collection_id``, ``feature_uri``, ``algorithm{name, params}``, ``dimension_reduction``)."""
     body = check_keys(body, TOP_KEYS, "body")
     if not body.get("cluster_name"):
-        raise ApiError(422, "cluster_name is required", {"location": "cluster_name"})
+        raise WarehouseError(422, "cluster_name is required", {"location": "cluster_name"})
     if body.get("cluster_type", "vector") != "vector":
-        raise ApiError(422, f"cluster_type {body['cluster_type']!r} is not supported; only 'vector' clustering is "
+        raise WarehouseError(422, f"cluster_type {body['cluster_type']!r} is not supported; only 'vector' clustering is "
                        "built in", {"location": "cluster_type"})
     if body.get("source_cluster_ids") or body.get("attribute_config"):
-        raise ApiError(422, "clustering other clusters or attributes is not supported; cluster a collection's "
+        raise WarehouseError(422, "clustering other clusters or attributes is not supported; cluster a collection's "
                        "vectors (collection_ids + vector_config)", {"location": "source_cluster_ids"})
     vc = check_keys(body.get("vector_config") or {}, VECTOR_KEYS, "vector_config")
     collections = list(body.get("collection_ids") or []) + ([body["collection_id"]] if body.get("collection_id") else [])
     if not collections:
-        raise ApiError(422, "name the collections to cluster in collection_ids", {"location": "collection_ids"})
+        raise WarehouseError(422, "name the collections to cluster in collection_ids", {"location": "collection_ids"})
     uris = vc.get("feature_uris") or []
     feature_uri = body.get("feature_uri") or vc.get("feature_uri") or (uris[0] if uris else None)
     if len(uris) > 1:
-        raise ApiError(422, "clustering over several features (feature_uris) is not supported; pick one feature_uri",
+        raise WarehouseError(422, "clustering over several features (feature_uris) is not supported; pick one feature_uri",
                        {"location": "vector_config.feature_uris"})
     algorithm = check_keys(body.get("algorithm") or {}, {"name", "params"}, "algorithm")
     method = (algorithm.get("name") or vc.get("clustering_method") or "hdbscan").lower()
     method = ALIASES.get(method, method)
     if method not in METHODS:
-        raise ApiError(422, f"clustering_method {method!r} is not one of {list(METHODS)}",
+        raise WarehouseError(422, f"clustering_method {method!r} is not one of {list(METHODS)}",
                        {"location": "vector_config.clustering_method"})
     params = dict(algorithm.get("params") or {})
     params.update(vc.get("algorithm_params") or {})
@@ -81,11 +83,11 @@ def parse_request(body: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]
     reduction = _reduction(reduction, method)
     llm = check_keys(body.get("llm_labeling") or {}, LLM_KEYS, "llm_labeling")
     if llm.get("provider") not in (None, "openai", "openai_compatible"):
-        raise ApiError(422, f"llm_labeling.provider {llm['provider']!r} is not built in; point WAREHOUSE_LLM_BASE_URL "
+        raise WarehouseError(422, f"llm_labeling.provider {llm['provider']!r} is not built in; point WAREHOUSE_LLM_BASE_URL "
                        "at an OpenAI-compatible endpoint and drop provider", {"location": "llm_labeling.provider"})
     sample = body.get("sample_size", vc.get("sample_size"))
     if sample is not None and (not isinstance(sample, int) or sample < 2):
-        raise ApiError(422, "sample_size must be an integer ≥ 2", {"location": "sample_size"})
+        raise WarehouseError(422, "sample_size must be an integer ≥ 2", {"location": "sample_size"})
     config = {
         "collection_ids": collections, "feature_uri": feature_uri, "method": method, "params": params,
         "reduction": reduction, "normalize": vc.get("normalize_features", True) is not False,
@@ -101,7 +103,7 @@ def parse_request(body: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]
         "auto_execute_cooldown_seconds": float(body.get("auto_execute_cooldown_seconds") or 0),
     }
     if config["vis_n_components"] not in (2, 3):
-        raise ApiError(422, "vis_n_components must be 2 or 3", {"location": "vector_config.vis_n_components"})
+        raise WarehouseError(422, "vis_n_components must be 2 or 3", {"location": "vector_config.vis_n_components"})
     top = {k: body.get(k) for k in ("cluster_name", "description", "metadata")}
     return top, config
 
@@ -112,16 +114,16 @@ def _check_params(method: str, params: dict[str, Any]) -> None:
                "agglomerative": {"n_clusters", "linkage", "distance_threshold"}}[method]
     unknown = sorted(set(params) - allowed)
     if unknown:
-        raise ApiError(422, f"{method} parameters: unknown {unknown}; allowed: {sorted(allowed)}",
+        raise WarehouseError(422, f"{method} parameters: unknown {unknown}; allowed: {sorted(allowed)}",
                        {"location": f"vector_config.{method}_parameters"})
     for key in ("n_clusters", "min_cluster_size", "min_samples", "max_iter", "n_init"):
         if key in params and (not isinstance(params[key], int) or params[key] < 1):
-            raise ApiError(422, f"{method} parameter {key} must be a positive integer", {"location": key})
+            raise WarehouseError(422, f"{method} parameter {key} must be a positive integer", {"location": key})
     if method == "kmeans" and "n_clusters" not in params:
-        raise ApiError(422, "kmeans needs n_clusters (vector_config.kmeans_parameters.n_clusters)",
+        raise WarehouseError(422, "kmeans needs n_clusters (vector_config.kmeans_parameters.n_clusters)",
                        {"location": "vector_config.kmeans_parameters.n_clusters"})
     if method == "agglomerative" and "n_clusters" not in params and "distance_threshold" not in params:
-        raise ApiError(422, "agglomerative needs n_clusters or distance_threshold", {"location": "algorithm_params"})
+        raise WarehouseError(422, "agglomerative needs n_clusters or distance_threshold", {"location": "algorithm_params"})
 
 
 def _reduction(spec: Any, method: str) -> dict[str, Any]:
@@ -130,10 +132,10 @@ def _reduction(spec: Any, method: str) -> dict[str, Any]:
     spec = check_keys(spec, {"method", "n_components", "n_neighbors", "min_dist"}, "dimension_reduction")
     m = (spec.get("method") or "umap").lower()
     if m not in ("umap", "none"):
-        raise ApiError(422, f"dimension_reduction.method {m!r} is not 'umap' or 'none'", {"location": "dimension_reduction"})
+        raise WarehouseError(422, f"dimension_reduction.method {m!r} is not 'umap' or 'none'", {"location": "dimension_reduction"})
     n = spec.get("n_components", 5)
     if not isinstance(n, int) or not 2 <= n <= 100:
-        raise ApiError(422, "dimension_reduction.n_components must be an integer from 2 to 100",
+        raise WarehouseError(422, "dimension_reduction.n_components must be an integer from 2 to 100",
                        {"location": "dimension_reduction.n_components"})
     out = {"method": m, "n_components": n}
     if spec.get("n_neighbors"):
@@ -234,12 +236,11 @@ def ctfidf_keywords(texts_by_group: dict[int, list[str]], top_n: int = 8) -> dic
 
 def llm_labels(settings, config: dict[str, Any], groups: dict[int, dict[str, Any]]) -> tuple[dict[int, dict], str | None]:
     """``{group: {label, summary}}`` from the configured LLM, or ``({}, reason)`` when it cannot answer."""
-    from warehouse.retrieval.llm import ChatClient
 
     llm = config["llm_labeling"]
     try:
         client = ChatClient.for_stage(settings, "cluster llm_labeling", llm.get("model_name"))
-    except ApiError as exc:
+    except WarehouseError as exc:
         return {}, exc.message
     schema = {"type": "object", "properties": {"label": {"type": "string"}, "summary": {"type": "string"}},
               "required": ["label"]}
@@ -253,7 +254,7 @@ def llm_labels(settings, config: dict[str, Any], groups: dict[int, dict[str, Any
                                                             f"\n\nTexts:\n{samples}"}])
     try:
         answers = client.complete_many(conversations, schema=schema, max_tokens=200, temperature=0)
-    except ApiError as exc:
+    except WarehouseError as exc:
         return {}, exc.message
     out = {}
     for g, a in zip(keys, answers, strict=True):
@@ -302,7 +303,7 @@ def run(svc, namespace_id: str, cluster_id: str, run_id: str, config: dict[str, 
                           feature.vector_name)
     hits = [h for h in hits if h.vectors and h.vectors.get(feature.vector_name) is not None]
     if not hits:
-        raise ApiError(422, f"no documents with {config['feature_uri']} in collections {config['collection_ids']} "
+        raise WarehouseError(422, f"no documents with {config['feature_uri']} in collections {config['collection_ids']} "
                        "(process a batch first, or check filters)", {"cluster_id": cluster_id})
     X_all = np.asarray([h.vectors[feature.vector_name] for h in hits], dtype=np.float32)
     if config["normalize"]:
@@ -366,7 +367,6 @@ def run(svc, namespace_id: str, cluster_id: str, run_id: str, config: dict[str, 
 
     names = {g: (llm.get(g) or {}).get("label") or ", ".join(groups[g]["keywords"][:3]) or f"group {g}" for g in group_ids}
     gid = {g: f"{cluster_id}_{g}" for g in group_ids}
-    from warehouse.ids import uuid_from_document_id
 
     updates = []
     for i, d in enumerate(docs):

@@ -10,10 +10,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from warehouse.errors import WarehouseError
 from warehouse.index import IndexStore
 from warehouse.index.base import Hit
-from warehouse.retrieval.errors import ApiError
 from warehouse.retrieval.filters import compile_filter
+from warehouse.retrieval.stages.feature_search import parse_feature_uri
 
 PAGE = 1000
 
@@ -29,19 +30,17 @@ class Feature:
 
 
 def resolve_feature(registry, feature_uri: str, where: str = "feature_uri") -> Feature:
-    from warehouse.retrieval.stages.feature_search import parse_feature_uri
-
     try:
         name, version, feature_name = parse_feature_uri(feature_uri)
         ext = registry.get(name, version)
     except (LookupError, ValueError) as exc:
-        raise ApiError(422, f"{where}: {exc}", {"location": where}) from None
-    except ApiError as exc:
-        raise ApiError(422, f"{where}: {exc.message}", {"location": where}) from None
+        raise WarehouseError(422, f"{where}: {exc}", {"location": where}) from None
+    except WarehouseError as exc:
+        raise WarehouseError(422, f"{where}: {exc.message}", {"location": where}) from None
     feature = next((f for f in ext.spec.vector_features if f.feature_name == feature_name), None)
     if feature is None:
         have = [ext.spec.feature_uri(f) for f in ext.spec.vector_features]
-        raise ApiError(422, f"{where}: {feature_uri!r} names no dense feature of {ext.spec.ref}; use one of {have}",
+        raise WarehouseError(422, f"{where}: {feature_uri!r} names no dense feature of {ext.spec.ref}; use one of {have}",
                        {"location": where, "available": have})
     return Feature(feature_uri, ext.spec.vector_name(feature), ext, feature)
 
@@ -52,7 +51,7 @@ def scope_filter(collection_ids: list[str], filters: Any = None, where: str = "f
     compiled = compile_filter(filters, where)
     if compiled is not None:
         if compiled.qdrant is None:
-            raise ApiError(422, f"{where}: this filter cannot run inside the index; use field/operator/value "
+            raise WarehouseError(422, f"{where}: this filter cannot run inside the index; use field/operator/value "
                            "conditions (eq, ne, in, gt, gte, lt, lte, exists)", {"location": where})
         must.append(compiled.qdrant)
     return {"must": must}

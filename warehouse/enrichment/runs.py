@@ -15,9 +15,10 @@ from typing import Any
 
 from warehouse.batch.engine import describe_exception
 from warehouse.catalog import Cluster, Collection, EnrichmentRun, Taxonomy
-from warehouse.enrichment import clusters, taxonomies
+from warehouse.catalog.lookups import get_collection
+from warehouse.enrichment import alerts, clusters, taxonomies
+from warehouse.errors import WarehouseError
 from warehouse.ids import new_id
-from warehouse.retrieval.errors import ApiError
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +45,7 @@ def _finish(svc, run_id: str, status: str, stats: dict[str, Any] | None = None, 
 
 def _failed(svc, kind: str, resource_id: str, namespace_id: str, run_id: str, exc: Exception) -> None:
     """Record a failed execution on its run and tell the webhooks (``<kind>.execution.failed``)."""
-    message = exc.message if isinstance(exc, ApiError) else describe_exception(exc)
+    message = exc.message if isinstance(exc, WarehouseError) else describe_exception(exc)
     _finish(svc, run_id, "FAILED", error=message)
     svc.record_event(f"{kind}.execution.failed", namespace_id, resource_id,
                      {f"{kind}_id": resource_id, "run_id": run_id, "error": message}, f"{kind}.failed:{run_id}")
@@ -57,13 +58,11 @@ def run_taxonomy(svc, taxonomy_id: str, collection_ids: list[str] | None = None,
     with svc.catalog.session() as s:
         t = s.get(Taxonomy, taxonomy_id)
         if t is None:
-            raise ApiError(404, f"taxonomy {taxonomy_id!r} not found")
+            raise WarehouseError(404, f"taxonomy {taxonomy_id!r} not found")
         namespace_id = t.namespace_id
         plan = taxonomies.resolve(svc, s, namespace_id, t, dict(t.config))
         targets = None
         if collection_ids:
-            from warehouse.retrieval.routes.common import get_collection
-
             targets = [get_collection(s, namespace_id, c).collection_id for c in collection_ids]
     run_id = _start(svc, "taxonomy", taxonomy_id, namespace_id, trigger, dagster_run_id, run_id)
     try:
@@ -90,7 +89,7 @@ def run_cluster(svc, cluster_id: str, trigger: str = "api", dagster_run_id: str 
     with svc.catalog.session() as s:
         c = s.get(Cluster, cluster_id)
         if c is None:
-            raise ApiError(404, f"cluster {cluster_id!r} not found")
+            raise WarehouseError(404, f"cluster {cluster_id!r} not found")
         namespace_id, config, name = c.namespace_id, dict(c.config), c.cluster_name
     run_id = _start(svc, "cluster", cluster_id, namespace_id, trigger, dagster_run_id, run_id)
     svc.record_event("cluster.execution.started", namespace_id, cluster_id,
@@ -149,7 +148,6 @@ def after_part(svc, namespace_id: str, collection_id: str, batch_id: str, docume
     """What follows a batch writing into a collection: its alerts always; its taxonomies and
     auto-executing clusters here unless Dagster runs them (``orchestrator=dagster``: the
     ``enrichment_after_batches`` sensor starts their partitions)."""
-    from warehouse.enrichment import alerts
 
     if documents_written <= 0:
         return

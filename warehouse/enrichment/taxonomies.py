@@ -34,12 +34,15 @@ from typing import Any
 import numpy as np
 
 from warehouse.catalog import Collection, Retriever, Taxonomy
+from warehouse.catalog.lookups import get_collection, get_retriever
 from warehouse.enrichment import documents
+from warehouse.errors import WarehouseError, check_keys
+from warehouse.ids import uuid_from_document_id
 from warehouse.index import VectorQuery
-from warehouse.retrieval.errors import ApiError, check_keys
+from warehouse.retrieval.documents import document_view
 from warehouse.retrieval.filters import get_path
+from warehouse.retrieval.pipeline import execute
 from warehouse.retrieval.templates import _TEMPLATE
-from warehouse.retrieval.views import document_view
 
 STRATEGIES = ("retriever", "linear_probe")
 MERGE_MODES = ("replace", "append")
@@ -56,17 +59,17 @@ def _mapping(m: Any, where: str) -> dict[str, Any]:
     m = check_keys(m, {"input_key", "source_type", "path", "value", "override", "source", "target"}, where)
     if "source" in m or "target" in m:
         if not m.get("source") or not m.get("target"):
-            raise ApiError(422, f"{where}: the short form needs both 'source' (e.g. 'payload.text') and "
+            raise WarehouseError(422, f"{where}: the short form needs both 'source' (e.g. 'payload.text') and "
                            "'target' (the retriever input)", {"location": where})
         return {"input_key": m["target"], "source_type": "payload", "path": _strip_payload(m["source"])}
     if not m.get("input_key"):
-        raise ApiError(422, f"{where}: input_key is required", {"location": where})
+        raise WarehouseError(422, f"{where}: input_key is required", {"location": where})
     source_type = m.get("source_type", "payload")
     if source_type not in ("payload", "literal", "vector"):
-        raise ApiError(422, f"{where}.source_type: {source_type!r} is not one of payload, literal, vector",
+        raise WarehouseError(422, f"{where}.source_type: {source_type!r} is not one of payload, literal, vector",
                        {"location": where})
     if source_type == "payload" and not m.get("path"):
-        raise ApiError(422, f"{where}: a payload mapping needs 'path'", {"location": where})
+        raise WarehouseError(422, f"{where}: a payload mapping needs 'path'", {"location": where})
     out = {"input_key": m["input_key"], "source_type": source_type}
     if m.get("path"):
         out["path"] = _strip_payload(m["path"])
@@ -81,12 +84,12 @@ def _enrichment_field(f: Any, where: str) -> dict[str, Any]:
     f = check_keys(f, {"field_path", "target_field", "merge_mode", "source", "target"}, where)
     path = f.get("field_path") or f.get("source")
     if not path or not isinstance(path, str):
-        raise ApiError(422, f"{where}: field_path (the reference document's field to copy) is required",
+        raise WarehouseError(422, f"{where}: field_path (the reference document's field to copy) is required",
                        {"location": where})
     path = _strip_payload(path)
     mode = f.get("merge_mode", "replace")
     if mode not in MERGE_MODES:
-        raise ApiError(422, f"{where}.merge_mode: {mode!r} is not one of {list(MERGE_MODES)}", {"location": where})
+        raise WarehouseError(422, f"{where}.merge_mode: {mode!r} is not one of {list(MERGE_MODES)}", {"location": where})
     return {"field_path": path, "target_field": _strip_payload(f.get("target_field") or f.get("target") or path),
             "merge_mode": mode}
 
@@ -109,7 +112,7 @@ def parse_request(body: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]
     if "config" in body:
         misplaced = sorted(set(body) - {"taxonomy_name", "description", "metadata", "config"})
         if misplaced:
-            raise ApiError(422, f"with 'config', put {misplaced} inside config (or drop config and use the flat form)",
+            raise WarehouseError(422, f"with 'config', put {misplaced} inside config (or drop config and use the flat form)",
                            {"location": "body", "misplaced": misplaced})
         raw = dict(check_keys(body["config"], CONFIG_KEYS, "config"))
     else:
@@ -120,7 +123,7 @@ def parse_request(body: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]
             raw.setdefault("target_collection_ids", [raw.pop("collection_id")])
         raw.pop("collection_id", None)
         if raw.pop("execution_mode", "materialize") not in ("materialize", "on_demand"):
-            raise ApiError(422, "execution_mode must be 'materialize' or 'on_demand'", {"location": "execution_mode"})
+            raise WarehouseError(422, "execution_mode must be 'materialize' or 'on_demand'", {"location": "execution_mode"})
         if raw.get("reference_collection_id"):
             raw.setdefault("source_collection", {"collection_id": raw.pop("reference_collection_id")})
         raw.pop("reference_collection_id", None)
@@ -131,7 +134,7 @@ def normalize_config(raw: dict[str, Any]) -> dict[str, Any]:
     raw = dict(raw)
     ttype = raw.get("taxonomy_type", "flat")
     if ttype not in ("flat", "hierarchical"):
-        raise ApiError(422, f"taxonomy_type {ttype!r} is not 'flat' or 'hierarchical'", {"location": "taxonomy_type"})
+        raise WarehouseError(422, f"taxonomy_type {ttype!r} is not 'flat' or 'hierarchical'", {"location": "taxonomy_type"})
     source = check_keys(raw.get("source_collection") or {}, {"collection_id", "enrichment_fields"}, "source_collection")
     fields = [_enrichment_field(f, f"enrichment_fields[{i}]")
               for i, f in enumerate(source.get("enrichment_fields") or raw.get("enrichment_fields") or [])]
@@ -142,13 +145,13 @@ def normalize_config(raw: dict[str, Any]) -> dict[str, Any]:
             targets.append(cc["collection_id"])
     threshold = raw.get("threshold", raw.get("min_score"))
     if threshold is not None and not isinstance(threshold, int | float):
-        raise ApiError(422, "threshold must be a number (the minimum match score)", {"location": "threshold"})
+        raise WarehouseError(422, "threshold must be a number (the minimum match score)", {"location": "threshold"})
     top_k = raw.get("top_k", 1)
     if not isinstance(top_k, int) or not 1 <= top_k <= 50:
-        raise ApiError(422, "top_k must be an integer from 1 to 50", {"location": "top_k"})
+        raise WarehouseError(422, "top_k must be an integer from 1 to 50", {"location": "top_k"})
     strategy = raw.get("inference_strategy") or "retriever"
     if strategy not in STRATEGIES:
-        raise ApiError(422, f"inference_strategy {strategy!r} is not one of {list(STRATEGIES)}",
+        raise WarehouseError(422, f"inference_strategy {strategy!r} is not one of {list(STRATEGIES)}",
                        {"location": "inference_strategy"})
     config = {
         "taxonomy_type": ttype, "retriever_id": raw.get("retriever_id"), "feature_uri": raw.get("feature_uri"),
@@ -159,10 +162,10 @@ def normalize_config(raw: dict[str, Any]) -> dict[str, Any]:
     }
     if ttype == "hierarchical":
         if strategy != "retriever":
-            raise ApiError(422, "inference_strategy 'linear_probe' is for flat taxonomies", {"location": "inference_strategy"})
+            raise WarehouseError(422, "inference_strategy 'linear_probe' is for flat taxonomies", {"location": "inference_strategy"})
         nodes = raw.get("hierarchical_nodes") or []
         if not nodes:
-            raise ApiError(422, "a hierarchical taxonomy needs hierarchical_nodes: [{collection_id, "
+            raise WarehouseError(422, "a hierarchical taxonomy needs hierarchical_nodes: [{collection_id, "
                            "parent_collection_id, label}]", {"location": "hierarchical_nodes"})
         allowed = {"collection_id", "parent_collection_id", "label", "summary", "keywords", "enrichment_fields",
                    "threshold", "retriever_id", "input_mappings"}
@@ -170,9 +173,9 @@ def normalize_config(raw: dict[str, Any]) -> dict[str, Any]:
         for i, n in enumerate(nodes):
             n = check_keys(n, allowed, f"hierarchical_nodes[{i}]")
             if not n.get("collection_id"):
-                raise ApiError(422, f"hierarchical_nodes[{i}]: collection_id is required", {"location": f"hierarchical_nodes[{i}]"})
+                raise WarehouseError(422, f"hierarchical_nodes[{i}]: collection_id is required", {"location": f"hierarchical_nodes[{i}]"})
             if n.get("retriever_id") or n.get("input_mappings"):
-                raise ApiError(422, f"hierarchical_nodes[{i}]: per-node retriever_id/input_mappings are not supported; "
+                raise WarehouseError(422, f"hierarchical_nodes[{i}]: per-node retriever_id/input_mappings are not supported; "
                                "every level is matched with the taxonomy's retriever feature", {"location": f"hierarchical_nodes[{i}]"})
             out.append({"collection_id": n["collection_id"], "parent_collection_id": n.get("parent_collection_id"),
                         "label": n.get("label"), "summary": n.get("summary"), "keywords": n.get("keywords") or [],
@@ -182,10 +185,10 @@ def normalize_config(raw: dict[str, Any]) -> dict[str, Any]:
         config.update(hierarchical_nodes=out, path_field=_strip_payload(raw.get("path_field") or "taxonomy_path"),
                       path_separator=raw.get("path_separator") or "/")
     elif not fields:
-        raise ApiError(422, "a flat taxonomy needs enrichment_fields: the reference fields to copy, e.g. "
+        raise WarehouseError(422, "a flat taxonomy needs enrichment_fields: the reference fields to copy, e.g. "
                        "[{'field_path': 'category', 'target_field': 'auto_category'}]", {"location": "enrichment_fields"})
     if not config["retriever_id"] and not config["feature_uri"]:
-        raise ApiError(422, "name the retriever that matches documents (retriever_id) or the feature to match on "
+        raise WarehouseError(422, "name the retriever that matches documents (retriever_id) or the feature to match on "
                        "(feature_uri)", {"location": "retriever_id"})
     return config
 
@@ -231,7 +234,6 @@ def _retriever_feature(r: Retriever) -> tuple[str | None, str | None, bool]:
 def resolve(svc, s, namespace_id: str, t: Taxonomy, config: dict[str, Any] | None = None) -> Plan:
     """Check that everything the taxonomy names exists (422 naming what is missing); the plan holds a
     resolved copy of the config (ids for names), the stored one is left as it is."""
-    from warehouse.retrieval.routes.common import get_collection, get_retriever
 
     config = copy.deepcopy(config if config is not None else t.config)
     retriever, r_colls, engine_input = None, [], None
@@ -239,12 +241,12 @@ def resolve(svc, s, namespace_id: str, t: Taxonomy, config: dict[str, Any] | Non
     if config.get("retriever_id"):
         try:
             retriever = get_retriever(s, namespace_id, config["retriever_id"])
-        except ApiError:
-            raise ApiError(422, f"retriever_id: retriever {config['retriever_id']!r} not found in this namespace",
+        except WarehouseError:
+            raise WarehouseError(422, f"retriever_id: retriever {config['retriever_id']!r} not found in this namespace",
                            {"location": "retriever_id"}) from None
         uri, name, simple = _retriever_feature(retriever)
         if uri is None:
-            raise ApiError(422, f"retriever {retriever.retriever_name!r} has no dense feature_search to match with",
+            raise WarehouseError(422, f"retriever {retriever.retriever_name!r} has no dense feature_search to match with",
                            {"location": "retriever_id"})
         feature_uri = feature_uri or uri
         engine_input = name if simple else None
@@ -254,8 +256,8 @@ def resolve(svc, s, namespace_id: str, t: Taxonomy, config: dict[str, Any] | Non
     def coll(identifier: str, where: str) -> Collection:
         try:
             return get_collection(s, namespace_id, identifier)
-        except ApiError:
-            raise ApiError(422, f"{where}: collection {identifier!r} not found in this namespace",
+        except WarehouseError:
+            raise WarehouseError(422, f"{where}: collection {identifier!r} not found in this namespace",
                            {"location": where}) from None
 
     targets = [coll(c, "target_collection_ids").collection_id for c in config.get("target_collection_ids") or []]
@@ -267,7 +269,7 @@ def resolve(svc, s, namespace_id: str, t: Taxonomy, config: dict[str, Any] | Non
         elif r_colls:
             reference_ids = [r_colls[0].collection_id]
         else:
-            raise ApiError(422, "name the reference collection (source_collection.collection_id) or a retriever "
+            raise WarehouseError(422, "name the reference collection (source_collection.collection_id) or a retriever "
                            "over it", {"location": "source_collection.collection_id"})
         config["source_collection"] = {**config["source_collection"], "collection_id": reference_ids[0]}
     else:
@@ -281,7 +283,7 @@ def resolve(svc, s, namespace_id: str, t: Taxonomy, config: dict[str, Any] | Non
                 n["parent_collection_id"] = coll(n["parent_collection_id"],
                                                  f"hierarchical_nodes[{i}].parent_collection_id").collection_id
                 if n["parent_collection_id"] not in ids:
-                    raise ApiError(422, f"hierarchical_nodes[{i}]: parent {n['parent_collection_id']!r} is not a node "
+                    raise WarehouseError(422, f"hierarchical_nodes[{i}]: parent {n['parent_collection_id']!r} is not a node "
                                    "of this taxonomy", {"location": f"hierarchical_nodes[{i}].parent_collection_id"})
         _check_tree(nodes)
         reference_ids = ids
@@ -293,15 +295,15 @@ def resolve(svc, s, namespace_id: str, t: Taxonomy, config: dict[str, Any] | Non
 def _check_tree(nodes: list[dict[str, Any]]) -> None:
     parent = {n["collection_id"]: n.get("parent_collection_id") for n in nodes}
     if len(parent) != len(nodes):
-        raise ApiError(422, "hierarchical_nodes: a collection appears twice", {"location": "hierarchical_nodes"})
+        raise WarehouseError(422, "hierarchical_nodes: a collection appears twice", {"location": "hierarchical_nodes"})
     if not any(p is None for p in parent.values()):
-        raise ApiError(422, "hierarchical_nodes: no root node (one without parent_collection_id)",
+        raise WarehouseError(422, "hierarchical_nodes: no root node (one without parent_collection_id)",
                        {"location": "hierarchical_nodes"})
     for start in parent:
         seen, cur = set(), start
         while cur is not None:
             if cur in seen:
-                raise ApiError(422, f"hierarchical_nodes: the parents form a cycle through {cur!r}",
+                raise WarehouseError(422, f"hierarchical_nodes: the parents form a cycle through {cur!r}",
                                {"location": "hierarchical_nodes"})
             seen.add(cur)
             cur = parent.get(cur)
@@ -328,7 +330,7 @@ def _vectors(svc, plan: Plan, targets: list[dict[str, Any]], vectors: dict[str, 
             path = text_key["path"] if text_key else "text"
             text = get_path(d, path)
             if not isinstance(text, str) or not text.strip():
-                raise ApiError(422, f"document {d['document_id']} has no {plan.feature.uri} vector and no text at "
+                raise WarehouseError(422, f"document {d['document_id']} has no {plan.feature.uri} vector and no text at "
                                f"{path!r} to embed", {"document_id": d["document_id"]})
             v = svc.inference.embed_text(plan.feature.ext, text, plan.feature.feature.feature_name)
         out.append(v)
@@ -357,7 +359,6 @@ def _engine_matches(svc, namespace_id: str, plan: Plan, Q: np.ndarray, collectio
 def _retriever_matches(svc, namespace_id: str, plan: Plan, targets: list[dict[str, Any]],
                        vectors: dict[str, list[float]]) -> list[list[tuple[dict, float]]]:
     """Run the retriever once per target (any retriever shape), a few at a time."""
-    from warehouse.retrieval.pipeline import execute
 
     r = plan.retriever
 
@@ -393,7 +394,7 @@ def _fit_probe(svc, namespace_id: str, plan: Plan):
     labels = [get_path(d, label_path) for d in ref_docs]
     keep = [i for i, lab in enumerate(labels) if lab is not None]
     if len({str(labels[i]) for i in keep}) < 2:
-        raise ApiError(422, f"linear_probe needs reference documents with at least two distinct values of "
+        raise WarehouseError(422, f"linear_probe needs reference documents with at least two distinct values of "
                        f"{label_path!r}; found {len({str(labels[i]) for i in keep})}", {"location": "inference_strategy"})
     R = np.asarray([refs[i].vectors[plan.feature.vector_name] for i in keep], dtype=np.float32)
     y = np.asarray([str(labels[i]) for i in keep])
@@ -497,7 +498,6 @@ def _hierarchical(svc, namespace_id: str, plan: Plan, targets, vectors) -> list[
 
 def updates_for(plan: Plan, targets: list[dict[str, Any]], matches: list[Match | None]):
     """``(field updates, taxonomies.<id> updates)`` for the index, one per target."""
-    from warehouse.ids import uuid_from_document_id
 
     now = datetime.now(UTC).isoformat()
     modes = {f["target_field"]: f["merge_mode"] for f in plan.config["source_collection"]["enrichment_fields"]}
@@ -536,7 +536,7 @@ def materialize(svc, namespace_id: str, plan: Plan, collection_ids: list[str] | 
     """Classify every document of the target collections and write the fields; returns counts."""
     collection_ids = collection_ids or plan.config["target_collection_ids"]
     if not collection_ids:
-        raise ApiError(422, f"taxonomy {plan.name!r} has no target collections; pass collection ids or set "
+        raise WarehouseError(422, f"taxonomy {plan.name!r} has no target collections; pass collection ids or set "
                        "target_collection_ids", {"location": "target_collection_ids"})
     overlap = sorted(set(collection_ids) & set(plan.reference_ids)) if plan.config["taxonomy_type"] == "flat" else []
     scope = documents.scope_filter(collection_ids, scroll_filters, "scroll_filters")
@@ -571,7 +571,6 @@ def materialize(svc, namespace_id: str, plan: Plan, collection_ids: list[str] | 
 def match_documents(svc, namespace_id: str, plan: Plan, docs: list[dict[str, Any]]) -> list[Match | None]:
     """On-demand matching of documents (retriever results, request bodies): stored vectors are used
     for documents that have one."""
-    from warehouse.ids import uuid_from_document_id
 
     ids = {str(uuid_from_document_id(d["document_id"])): d["document_id"] for d in docs
            if str(d.get("document_id", "")).startswith("doc_")}

@@ -1,6 +1,6 @@
 """Webhook delivery: events recorded in the catalog go out, signed, to the subscribed URLs.
 
-Recording an event (``warehouse.events.record_event``) is all a batch, a route or an enrichment run
+Recording an event (``warehouse.catalog.events.record_event``) is all a batch, a route or an enrichment run
 does — it never waits for a receiver. The :class:`Dispatcher` thread of the API process
 
 1. fans each new event out to one :class:`WebhookDelivery` per active, subscribed webhook channel of

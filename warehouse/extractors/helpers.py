@@ -21,7 +21,10 @@ from pathlib import Path
 from typing import TypeVar
 from urllib.parse import urlparse
 
+from warehouse.extractors.models import resolve_hf_model
 from warehouse.llm import NOT_CONFIGURED, chat_body, parse_json, reply_text
+from warehouse.settings import Settings
+from warehouse.storage import make_object_store
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -78,7 +81,6 @@ def _s3_client():
     """A boto3 client for the configured S3 endpoint (any bucket of it)."""
     import boto3
 
-    from warehouse.settings import Settings
 
     s = Settings()
     return boto3.client("s3", endpoint_url=s.s3_endpoint_url, region_name=s.s3_region,
@@ -128,8 +130,6 @@ def open_asset(url: str, suffix: str = ""):
 
 def upload_asset(path: str, namespace_id: str, internal_id: str, resource_id: str) -> str:
     """Store a processed file (a thumbnail, a transcoded clip) in the object store; returns its URL."""
-    from warehouse.settings import Settings
-    from warehouse.storage import make_object_store
 
     key = f"{namespace_id}/derived/{internal_id}/{resource_id}/{Path(path).name}"
     return make_object_store(Settings()).put(key, Path(path).read_bytes())
@@ -161,7 +161,6 @@ def prefetch_hf_model(model_id: str) -> str:
     Models the warehouse ships resolve offline; others are downloaded into the HF cache when the
     hub is reachable, else a clear error says how to provide them.
     """
-    from warehouse.extractors.models import resolve_hf_model
 
     return resolve_hf_model(model_id)
 
@@ -229,7 +228,5 @@ class PluginContainer:
 
 
 def default_container() -> PluginContainer:
-    from warehouse.settings import Settings
-
     settings = Settings()
     return PluginContainer(SecretsAccessor(), LLMAccessor(settings.llm_base_url, settings.llm_api_key, settings.llm_model))

@@ -16,14 +16,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from warehouse.errors import WarehouseError
+from warehouse.extractors.chunking import split_text
 from warehouse.extractors.compat import install_aliases
+from warehouse.extractors.helpers import default_container
 from warehouse.extractors.manifest import (
     ExtractorSpec,
     ManifestError,
     ManifestIssue,
     spec_from_namespace,
 )
-from warehouse.extractors.sdk import as_pipeline_step
+from warehouse.extractors.models import configure_offline_models
+from warehouse.extractors.steps import BaseInferenceService, as_pipeline_step
 
 _PACKAGE_ROOT = "_warehouse_plugins"
 
@@ -79,6 +83,31 @@ class LoadedExtractor:
         except Exception as exc:  # noqa: BLE001 - reported with the file name
             raise PluginLoadError(f"{self.path / (name + '.py')}: import failed: {type(exc).__name__}: {exc}") from exc
 
+    def validate_parameters(self, parameters: dict[str, Any]) -> dict[str, Any]:
+        """``parameters`` if this extractor accepts them; else a 422 naming the unknown key or the bad option.
+
+        Example:
+            >>> ext.validate_parameters({"split_by": "sentences", "chunk_size": 3})  # doctest: +SKIP
+        """
+        params = {k: v for k, v in parameters.items() if k != "extractor_type"}
+        declared = self.spec.parameter_schema.get("properties")
+        if declared:
+            unknown = sorted(set(params) - set(declared))
+            if unknown:
+                raise WarehouseError(422, f"unknown parameter(s) {unknown} for {self.spec.ref}; allowed: {sorted(declared)}",
+                                     {"location": "feature_extractor.parameters"})
+        if self.spec.chunking:
+            try:
+                split_text("probe text", params.get("split_by", self.spec.parameter_defaults.get("split_by", "none")),
+                           int(params.get("chunk_size", 1000)), int(params.get("chunk_overlap", 0)))
+            except ValueError as exc:
+                raise WarehouseError(422, f"feature_extractor.parameters: {exc}",
+                                     {"location": "feature_extractor.parameters"}) from exc
+        if not self.spec.vector_features:
+            raise WarehouseError(422, f"extractor {self.spec.ref} declares no embedding feature, so the collection "
+                                 "would have no vector index", {"location": "feature_extractor"})
+        return params
+
     def build_steps(self, parameters: dict[str, Any] | None = None, container: Any = None, **kwargs: Any):
         """Call the plugin's ``build_steps``/``extract`` and return ``(steps, prepare)``."""
         pipeline = self._module("pipeline")
@@ -87,8 +116,6 @@ class LoadedExtractor:
         params = {**self.spec.parameter_defaults, **(parameters or {})}
         request = ExtractorRequest(parameters=params, **kwargs)
         if container is None:
-            from warehouse.extractors.helpers import default_container
-
             container = default_container()
         fn = getattr(pipeline, "build_steps", None) or getattr(pipeline, "extract", None)
         if fn is None:
@@ -116,7 +143,6 @@ class LoadedExtractor:
         module = self._module("realtime")
         if module is None:
             return None
-        from warehouse.extractors.sdk import BaseInferenceService
 
         candidates = [
             obj for obj in vars(module).values()
@@ -137,7 +163,6 @@ def load_plugin(folder: str | Path, builtin: bool = False) -> LoadedExtractor:
         ManifestError: the manifest is invalid (each issue with file, line and fix).
     """
     install_aliases()
-    from warehouse.extractors.models import configure_offline_models
 
     configure_offline_models()
     folder = Path(folder).resolve()

@@ -13,6 +13,10 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from warehouse.extractors.steps import BatchProcessor
+from warehouse.settings import Settings
+from warehouse.storage import make_object_store
+
 _LOCK = threading.Lock()
 _CACHE: dict[tuple[str, str], Any] = {}
 
@@ -132,7 +136,6 @@ def encode_texts(model, texts) -> list:
 
 def get_batch_service(model_id: str):
     """A batch step class for a built-in model (``shared.inference.registry`` compatibility)."""
-    from warehouse.extractors.sdk import BatchProcessor
 
     class SentenceEmbeddingBatch(BatchProcessor):
         def setup(self) -> None:
@@ -202,7 +205,6 @@ def configure_offline_models(settings=None) -> None:
         return
     import sys
 
-    from warehouse.settings import Settings
 
     settings = settings or Settings()
     if "huggingface_hub" not in sys.modules and not os.environ.get("HF_HOME"):
@@ -284,8 +286,6 @@ def load_namespace_model(name: str) -> Any:
 
     import torch
 
-    from warehouse.settings import Settings
-    from warehouse.storage import make_object_store
 
     settings = Settings()
     for suffix in ("", ".pt", ".pth", ".bin"):

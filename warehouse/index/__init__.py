@@ -9,6 +9,8 @@ from warehouse.index.base import (
     VectorQuery,
     VectorSpec,
 )
+from warehouse.index.edge import EdgeIndexStore
+from warehouse.index.remote import RemoteIndexStore
 
 __all__ = [
     "FusionQuery",
@@ -25,15 +27,12 @@ __all__ = [
 def make_index_store(settings) -> IndexStore:
     """The index store the settings name (``edge`` | ``qdrant`` | ``remote``)."""
     if settings.index_store == "qdrant":
+        # lazy: qdrant-client costs ~2 s of imports, and only the scale-out deployment needs it
         from warehouse.index.qdrant_server import QdrantIndexStore
 
         return QdrantIndexStore.from_url(settings.qdrant_url, settings.qdrant_api_key)
     if settings.index_store == "remote":
-        from warehouse.index.remote import RemoteIndexStore
-
         if not settings.index_owner_url:
             raise ValueError("WAREHOUSE_INDEX_OWNER_URL must be set when WAREHOUSE_INDEX_STORE=remote")
         return RemoteIndexStore(settings.index_owner_url, settings.resolved_internal_token())
-    from warehouse.index.edge import EdgeIndexStore
-
     return EdgeIndexStore(settings.index_dir)

@@ -18,8 +18,12 @@ from typing import Any, Literal
 import httpx
 from dagster import ConfigurableResource
 
+from warehouse.batch.runner import BatchRunner
 from warehouse.catalog import Catalog
+from warehouse.enrichment import runs
+from warehouse.extractors.registry import ExtractorRegistry
 from warehouse.index import IndexStore, make_index_store
+from warehouse.services import Services
 from warehouse.settings import Settings
 from warehouse.storage import ObjectStore, make_object_store
 
@@ -59,8 +63,6 @@ class WarehouseResource(ConfigurableResource):
         return make_index_store(self.settings())
 
     def registry(self):
-        from warehouse.extractors.registry import ExtractorRegistry
-
         return ExtractorRegistry([self.settings().home_dir / "extractors"])
 
     # -- running one (collection, batch) partition ------------------------------------------------
@@ -113,8 +115,6 @@ class WarehouseResource(ConfigurableResource):
                                 "(did the API server restart?)")
 
     def _run_in_process(self, batch_id, collection_id, run_id, progress) -> dict[str, Any]:
-        from warehouse.batch.runner import BatchRunner
-
         settings = self.settings()
         runner = BatchRunner(self.catalog(), self.registry(), self.index(), settings)
         try:
@@ -144,8 +144,6 @@ class WarehouseResource(ConfigurableResource):
                 raise PartitionRunError(f"{kind} {resource_id} failed on the index owner: HTTP {resp.status_code} "
                                         f"{resp.text[:1000]}")
             return resp.json()
-        from warehouse.enrichment import runs
-        from warehouse.retrieval.service import Services
 
         svc = Services.from_settings(self.settings())
         try:

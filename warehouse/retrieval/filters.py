@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from warehouse.retrieval.errors import ApiError
+from warehouse.errors import WarehouseError
 
 OPERATORS = {
     "eq", "ne", "gt", "lt", "gte", "lte", "in", "nin", "contains", "starts_with", "ends_with",
@@ -44,13 +44,13 @@ def set_path(doc: dict[str, Any], path: str, value: Any) -> None:
 def _normalize(expr: Any, where: str = "filters") -> dict[str, Any]:
     """A tree of ``{"op": and|or|not, "items": [...]}`` and ``{"field", "operator", "value"}`` leaves."""
     if not isinstance(expr, dict):
-        raise ApiError(422, f"{where} must be an object, got {type(expr).__name__}", {"location": where})
+        raise WarehouseError(422, f"{where} must be an object, got {type(expr).__name__}", {"location": where})
     upper = {k.upper(): v for k, v in expr.items() if k.upper() in ("AND", "OR", "NOT")}
     if upper:
         if len(upper) != len(expr):
             extra = [k for k in expr if k.upper() not in ("AND", "OR", "NOT", "CASE_SENSITIVE")]
             if extra:
-                raise ApiError(422, f"{where}: unexpected key(s) {extra} beside AND/OR/NOT", {"location": where})
+                raise WarehouseError(422, f"{where}: unexpected key(s) {extra} beside AND/OR/NOT", {"location": where})
         if len(upper) > 1:
             return {"op": "and", "items": [_normalize({k: v}, where) for k, v in upper.items()]}
         (op, items), = upper.items()
@@ -59,14 +59,14 @@ def _normalize(expr: Any, where: str = "filters") -> dict[str, Any]:
     if "field" in expr:
         operator = str(expr.get("operator", "eq")).lower()
         if operator not in OPERATORS:
-            raise ApiError(422, f"{where}: unknown operator {operator!r}; use one of {sorted(OPERATORS)}",
+            raise WarehouseError(422, f"{where}: unknown operator {operator!r}; use one of {sorted(OPERATORS)}",
                            {"location": where})
         unknown = set(expr) - {"field", "operator", "value", "case_sensitive"}
         if unknown:
-            raise ApiError(422, f"{where}: unknown key(s) {sorted(unknown)} in a condition {{field, operator, value}}",
+            raise WarehouseError(422, f"{where}: unknown key(s) {sorted(unknown)} in a condition {{field, operator, value}}",
                            {"location": where})
         if operator in ("in", "nin") and not isinstance(expr.get("value"), list):
-            raise ApiError(422, f"{where}: operator {operator!r} needs a list value", {"location": where})
+            raise WarehouseError(422, f"{where}: operator {operator!r} needs a list value", {"location": where})
         return {"field": str(expr["field"]), "operator": operator, "value": expr.get("value")}
     return {"op": "and", "items": [{"field": k, "operator": "eq", "value": v} for k, v in expr.items()]}
 

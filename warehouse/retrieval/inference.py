@@ -12,8 +12,9 @@ from collections import OrderedDict
 from typing import Any
 
 from warehouse.extractors.loader import LoadedExtractor
+from warehouse.extractors.models import load_cross_encoder
 from warehouse.extractors.registry import ExtractorRegistry
-from warehouse.extractors.sdk import call_inference
+from warehouse.extractors.steps import call_inference
 
 
 class InferenceUnavailable(RuntimeError):
@@ -86,7 +87,6 @@ class QueryInference:
 
     def rerank(self, inference_name: str, query: str, texts: list[str], batch_size: int = 32) -> list[float]:
         """Cross-encoder relevance of each text to the query, in one batched ``predict``."""
-        from warehouse.extractors.models import load_cross_encoder
 
         try:
             model = load_cross_encoder(inference_name)

@@ -12,8 +12,8 @@ from typing import Any
 
 import httpx
 
+from warehouse.errors import WarehouseError
 from warehouse.llm import NOT_CONFIGURED, chat_body, parse_json, reply_text
-from warehouse.retrieval.errors import ApiError
 
 
 class ChatClient:
@@ -36,14 +36,14 @@ class ChatClient:
     def for_stage(cls, settings, stage: str, model_name: str | None = None, provider: str | None = None,
                   concurrency: int = 8) -> ChatClient:
         if provider not in (None, "openai", "openai_compatible"):
-            raise ApiError(422, f"stage {stage}: provider {provider!r} is not built in; this warehouse talks to "
+            raise WarehouseError(422, f"stage {stage}: provider {provider!r} is not built in; this warehouse talks to "
                            "OpenAI-compatible endpoints — point WAREHOUSE_LLM_BASE_URL at the provider's "
                            "OpenAI-compatible URL and drop `provider`", {"stage": stage})
         if not settings.llm_base_url:
-            raise ApiError(503, f"stage {stage}: {NOT_CONFIGURED}", {"stage": stage})
+            raise WarehouseError(503, f"stage {stage}: {NOT_CONFIGURED}", {"stage": stage})
         model = model_name or settings.llm_model
         if not model:
-            raise ApiError(422, f"stage {stage}: no model to call: set WAREHOUSE_LLM_MODEL or the stage's "
+            raise WarehouseError(422, f"stage {stage}: no model to call: set WAREHOUSE_LLM_MODEL or the stage's "
                            "model_name", {"stage": stage})
         return cls(settings.llm_base_url, model, settings.llm_api_key, concurrency=concurrency)
 
@@ -59,15 +59,15 @@ class ChatClient:
                 try:
                     resp = client.post(url, json=chat_body(self.model, messages, schema, max_tokens, temperature))
                 except httpx.HTTPError as exc:
-                    raise ApiError(502, f"LLM endpoint {self.base_url} could not be reached: {exc}") from None
+                    raise WarehouseError(502, f"LLM endpoint {self.base_url} could not be reached: {exc}") from None
                 if resp.status_code >= 400:
-                    raise ApiError(502, f"LLM endpoint {self.base_url} answered {resp.status_code}: "
+                    raise WarehouseError(502, f"LLM endpoint {self.base_url} answered {resp.status_code}: "
                                    f"{resp.text[:300]}")
                 try:
                     content = reply_text(resp.json())
                     return parse_json(content) if schema is not None else content
                 except ValueError as exc:
-                    raise ApiError(502, f"LLM endpoint {self.base_url}: {exc}") from None
+                    raise WarehouseError(502, f"LLM endpoint {self.base_url}: {exc}") from None
 
             if len(conversations) == 1:
                 return [call(conversations[0])]

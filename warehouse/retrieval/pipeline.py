@@ -12,7 +12,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from warehouse.retrieval.errors import ApiError
+from warehouse.errors import WarehouseError
 from warehouse.retrieval.filters import compile_filter
 from warehouse.retrieval.stages import (
     STAGES,
@@ -35,23 +35,23 @@ def normalize_stage(stage: Any, position: int, validate: bool = True) -> dict[st
     with their rendered parameters a moment later, instead of constructing every stage twice."""
     where = f"stages[{position}]"
     if not isinstance(stage, dict):
-        raise ApiError(422, f"{where} must be an object", {"location": where})
+        raise WarehouseError(422, f"{where} must be an object", {"location": where})
     unknown = set(stage) - _STAGE_KEYS
     if unknown:
-        raise ApiError(422, f"{where}: unknown key(s) {sorted(unknown)}; a stage is "
+        raise WarehouseError(422, f"{where}: unknown key(s) {sorted(unknown)}; a stage is "
                        "{stage_name, stage_type, config: {stage_id, parameters}}", {"location": where})
     config = dict(stage.get("config") or {})
     stage_id = config.get("stage_id") or stage.get("stage_id")
     if not stage_id and stage.get("stage_type") in STAGES:
         stage_id = stage["stage_type"]
     if not stage_id:
-        raise ApiError(422, f"{where}: missing config.stage_id (e.g. 'feature_search')", {"location": where})
+        raise WarehouseError(422, f"{where}: missing config.stage_id (e.g. 'feature_search')", {"location": where})
     if stage_id not in STAGES:
-        raise ApiError(422, f"{where}: unknown stage_id {stage_id!r}; available: {sorted(STAGES)}", {"location": where})
+        raise WarehouseError(422, f"{where}: unknown stage_id {stage_id!r}; available: {sorted(STAGES)}", {"location": where})
     parameters = config.get("parameters", stage.get("parameters", {})) or {}
     unknown_cfg = set(config) - {"stage_id", "parameters", "pre_filters", "post_filters"}
     if unknown_cfg:
-        raise ApiError(422, f"{where}.config: unknown key(s) {sorted(unknown_cfg)}; stage options go under "
+        raise WarehouseError(422, f"{where}.config: unknown key(s) {sorted(unknown_cfg)}; stage options go under "
                        "config.parameters", {"location": f"{where}.config"})
     cls = STAGES[stage_id]
     name = stage.get("stage_name") or f"{stage_id}_{position}"
@@ -68,7 +68,7 @@ def check_templates(stages: list[dict[str, Any]], input_schema: dict[str, Any]) 
     for i, stage in enumerate(stages):
         for where, name in template_references(stage["config"].get("parameters", {}), f"stages[{i}].config.parameters"):
             if name not in input_schema:
-                raise ApiError(422, f"{where} uses {{{{INPUT.{name}}}}} but input_schema declares no {name!r}; "
+                raise WarehouseError(422, f"{where} uses {{{{INPUT.{name}}}}} but input_schema declares no {name!r}; "
                                f"declared: {sorted(input_schema)}", {"location": where, "input": name})
 
 
@@ -80,19 +80,19 @@ def validate_inputs(schema: dict[str, Any], inputs: dict[str, Any]) -> dict[str,
     out = dict(inputs)
     unknown = sorted(set(out) - set(schema or {}))
     if schema and unknown:
-        raise ApiError(422, f"unknown input(s) {unknown}; this retriever's input_schema declares {sorted(schema)}",
+        raise WarehouseError(422, f"unknown input(s) {unknown}; this retriever's input_schema declares {sorted(schema)}",
                        {"inputs": unknown, "input_schema": schema})
     for name, spec in (schema or {}).items():
         if name not in out or out[name] is None:
             if spec.get("default") is not None:
                 out[name] = spec["default"]
             elif spec.get("required"):
-                raise ApiError(422, f"missing required input {name!r} (send it in inputs)",
+                raise WarehouseError(422, f"missing required input {name!r} (send it in inputs)",
                                {"input": name, "input_schema": schema})
             continue
         expected = _TYPES.get(spec.get("type", ""))
         if expected and not isinstance(out[name], expected):
-            raise ApiError(422, f"input {name!r} must be of type {spec.get('type')}, got {type(out[name]).__name__}",
+            raise WarehouseError(422, f"input {name!r} must be of type {spec.get('type')}, got {type(out[name]).__name__}",
                            {"input": name})
     return out
 

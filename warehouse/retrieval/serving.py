@@ -12,7 +12,9 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from warehouse.extractors.loader import LoadedExtractor
+from warehouse.batch.engine import ensure_ray
+from warehouse.extractors.loader import LoadedExtractor, load_plugin
+from warehouse.extractors.steps import call_inference
 
 APP_PREFIX = "warehouse-realtime-"
 
@@ -25,14 +27,10 @@ class RealtimeReplica:
     """A Serve replica holding one extractor's realtime service."""
 
     def __init__(self, folder: str, builtin: bool) -> None:
-        from warehouse.extractors.loader import load_plugin
-
         self.ext = load_plugin(folder, builtin=builtin)
         self.service = self.ext.realtime_service()
 
     async def __call__(self, inputs: dict[str, Any]) -> dict[str, Any]:
-        from warehouse.extractors.sdk import call_inference
-
         return await call_inference(self.service, inputs, {})
 
 
@@ -60,7 +58,6 @@ class ServeBackend:
     def _deploy(self, ext: LoadedExtractor, name: str):
         from ray import serve
 
-        from warehouse.batch.engine import ensure_ray
 
         ensure_ray(self.ray_address, self.ray_num_cpus)
         serve.start(proxy_location="Disabled")

@@ -31,7 +31,8 @@ from warehouse.assets.collections import code_observations
 from warehouse.assets.partitions import BATCHES, COLLECTIONS, collection_batch_key
 from warehouse.batch.runner import record_part
 from warehouse.catalog import Batch, lock_row
-from warehouse.events import record_batch_event
+from warehouse.catalog.batches import ACTIVE, TERMINAL, BatchStatus
+from warehouse.catalog.events import record_batch_event
 from warehouse.resources import WarehouseResource
 
 MAX_BATCHES_PER_TICK = 50
@@ -47,7 +48,7 @@ process_batch = define_asset_job(
         description="Starts a process_batch run for every collection of every batch submitted through the API.")
 def queued_batches(context: SensorEvaluationContext, warehouse: WarehouseResource):
     with warehouse.catalog().session() as s:
-        batches = (s.query(Batch).filter(Batch.status == "QUEUED").order_by(Batch.submitted_at)
+        batches = (s.query(Batch).filter(Batch.status == BatchStatus.QUEUED).order_by(Batch.submitted_at)
                    .limit(MAX_BATCHES_PER_TICK).all())
     if not batches:
         return SkipReason("no QUEUED batches")
@@ -91,16 +92,16 @@ def _settle(context: RunStatusSensorContext, warehouse: WarehouseResource, statu
         if batch is None:
             return
         part = ((batch.stats or {}).get("collections") or {}).get(collection_id) or {}
-        open_part = part.get("status") not in ("COMPLETED", "COMPLETED_WITH_ERRORS", "FAILED", "CANCELED")
-    if status != "SUCCESS" and (open_part or batch.status in ("QUEUED", "PROCESSING")):
+        open_part = part.get("status") not in TERMINAL
+    if status != "SUCCESS" and (open_part or batch.status in ACTIVE):
         error = _failure_message(context) if status == "FAILURE" else "the Dagster run was canceled"
         record_part(catalog, batch_id, collection_id, {
-            "status": "FAILED" if status == "FAILURE" else "CANCELED", "error": error,
+            "status": BatchStatus.FAILED if status == "FAILURE" else BatchStatus.CANCELED, "error": error,
             "dagster_run_id": run.run_id, "finished_at": datetime.now(UTC).isoformat()})
-        if status == "CANCELED":
+        if status == BatchStatus.CANCELED:
             with catalog.session() as s:
                 b = lock_row(s, Batch, batch_id)
-                b.status, b.completed_at = "CANCELED", datetime.now(UTC)
+                b.status, b.completed_at = BatchStatus.CANCELED, datetime.now(UTC)
     with catalog.session() as s:
         event = record_batch_event(s, s.get(Batch, batch_id), run.run_id)
     if event:
@@ -128,4 +129,4 @@ def batch_run_failed(context: RunStatusSensorContext, warehouse: WarehouseResour
 @run_status_sensor(run_status=DagsterRunStatus.CANCELED, name="batch_run_canceled",
                    default_status=DefaultSensorStatus.RUNNING, minimum_interval_seconds=2)
 def batch_run_canceled(context: RunStatusSensorContext, warehouse: WarehouseResource):
-    _settle(context, warehouse, "CANCELED")
+    _settle(context, warehouse, BatchStatus.CANCELED)

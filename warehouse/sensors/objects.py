@@ -26,10 +26,10 @@ from dagster import (
 
 from warehouse.assets.buckets import bucket_metadata
 from warehouse.assets.partitions import BATCHES, BUCKETS
-from warehouse.batch.submit import queue_objects
 from warehouse.catalog import Bucket, Namespace
+from warehouse.catalog.batches import queue_objects
+from warehouse.catalog.inbox import cursor_key, inbox_prefix, new_files, register_files
 from warehouse.resources import WarehouseResource
-from warehouse.storage.inbox import cursor_key, inbox_prefix, new_files, register_files
 
 MAX_FILES_PER_TICK = 200
 

@@ -9,7 +9,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from warehouse.retrieval.errors import ApiError
+from warehouse.errors import WarehouseError
 from warehouse.retrieval.filters import get_path
 from warehouse.retrieval.stages.base import Stage, StageContext, register
 
@@ -144,7 +144,7 @@ def compile_template(stage_name: str, stage_id: str, source: str, strict: bool =
     try:
         return env.from_string(source)
     except jinja2.TemplateSyntaxError as exc:
-        raise ApiError(422, f"stage {stage_name!r} ({stage_id}): template syntax error on line {exc.lineno}: "
+        raise WarehouseError(422, f"stage {stage_name!r} ({stage_id}): template syntax error on line {exc.lineno}: "
                        f"{exc.message}", {"stage_name": stage_name}) from None
 
 
@@ -182,7 +182,7 @@ class JsonTransformStage(Stage):
             except Exception as exc:  # noqa: BLE001 - any render or parse error is reported per document
                 message = f"document {d.get('document_id')}: {type(exc).__name__}: {exc}"
                 if p.fail_on_error:
-                    raise ApiError(422, f"stage {self.name!r} (json_transform): {message}",
+                    raise WarehouseError(422, f"stage {self.name!r} (json_transform): {message}",
                                    {"stage_name": self.name}) from None
                 errors.append(message)
                 out.append(d)

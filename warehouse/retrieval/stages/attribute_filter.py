@@ -11,9 +11,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from warehouse.retrieval.documents import document_view
 from warehouse.retrieval.filters import compile_filter
 from warehouse.retrieval.stages.base import Stage, StageContext, register
-from warehouse.retrieval.views import document_view
 
 
 class AttributeFilterParams(BaseModel):

@@ -7,7 +7,7 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, ValidationError
 
-from warehouse.retrieval.errors import ApiError
+from warehouse.errors import WarehouseError
 from warehouse.retrieval.filters import compile_filter
 
 STAGES: dict[str, type[Stage]] = {}
@@ -57,7 +57,7 @@ class Stage:
                     problems.append(f"missing parameter {loc!r}")
                 else:
                     problems.append(f"{loc}: {err['msg']}")
-            raise ApiError(422, f"stage {name!r} ({self.stage_id}): " + "; ".join(problems),
+            raise WarehouseError(422, f"stage {name!r} ({self.stage_id}): " + "; ".join(problems),
                            {"stage_name": name, "stage_id": self.stage_id, "errors": problems}) from None
         self.metadata: dict[str, Any] = {}
         when = getattr(self.params, "when", None)  # stages with a `when` parameter touch only matching documents

@@ -14,14 +14,14 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from warehouse.errors import WarehouseError
 from warehouse.extractors.manifest import normalize_version
 from warehouse.ids import uuid_from_document_id
 from warehouse.index import FusionQuery, VectorQuery
 from warehouse.index.bm25 import BM25_FEATURE, BM25_VECTOR, encode_query, has_bm25
-from warehouse.retrieval.errors import ApiError
+from warehouse.retrieval.documents import document_view
 from warehouse.retrieval.filters import compile_filter
 from warehouse.retrieval.stages.base import Stage, StageContext, register
-from warehouse.retrieval.views import document_view
 
 
 class SearchSpec(BaseModel):
@@ -77,7 +77,7 @@ class FeatureSearchParams(BaseModel):
 def parse_feature_uri(uri: str) -> tuple[str, str, str]:
     prefix = "mixpeek://"
     if not uri.startswith(prefix) or "@" not in uri or "/" not in uri[len(prefix):]:
-        raise ApiError(422, f"feature_uri {uri!r} is malformed; the form is mixpeek://{{extractor}}@{{version}}/{{feature}}",
+        raise WarehouseError(422, f"feature_uri {uri!r} is malformed; the form is mixpeek://{{extractor}}@{{version}}/{{feature}}",
                        {"feature_uri": uri})
     body = uri[len(prefix):]
     ref, feature = body.split("/", 1)
@@ -107,12 +107,12 @@ class FeatureSearchStage(Stage):
             fe = c.feature_extractor
             if fe["feature_extractor_name"] == name and normalize_version(fe.get("version")) == normalize_version(version):
                 if lexical and not has_bm25(c):
-                    raise ApiError(422, f"collection {c.collection_name!r} has no BM25 index (its extractor takes no "
+                    raise WarehouseError(422, f"collection {c.collection_name!r} has no BM25 index (its extractor takes no "
                                    "text, or it was created before hybrid search); use a dense feature_uri",
                                    {"feature_uri": search.feature_uri})
                 matched.append(c)
         if not matched:
-            raise ApiError(422, f"no collection of this retriever is indexed with {search.feature_uri!r}; "
+            raise WarehouseError(422, f"no collection of this retriever is indexed with {search.feature_uri!r}; "
                            f"available feature_uris: {sorted(available)}", {"feature_uri": search.feature_uri,
                                                                           "available": sorted(available)})
         ext = ctx.services.registry.get(name, version)
@@ -121,7 +121,7 @@ class FeatureSearchStage(Stage):
         feature = next((f for f in ext.spec.vector_features if f.feature_name == feature_name), None)
         if feature is None:
             have = [ext.spec.feature_uri(f) for f in ext.spec.vector_features]
-            raise ApiError(422, f"extractor {ext.spec.ref} has no feature {feature_name!r}; use one of {have}",
+            raise WarehouseError(422, f"extractor {ext.spec.ref} has no feature {feature_name!r}; use one of {have}",
                            {"feature_uri": search.feature_uri, "available": have})
         return matched, ext, feature
 
@@ -131,14 +131,14 @@ class FeatureSearchStage(Stage):
         if isinstance(q, dict):
             mode = q.get("input_mode", "text")
             if mode == "vector" and feature is None:
-                raise ApiError(422, f"{search.feature_uri} is a BM25 (lexical) index: query it with text or a "
+                raise WarehouseError(422, f"{search.feature_uri} is a BM25 (lexical) index: query it with text or a "
                                "document, not a vector", {"feature_uri": search.feature_uri})
             if mode == "vector":
                 vec = q.get("value")
                 if isinstance(vec, list) and vec and isinstance(vec[0], list):
                     vec = vec[0]
                 if not isinstance(vec, list) or len(vec) != feature.embedding_dim:
-                    raise ApiError(422, f"vector query for {search.feature_uri} must be a list of "
+                    raise WarehouseError(422, f"vector query for {search.feature_uri} must be a list of "
                                    f"{feature.embedding_dim} numbers", {"feature_uri": search.feature_uri})
                 return [float(x) for x in vec]
             if mode == "document":
@@ -147,7 +147,7 @@ class FeatureSearchStage(Stage):
                 hits = ctx.services.index.retrieve(ctx.namespace_id, [str(uuid_from_document_id(doc_id))],
                                                    with_vectors=[using]) if doc_id else []
                 if not hits or not (hits[0].vectors or {}).get(using):
-                    raise ApiError(404, f"document {doc_id!r} has no {using!r} vector to search with",
+                    raise WarehouseError(404, f"document {doc_id!r} has no {using!r} vector to search with",
                                    {"document_id": doc_id})
                 return hits[0].vectors[using]
             text = q.get("text", q.get("value", q.get("content")))
@@ -156,18 +156,18 @@ class FeatureSearchStage(Stage):
         if text is None or (isinstance(text, str) and not text.strip()):
             if search.optional or search.on_empty == "skip":
                 return None
-            raise ApiError(422, f"search over {search.feature_uri} has an empty query; pass inputs that fill it "
+            raise WarehouseError(422, f"search over {search.feature_uri} has an empty query; pass inputs that fill it "
                            "or mark the search optional", {"feature_uri": search.feature_uri})
         if feature is None:
             sparse = encode_query(str(text))
             if sparse is None and not (search.optional or search.on_empty == "skip"):
-                raise ApiError(422, f"the lexical query {str(text)[:80]!r} has no searchable terms (only stop words "
+                raise WarehouseError(422, f"the lexical query {str(text)[:80]!r} has no searchable terms (only stop words "
                                "or punctuation)", {"feature_uri": search.feature_uri})
             return sparse
         try:
             return ctx.services.inference.embed_text(ext, str(text), feature.feature_name)
         except RuntimeError as exc:
-            raise ApiError(503, str(exc), {"feature_uri": search.feature_uri}) from exc
+            raise WarehouseError(503, str(exc), {"feature_uri": search.feature_uri}) from exc
 
     def single_dense_uri(self) -> str | None:
         """The feature_uri when this stage is one dense search (what MMR can run inside the engine)."""

@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from warehouse.retrieval.errors import ApiError
+from warehouse.errors import WarehouseError
 from warehouse.retrieval.filters import get_path, set_path
 from warehouse.retrieval.llm import ChatClient
 from warehouse.retrieval.stages.apply import _cut, _Defaults, compile_template, count_tokens
@@ -70,7 +70,7 @@ class LlmFilterStage(Stage):
         out = []
         for d, v in zip(docs, verdicts, strict=True):
             if not isinstance(v, dict) or not isinstance(v.get("keep"), bool):
-                raise ApiError(502, f"stage {self.name!r} (llm_filter): the model's verdict on document "
+                raise WarehouseError(502, f"stage {self.name!r} (llm_filter): the model's verdict on document "
                                f"{d.get('document_id')} has no boolean 'keep': {str(v)[:200]}", {"stage_name": self.name})
             if v["keep"]:
                 out.append({**d, "llm_reasoning": v.get("reason")} if p.include_reasoning else d)
@@ -230,7 +230,7 @@ class QueryExpandStage(Stage):
         base: FeatureSearchParams = self.search.params
         text_searches = [s for s in base.searches if isinstance(s.query, str) and s.query.strip()]
         if not text_searches:
-            raise ApiError(422, f"stage {self.name!r} (query_expand): feature_search_config has no text query to "
+            raise WarehouseError(422, f"stage {self.name!r} (query_expand): feature_search_config has no text query to "
                            "expand (vector and document queries cannot be rewritten)", {"stage_name": self.name})
         original = text_searches[0].query.strip()
         llm = _client(ctx, self)
@@ -241,7 +241,7 @@ class QueryExpandStage(Stage):
             {"role": "user", "content": original}]], schema=_expansions_schema(p.num_expansions), temperature=0.7)[0]
         variants = reply.get("queries") if isinstance(reply, dict) else None
         if not isinstance(variants, list) or not all(isinstance(v, str) for v in variants):
-            raise ApiError(502, f"stage {self.name!r} (query_expand): the model returned no list of queries: "
+            raise WarehouseError(502, f"stage {self.name!r} (query_expand): the model returned no list of queries: "
                            f"{str(reply)[:200]}", {"stage_name": self.name})
         queries = ([original] if p.include_original else []) + [v.strip() for v in variants[: p.num_expansions]]
         if p.deduplicate:

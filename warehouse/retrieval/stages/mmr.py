@@ -17,9 +17,8 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from warehouse.retrieval.errors import ApiError
+from warehouse.errors import WarehouseError, rename_aliases
 from warehouse.retrieval.filters import get_path, set_path
-from warehouse.retrieval.schemas import _alias
 from warehouse.retrieval.stages.base import Stage, StageContext, register
 from warehouse.retrieval.stages.vectors import document_vectors
 
@@ -47,7 +46,7 @@ class MmrParams(BaseModel):
     @model_validator(mode="before")
     @classmethod
     def _aliases(cls, data):
-        return _alias(data, {"top_n": "top_k", "embedding_field": "diversity_feature_uri", "lambda_": "lambda"})
+        return rename_aliases(data, {"top_n": "top_k", "embedding_field": "diversity_feature_uri", "lambda_": "lambda"})
 
 
 @register
@@ -113,7 +112,7 @@ class MmrStage(Stage):
             return sim.astype(float), f"fields {p.diversity_fields}"
         features = self.features(ctx)
         if not features:
-            raise ApiError(422, f"stage {self.name!r} (mmr): name the feature whose vectors measure similarity — "
+            raise WarehouseError(422, f"stage {self.name!r} (mmr): name the feature whose vectors measure similarity — "
                            "diversity_feature_uri, diversity_features or diversity_fields — or put it after a "
                            "feature_search with a dense search", {"stage_name": self.name})
         total = np.zeros((len(docs), len(docs)))

@@ -8,10 +8,11 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from warehouse.errors import rename_aliases
 from warehouse.retrieval.filters import get_path
-from warehouse.retrieval.schemas import _alias as _aliases
 from warehouse.retrieval.stages.base import Stage, StageContext, register
 from warehouse.retrieval.stages.sort import _sort_key
+from warehouse.retrieval.stages.vectors import document_vectors
 
 
 class SampleParams(BaseModel):
@@ -69,7 +70,7 @@ class DeduplicateParams(BaseModel):
     @model_validator(mode="before")
     @classmethod
     def _alias(cls, data):
-        return _aliases(data, {"dedup_field": "field", "threshold": "similarity_threshold"})
+        return rename_aliases(data, {"dedup_field": "field", "threshold": "similarity_threshold"})
 
     @model_validator(mode="after")
     def _one(self):
@@ -101,8 +102,6 @@ class DeduplicateStage(Stage):
                     seen.add(key)
                     out.append(d)
         if p.similarity_threshold is not None:
-            from warehouse.retrieval.stages.vectors import document_vectors
-
             vectors = document_vectors(ctx, out, p.feature_uri)
             kept, kept_vecs = [], []
             for d in out:
@@ -133,7 +132,7 @@ class GroupByParams(BaseModel):
     @model_validator(mode="before")
     @classmethod
     def _alias(cls, data):
-        return _aliases(data, {"field": "group_by_field", "docs_per_group": "max_per_group"})
+        return rename_aliases(data, {"field": "group_by_field", "docs_per_group": "max_per_group"})
 
 
 @register

@@ -12,10 +12,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from warehouse.retrieval.errors import ApiError
+from warehouse.errors import WarehouseError, rename_aliases
 from warehouse.retrieval.filters import get_path, set_path
 from warehouse.retrieval.inference import InferenceUnavailable
-from warehouse.retrieval.schemas import _alias
 from warehouse.retrieval.stages.base import Stage, StageContext, register
 from warehouse.retrieval.templates import render
 
@@ -36,7 +35,7 @@ class RerankParams(BaseModel):
     @model_validator(mode="before")
     @classmethod
     def _aliases(cls, data):
-        return _alias(data, {"model": "inference_name", "top_n": "top_k"})
+        return rename_aliases(data, {"model": "inference_name", "top_n": "top_k"})
 
 
 @register
@@ -51,7 +50,7 @@ class RerankStage(Stage):
         p = self.params
         query = render(p.query, ctx.inputs)  # the default query is a template too
         if not isinstance(query, str) or not query.strip():
-            raise ApiError(422, f"stage {self.name!r} (rerank): the query is empty; pass inputs.query or set "
+            raise WarehouseError(422, f"stage {self.name!r} (rerank): the query is empty; pass inputs.query or set "
                            "parameters.query", {"stage_name": self.name})
         head, tail = docs[: p.max_candidates], docs[p.max_candidates:]
         texts = [get_path(d, p.document_field) for d in head]
@@ -60,7 +59,7 @@ class RerankStage(Stage):
             scores = ctx.services.inference.rerank(p.inference_name, query,
                                                    [texts[i][: p.max_document_chars] for i in scorable], p.batch_size)
         except InferenceUnavailable as exc:
-            raise ApiError(503, f"stage {self.name!r} (rerank): {exc}", {"stage_name": self.name}) from None
+            raise WarehouseError(503, f"stage {self.name!r} (rerank): {exc}", {"stage_name": self.name}) from None
         by_pos = dict(zip(scorable, scores, strict=True))
         rescored = []
         for i, d in enumerate(head):

@@ -7,8 +7,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from warehouse.errors import rename_aliases
 from warehouse.retrieval.filters import get_path, set_path
-from warehouse.retrieval.schemas import _alias as _aliases
 from warehouse.retrieval.stages.base import Stage, StageContext, register
 
 
@@ -30,7 +30,7 @@ class SortAttributeParams(BaseModel):
     @model_validator(mode="before")
     @classmethod
     def _alias(cls, data):
-        data = _aliases(data, {"sort_field": "field", "order": "direction"})
+        data = rename_aliases(data, {"sort_field": "field", "order": "direction"})
         if isinstance(data, dict) and "null_handling" in data:
             handling = data.pop("null_handling")
             data["nulls_last"] = handling != "first"

@@ -4,19 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
+from warehouse.errors import WarehouseError
 from warehouse.ids import uuid_from_document_id
-from warehouse.retrieval.errors import ApiError
 from warehouse.retrieval.stages.base import StageContext
+from warehouse.retrieval.stages.feature_search import parse_feature_uri
 
 
 def vector_name_for(ctx: StageContext, feature_uri: str) -> str:
-    from warehouse.retrieval.stages.feature_search import parse_feature_uri
-
     name, version, feature_name = parse_feature_uri(feature_uri)
     ext = ctx.services.registry.get(name, version)
     feature = next((f for f in ext.spec.vector_features if f.feature_name == feature_name), None)
     if feature is None:
-        raise ApiError(422, f"{feature_uri!r} names no dense feature of {ext.spec.ref}; use one of "
+        raise WarehouseError(422, f"{feature_uri!r} names no dense feature of {ext.spec.ref}; use one of "
                        f"{[ext.spec.feature_uri(f) for f in ext.spec.vector_features]}", {"feature_uri": feature_uri})
     return ext.spec.vector_name(feature)
 

@@ -1,0 +1,93 @@
+"""The FastAPI application: the Mixpeek v1 API over the warehouse's services."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse
+
+from warehouse import __version__
+from warehouse.api import internal
+from warehouse.api.errors import install_error_handlers
+from warehouse.api.routes import (
+    alerts,
+    batches,
+    buckets,
+    clusters,
+    collections,
+    discovery,
+    namespaces,
+    objects,
+    retrievers,
+    taxonomies,
+)
+from warehouse.services import Services
+from warehouse.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+class JsonBodyMiddleware:
+    """Treat request bodies as JSON whatever their Content-Type (``curl -d`` sends form type).
+
+    The API only accepts JSON, so a missing or form Content-Type is a client slip, not a
+    different request; without this FastAPI would refuse the body as "not a dictionary".
+    """
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] == "http" and scope["path"].startswith(("/v1/", "/internal/")):
+            headers = [(k, v) for k, v in scope["headers"] if k != b"content-type"]
+            original = dict(scope["headers"]).get(b"content-type", b"")
+            if original.startswith(b"multipart/"):
+                headers = scope["headers"]
+            else:
+                headers.append((b"content-type", b"application/json"))
+            scope = {**scope, "headers": headers}
+        await self.app(scope, receive, send)
+
+
+def create_app(settings: Settings | None = None, services: Services | None = None, resume: bool = True) -> FastAPI:
+    """Build the API app. The process that runs it owns the Edge index shards.
+
+    Example:
+        >>> app = create_app(Settings(home="/tmp/wh"))  # doctest: +SKIP
+        >>> uvicorn.run(app, host="127.0.0.1", port=8000)  # doctest: +SKIP
+    """
+    settings = settings or Settings()
+    svc = services or Services.from_settings(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        # Load the built-in query models now, so the first search does not pay for it.
+        threading.Thread(target=svc.inference.warm, args=(svc.registry.all(),), daemon=True).start()
+        if settings.warm_batch_workers:
+            threading.Thread(target=svc.runner.warm, name="warm-batch-workers", daemon=True).start()
+        svc.start_dispatcher()
+        if resume and settings.orchestrator == "inline":
+            resumed = svc.runner.resume_pending()
+            if resumed:
+                log.info("re-queued %d unfinished batch(es): %s", len(resumed), resumed)
+        yield
+        if services is None:
+            svc.close()
+
+    app = FastAPI(title="Warehouse", version=__version__, lifespan=lifespan,
+                  description="Self-hosted multimodal data warehouse speaking the Mixpeek v1 API.")
+    app.state.services = svc
+    app.add_middleware(JsonBodyMiddleware)
+    install_error_handlers(app)
+    for module in (namespaces, buckets, objects, batches, collections, retrievers, taxonomies, clusters, alerts,
+                   discovery, internal):
+        app.include_router(module.router)
+
+    @app.get("/docs/openapi.json", include_in_schema=False)
+    def openapi_copy():
+        return JSONResponse(app.openapi())
+
+    return app

@@ -1,0 +1,86 @@
+"""The API's error envelope ``{success: false, status, error: {type, message, details}}``.
+
+The domain raises :class:`warehouse.errors.WarehouseError`; this module maps it (and FastAPI's own
+validation errors) onto the envelope.
+
+Validation errors name the exact key and location, and carry a hint for each of the documented
+common mistakes (a key from another API generation, a misplaced field).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from warehouse.errors import HINTS, WarehouseError
+
+_TYPES = {
+    400: "BadRequestError",
+    401: "UnauthorizedError",
+    403: "ForbiddenError",
+    404: "NotFoundError",
+    405: "MethodNotAllowedError",
+    409: "AlreadyExistsError",
+    422: "ValidationError",
+    429: "TooManyRequestsError",
+    500: "InternalServerError",
+    503: "InferenceServiceUnavailableError",
+}
+
+def envelope(status: int, type_: str, message: str, details: dict[str, Any] | None = None) -> JSONResponse:
+    return JSONResponse(
+        status_code=status,
+        content={"success": False, "status": status,
+                 "error": {"type": type_, "message": message, "details": details or {}}},
+    )
+
+
+def _describe(err: dict[str, Any]) -> dict[str, Any]:
+    loc = [str(x) for x in err.get("loc", ()) if x not in ("body",)]
+    where = ".".join(loc) or "body"
+    kind = err.get("type", "")
+    out: dict[str, Any] = {"location": where, "type": kind}
+    if kind == "extra_forbidden":
+        key = loc[-1] if loc else "?"
+        out["message"] = f"unknown key {key!r} at {where}"
+        if key in HINTS:
+            out["hint"] = HINTS[key]
+    elif kind == "missing":
+        out["message"] = f"missing required field {where!r}"
+    elif kind == "json_invalid":
+        out["message"] = f"request body is not valid JSON: {err.get('ctx', {}).get('error', err.get('msg'))}"
+    else:
+        out["message"] = f"{where}: {err.get('msg')}"
+        if "input" in err and not isinstance(err["input"], dict | list):
+            out["received"] = repr(err["input"])[:200]
+    return out
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(WarehouseError)
+    async def _domain_error(_: Request, exc: WarehouseError):
+        return envelope(exc.status, exc.type or _TYPES.get(exc.status, "Error"), exc.message, exc.details)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_: Request, exc: RequestValidationError):
+        problems = [_describe(e) for e in exc.errors()]
+        message = "; ".join(p["message"] for p in problems[:5])
+        hints = [p["hint"] for p in problems if "hint" in p]
+        if hints:
+            message += " (hint: " + "; ".join(hints) + ")"
+        return envelope(422, "ValidationError", message, {"errors": problems})
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException):
+        message = exc.detail if isinstance(exc.detail, str) else "request failed"
+        if exc.status_code == 404 and message == "Not Found":
+            message = "no such endpoint; see /docs for the API"
+        return envelope(exc.status_code, _TYPES.get(exc.status_code, "Error"), message)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_: Request, exc: Exception):
+        return envelope(500, "InternalServerError", f"{type(exc).__name__}: {exc}")

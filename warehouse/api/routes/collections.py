@@ -1,0 +1,262 @@
+"""``/v1/collections``: collections (source + extractor), their documents, and triggers."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Query
+
+from warehouse.api.deps import namespace, services
+from warehouse.api.schemas import CreateCollectionRequest, ListRequest, TriggerCollectionRequest
+from warehouse.api.views import collection_view, listing
+from warehouse.catalog import Batch, Bucket, Collection, Namespace, Object
+from warehouse.catalog import collections as collection_ops
+from warehouse.catalog.batches import trigger_collection
+from warehouse.catalog.lookups import get_collection
+from warehouse.catalog.paging import page_args
+from warehouse.errors import WarehouseError, not_found
+from warehouse.extractors.loader import code_version
+from warehouse.ids import uuid_from_document_id
+from warehouse.retrieval.documents import document_view
+from warehouse.retrieval.filters import compile_filter
+from warehouse.services import Services
+
+router = APIRouter(tags=["collections"])
+
+
+def _doc_count(svc: Services, c: Collection) -> int:
+    return svc.index.count(c.namespace_id, {"must": [{"key": "collection_id", "match": {"value": c.collection_id}}]})
+
+
+def _view(svc: Services, c: Collection, hashed: dict | None = None) -> dict:
+    """The collection with ``index_status``: is the index written by the extractor's current code?
+
+    ``hashed`` memoises folder hashes across the collections of one listing (many share an extractor).
+    """
+    out = collection_view(c, _doc_count(svc, c))
+    fe = c.feature_extractor or {}
+    indexed = (c.metadata_ or {}).get("_indexed") or {}
+    hashed = {} if hashed is None else hashed
+    try:
+        # Hash the folder now: an extractor edited on disk shows as a new version before anything reloads it.
+        path = svc.registry.get(fe.get("feature_extractor_name"), fe.get("version")).path
+        current = hashed[path] if path in hashed else hashed.setdefault(path, code_version(path))
+    except (LookupError, OSError):
+        current = None
+    out["index_status"] = {
+        "indexed_code_version": indexed.get("code_version"), "current_code_version": current,
+        "last_batch_id": indexed.get("batch_id"), "last_dagster_run_id": indexed.get("dagster_run_id"),
+        "stale": bool(indexed.get("code_version")) and indexed.get("code_version") != current,
+    }
+    return out
+
+
+@router.post("/v1/collections", summary="Create a collection")
+def create_collection(body: CreateCollectionRequest, ns: Namespace = Depends(namespace), svc: Services = Depends(services)):
+    fe = body.feature_extractor
+    if fe is None:
+        raise WarehouseError(422, "a collection needs feature_extractor: {feature_extractor_name, version, input_mappings}",
+                             {"location": "feature_extractor"})
+    c = collection_ops.create_collection(svc, ns, collection_ops.CollectionRequest(
+        collection_name=body.collection_name, source_type=body.source.type, bucket_ids=body.source.bucket_ids or [],
+        feature_extractor_name=fe.feature_extractor_name, version=fe.version, input_mappings=fe.input_mappings,
+        field_passthrough=[p if isinstance(p, str) else p.model_dump(exclude_none=True) for p in fe.field_passthrough or []],
+        parameters={**(fe.params or {}), **(fe.parameters or {})}, description=body.description,
+        metadata=body.metadata or {}, enabled=body.enabled is not False))
+    return collection_view(c)
+
+
+@router.get("/v1/collections", summary="List collections")
+def list_collections_get(limit: int | None = Query(None, ge=1, le=1000), offset: int | None = Query(None, ge=0),
+                         ns: Namespace = Depends(namespace), svc: Services = Depends(services)):
+    return _list(svc, ns, ListRequest(limit=limit, offset=offset))
+
+
+@router.post("/v1/collections/list", summary="List collections")
+def list_collections(body: ListRequest | None = None, ns: Namespace = Depends(namespace), svc: Services = Depends(services)):
+    return _list(svc, ns, body or ListRequest())
+
+
+def _list(svc: Services, ns: Namespace, body: ListRequest):
+    limit, offset = page_args(body.limit, body.offset, body.page, body.page_size)
+    with svc.catalog.session() as s:
+        q = s.query(Collection).filter(Collection.namespace_id == ns.namespace_id)
+        if body.search:
+            q = q.filter(Collection.collection_name.contains(body.search))
+        total = q.count()
+        rows = q.order_by(Collection.created_at).offset(offset).limit(limit).all()
+    hashed: dict = {}
+    return listing([_view(svc, c, hashed) for c in rows], total, limit, offset)
+
+
+@router.get("/v1/collections/{collection_identifier}", summary="Get a collection (with vector_indexes[].feature_uri)")
+def get_collection_route(collection_identifier: str, ns: Namespace = Depends(namespace), svc: Services = Depends(services)):
+    with svc.catalog.session() as s:
+        c = get_collection(s, ns.namespace_id, collection_identifier)
+    return _view(svc, c)
+
+
+@router.get("/v1/collections/{collection_identifier}/features", summary="Feature URIs of a collection")
+def collection_features(collection_identifier: str, ns: Namespace = Depends(namespace), svc: Services = Depends(services)):
+    with svc.catalog.session() as s:
+        c = get_collection(s, ns.namespace_id, collection_identifier)
+    return {"collection_id": c.collection_id, "features": c.vector_indexes}
+
+
+@router.delete("/v1/collections/{collection_identifier}", summary="Delete a collection and its documents")
+def delete_collection(collection_identifier: str, ns: Namespace = Depends(namespace), svc: Services = Depends(services)):
+    c, users = collection_ops.delete_collection(svc, ns, collection_identifier)
+    return {"success": True, "collection_id": c.collection_id, "message": "collection deleted",
+            "warnings": [f"retriever {u!r} still references this collection" for u in users]}
+
+
+@router.post("/v1/collections/{collection_identifier}/trigger", status_code=202, summary="Process the collection's sources")
+def trigger(collection_identifier: str, body: TriggerCollectionRequest | None = None, ns: Namespace = Depends(namespace),
+            svc: Services = Depends(services)):
+    body = body or TriggerCollectionRequest()
+    with svc.catalog.session() as s:
+        c = get_collection(s, ns.namespace_id, collection_identifier)
+        batches = trigger_collection(s, c, body.include_buckets, body.object_ids)
+    for b in batches:
+        svc.dispatch(b.batch_id)
+    if not batches:
+        raise WarehouseError(422, "the collection's source buckets hold no objects to process", {"collection_id": c.collection_id})
+    return {"task_id": batches[0].task_id, "task_ids": [b.task_id for b in batches], "batch_id": batches[0].batch_id,
+            "batch_ids": [b.batch_id for b in batches], "collection_id": c.collection_id, "total_tiers": 1,
+            "object_count": sum(len(b.object_ids) for b in batches),
+            "message": f"processing {sum(len(b.object_ids) for b in batches)} object(s) in {len(batches)} batch(es)"}
+
+
+# -- documents -----------------------------------------------------------------------------------------
+def _vector_names(c: Collection) -> dict[str, str]:
+    return {vi["index"]["name"]: vi["name"] for vi in c.vector_indexes or []}
+
+
+def list_documents_in(svc: Services, ns_id: str, collections: list[Collection], body: ListRequest) -> dict:
+    limit, offset = page_args(body.limit, body.offset, body.page, body.page_size, default=10)
+    compiled = compile_filter(body.filters, "filters")
+    flt = {"must": [{"key": "collection_id", "match": {"any": [c.collection_id for c in collections]}}]}
+    if compiled is not None and compiled.qdrant is not None:
+        flt["must"].append(compiled.qdrant)
+    with_vectors = bool(body.return_vectors)
+    names = {k: v for c in collections for k, v in _vector_names(c).items()}
+    if compiled is None or compiled.qdrant is not None:
+        total = svc.index.count(ns_id, flt)
+        hits, cursor, skip = [], body.cursor, offset
+        if not cursor and skip:
+            # Skip by scrolling ids only; the engine has no numeric offset for scroll.
+            while skip > 0:
+                page, cursor = svc.index.scroll(ns_id, flt, limit=min(skip, 1000), offset=cursor)
+                skip -= len(page)
+                if cursor is None:
+                    break
+        if skip <= 0 and (cursor or not offset):
+            hits, cursor = svc.index.scroll(ns_id, flt, limit=limit, offset=cursor, with_vectors=with_vectors)
+        docs = [document_view(h, with_vectors, names) for h in hits]
+    else:
+        everything, cursor = [], None
+        while True:
+            hits, cursor = svc.index.scroll(ns_id, flt, limit=1000, offset=cursor, with_vectors=with_vectors)
+            everything.extend(d for d in (document_view(h, with_vectors, names) for h in hits) if compiled.matches(d))
+            if cursor is None:
+                break
+        total, docs, cursor = len(everything), everything[offset: offset + limit], None
+    pag = listing(docs, total, limit, offset)["pagination"]
+    pag["next_cursor"] = cursor
+    return {"results": docs, "documents": docs, "pagination": pag, "total_documents": total, "total_count": total}
+
+
+@router.post("/v1/collections/{collection_identifier}/documents/list", summary="List documents")
+def list_documents(collection_identifier: str, body: ListRequest | None = None, ns: Namespace = Depends(namespace),
+                   svc: Services = Depends(services)):
+    with svc.catalog.session() as s:
+        c = get_collection(s, ns.namespace_id, collection_identifier)
+    return list_documents_in(svc, ns.namespace_id, [c], body or ListRequest())
+
+
+@router.get("/v1/collections/{collection_identifier}/documents", summary="List documents")
+def list_documents_get(collection_identifier: str, limit: int | None = Query(None, ge=1, le=1000),
+                       offset: int | None = Query(None, ge=0), ns: Namespace = Depends(namespace),
+                       svc: Services = Depends(services)):
+    return list_documents(collection_identifier, ListRequest(limit=limit, offset=offset), ns, svc)
+
+
+def _document(svc: Services, ns_id: str, document_id: str, collection: Collection | None, with_vectors: bool = False):
+    try:
+        point = str(uuid_from_document_id(document_id))
+    except ValueError as exc:
+        raise WarehouseError(422, f"malformed document id {document_id!r}: {exc}", {"document_id": document_id}) from exc
+    hits = svc.index.retrieve(ns_id, [point], with_vectors=with_vectors)
+    if not hits or (collection is not None and hits[0].payload.get("collection_id") != collection.collection_id):
+        raise not_found("document", document_id)
+    return hits[0]
+
+
+@router.get("/v1/collections/{collection_identifier}/documents/{document_id}", summary="Get a document")
+def get_document(collection_identifier: str, document_id: str, return_vectors: bool = False,
+                 ns: Namespace = Depends(namespace), svc: Services = Depends(services)):
+    with svc.catalog.session() as s:
+        c = get_collection(s, ns.namespace_id, collection_identifier)
+    return document_view(_document(svc, ns.namespace_id, document_id, c, return_vectors), return_vectors, _vector_names(c))
+
+
+@router.get("/v1/documents/{document_id}", summary="Get a document by id (namespace-wide)")
+def get_document_any(document_id: str, return_vectors: bool = False, ns: Namespace = Depends(namespace),
+                     svc: Services = Depends(services)):
+    return document_view(_document(svc, ns.namespace_id, document_id, None, return_vectors), return_vectors)
+
+
+def _lineage(svc: Services, ns: Namespace, document_id: str, collection: Collection | None) -> dict:
+    hit = _document(svc, ns.namespace_id, document_id, collection)
+    payload = hit.payload or {}
+    lineage = dict((payload.get("_internal") or {}).get("lineage") or {})
+    with svc.catalog.session() as s:
+        obj = s.get(Object, lineage.get("source_object_id") or payload.get("source_object_id"))
+        bucket = s.get(Bucket, obj.bucket_id) if obj else None
+        batch = s.get(Batch, lineage.get("batch_id")) if lineage.get("batch_id") else None
+        coll = s.get(Collection, payload.get("collection_id"))
+    return {
+        "document_id": document_id, "collection_id": payload.get("collection_id"),
+        "collection_name": coll.collection_name if coll else None, "lineage": lineage,
+        "source_object": {"object_id": obj.object_id, "bucket_id": obj.bucket_id, "etag": obj.etag,
+                          "current_version": obj.etag == lineage.get("object_version")} if obj else None,
+        "bucket": {"bucket_id": bucket.bucket_id, "bucket_name": bucket.bucket_name} if bucket else None,
+        "batch": {"batch_id": batch.batch_id, "status": batch.status} if batch else None,
+        "dagster_run_id": lineage.get("dagster_run_id"),
+        "dagster_run_url": (f"http://{svc.settings.api_host}:{svc.settings.ui_port}/runs/{lineage['dagster_run_id']}"
+                            if lineage.get("dagster_run_id") else None),
+        "feature_extractor": lineage.get("feature_extractor"),
+        "chain": [x for x in (
+            {"type": "bucket", "id": bucket.bucket_id} if bucket else None,
+            {"type": "object", "id": obj.object_id} if obj else None,
+            {"type": "batch", "id": batch.batch_id} if batch else None,
+            {"type": "dagster_run", "id": lineage["dagster_run_id"]} if lineage.get("dagster_run_id") else None,
+            {"type": "collection", "id": payload.get("collection_id")},
+            {"type": "document", "id": document_id}) if x],
+    }
+
+
+@router.get("/v1/collections/{collection_identifier}/documents/{document_id}/lineage", summary="Lineage of a document")
+def document_lineage(collection_identifier: str, document_id: str, ns: Namespace = Depends(namespace),
+                     svc: Services = Depends(services)):
+    with svc.catalog.session() as s:
+        c = get_collection(s, ns.namespace_id, collection_identifier)
+    return _lineage(svc, ns, document_id, c)
+
+
+@router.get("/v1/documents/{document_id}/lineage", summary="Lineage of a document")
+def document_lineage_any(document_id: str, ns: Namespace = Depends(namespace), svc: Services = Depends(services)):
+    return _lineage(svc, ns, document_id, None)
+
+
+@router.get("/v1/objects/{object_id}/documents", summary="Documents produced from an object")
+def object_documents(object_id: str, limit: int = Query(100, ge=1, le=1000), ns: Namespace = Depends(namespace),
+                     svc: Services = Depends(services)):
+    with svc.catalog.session() as s:
+        obj = s.get(Object, object_id)
+        if obj is None or obj.namespace_id != ns.namespace_id:
+            raise not_found("object", object_id)
+    flt = {"must": [{"key": "source_object_id", "match": {"value": object_id}}]}
+    hits, _ = svc.index.scroll(ns.namespace_id, flt, limit=limit)
+    docs = [document_view(h) for h in hits]
+    return {"object_id": object_id, "results": docs, "total": svc.index.count(ns.namespace_id, flt)}
+
+

@@ -1,0 +1,114 @@
+"""``/v1/buckets/{bucket}/objects``: objects and their blobs, with the documents they produced."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Query, Response
+
+from warehouse.api.deps import namespace, services
+from warehouse.api.schemas import CreateObjectRequest, CreateObjectsBatchRequest, ListRequest
+from warehouse.api.views import listing, object_view
+from warehouse.catalog import Namespace, Object
+from warehouse.catalog import buckets as bucket_ops
+from warehouse.catalog.batches import queue_objects
+from warehouse.catalog.lookups import get_bucket, get_object
+from warehouse.catalog.objects import new_object
+from warehouse.catalog.paging import page_args
+from warehouse.errors import WarehouseError
+from warehouse.services import Services
+
+router = APIRouter(prefix="/v1/buckets", tags=["objects"])
+
+
+@router.post("/{bucket_identifier}/objects", summary="Create an object with blobs")
+def create_object(bucket_identifier: str, body: CreateObjectRequest, auto_process: bool = False,
+                  ns: Namespace = Depends(namespace), svc: Services = Depends(services)):
+    with svc.catalog.session() as s:
+        bucket = get_bucket(s, ns.namespace_id, bucket_identifier)
+        obj = new_object(svc.objects, bucket, body)
+        s.add(obj)
+        batch = None
+        if auto_process:
+            batch = queue_objects(s, bucket, [obj.object_id], "auto_process")
+    if batch is not None:
+        svc.dispatch(batch.batch_id)
+    out = object_view(obj)
+    if batch is not None:
+        out.update(batch_id=batch.batch_id, task_id=batch.task_id)
+    return out
+
+
+
+@router.post("/{bucket_identifier}/objects/batch", summary="Create up to 1,000 objects")
+def create_objects_batch(bucket_identifier: str, body: CreateObjectsBatchRequest, auto_process: bool = False,
+                         ns: Namespace = Depends(namespace), svc: Services = Depends(services)):
+    with svc.catalog.session() as s:
+        bucket = get_bucket(s, ns.namespace_id, bucket_identifier)
+        objs = []
+        for i, item in enumerate(body.objects):
+            try:
+                objs.append(new_object(svc.objects, bucket, item))
+            except WarehouseError as exc:
+                raise WarehouseError(exc.status, f"objects[{i}]: {exc.message}", {"index": i, **exc.details}) from exc
+        s.add_all(objs)
+        batch = queue_objects(s, bucket, [o.object_id for o in objs], "auto_process") if auto_process else None
+    if batch is not None:
+        svc.dispatch(batch.batch_id)
+    return {"objects": [object_view(o) for o in objs], "count": len(objs),
+            "batch_id": batch.batch_id if batch else None, "task_id": batch.task_id if batch else None}
+
+
+@router.get("/{bucket_identifier}/objects", summary="List objects")
+def list_objects_get(bucket_identifier: str, limit: int | None = Query(None, ge=1, le=1000),
+                     offset: int | None = Query(None, ge=0), ns: Namespace = Depends(namespace),
+                     svc: Services = Depends(services)):
+    return _list_objects(svc, ns, bucket_identifier, ListRequest(limit=limit, offset=offset))
+
+
+@router.post("/{bucket_identifier}/objects/list", summary="List objects")
+def list_objects(bucket_identifier: str, body: ListRequest | None = None, ns: Namespace = Depends(namespace),
+                 svc: Services = Depends(services)):
+    return _list_objects(svc, ns, bucket_identifier, body or ListRequest())
+
+
+def _list_objects(svc: Services, ns: Namespace, bucket_identifier: str, body: ListRequest):
+    limit, offset = page_args(body.limit, body.offset, body.page, body.page_size, default=100)
+    with svc.catalog.session() as s:
+        bucket = get_bucket(s, ns.namespace_id, bucket_identifier)
+        q = s.query(Object).filter(Object.bucket_id == bucket.bucket_id)
+        total = q.count()
+        rows = q.order_by(Object.created_at, Object.object_id).offset(offset).limit(limit).all()
+    return listing([object_view(o) for o in rows], total, limit, offset)
+
+
+
+@router.get("/{bucket_identifier}/objects/{object_identifier}", summary="Get an object")
+def get_object_route(bucket_identifier: str, object_identifier: str, include_document_count: bool = True,
+               include_documents: bool = True, ns: Namespace = Depends(namespace), svc: Services = Depends(services)):
+    """The object, its document count, and (first 100) the documents it produced with their batch and run."""
+    with svc.catalog.session() as s:
+        obj = get_object(s, get_bucket(s, ns.namespace_id, bucket_identifier), object_identifier)
+    flt = {"must": [{"key": "source_object_id", "match": {"value": obj.object_id}}]}
+    count = svc.index.count(ns.namespace_id, flt) if include_document_count or include_documents else None
+    out = object_view(obj, count if include_document_count else None)
+    if include_documents:
+        hits, _ = svc.index.scroll(ns.namespace_id, flt, limit=100)
+        out["documents"] = [_document_ref(h.payload or {}) for h in hits]
+    return out
+
+
+def _document_ref(payload: dict) -> dict:
+    lineage = (payload.get("_internal") or {}).get("lineage") or {}
+    return {"document_id": payload.get("document_id"), "collection_id": payload.get("collection_id"),
+            "blob_property": lineage.get("blob_property"), "chunk_index": lineage.get("chunk_index"),
+            "batch_id": lineage.get("batch_id"), "dagster_run_id": lineage.get("dagster_run_id"),
+            "feature_extractor": lineage.get("feature_extractor")}
+
+
+@router.delete("/{bucket_identifier}/objects/{object_identifier}", summary="Delete an object and its documents")
+def delete_object(bucket_identifier: str, object_identifier: str, ns: Namespace = Depends(namespace),
+                  svc: Services = Depends(services)):
+    with svc.catalog.session() as s:
+        bucket = get_bucket(s, ns.namespace_id, bucket_identifier)
+        obj = get_object(s, bucket, object_identifier)
+    bucket_ops.delete_object(svc, ns, bucket, obj)
+    return Response(status_code=204)

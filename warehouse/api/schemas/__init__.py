@@ -1,0 +1,82 @@
+"""Request bodies of the v1 API, in the Mixpeek 0.82 shapes, with the documented aliases.
+
+Unknown keys are refused (``extra="forbid"``) with the key named, except on objects, whose root
+keys are the object's own fields. Aliases from other API generations are folded in before
+validation (``schema`` → ``bucket_schema``, ``name`` → ``*_name``, ``collection_ids`` →
+``collection_identifiers``, a one-element ``feature_extractors`` list → ``feature_extractor``…).
+"""
+
+
+from warehouse.api.schemas.batches import AddObjectsRequest, CreateBatchRequest, SubmitBatchRequest
+from warehouse.api.schemas.buckets import (
+    BlobRequest,
+    BucketSchema,
+    CreateBucketRequest,
+    CreateObjectRequest,
+    CreateObjectsBatchRequest,
+    SchemaField,
+)
+from warehouse.api.schemas.collections import (
+    CreateCollectionRequest,
+    FeatureExtractorConfig,
+    FieldPassthrough,
+    SourceConfig,
+    TriggerCollectionRequest,
+)
+from warehouse.api.schemas.common import ListRequest, Strict
+from warehouse.api.schemas.enrichment import (
+    AlertRequest,
+    ApplyTaxonomyRequest,
+    ClusterExecuteRequest,
+    ClusterRequest,
+    DefinitionListRequest,
+    ExecuteAlertRequest,
+    TaxonomyExecuteRequest,
+    TaxonomyRequest,
+    WebhookRequest,
+)
+from warehouse.api.schemas.namespaces import CreateNamespaceRequest, FeatureExtractorRef
+from warehouse.api.schemas.retrievers import (
+    AdhocExecuteRequest,
+    BatchExecuteRequest,
+    BatchQuery,
+    CreateRetrieverRequest,
+    ExecuteRetrieverRequest,
+    RetrieverInputField,
+)
+
+__all__ = [
+    "AddObjectsRequest",
+    "AdhocExecuteRequest",
+    "AlertRequest",
+    "ApplyTaxonomyRequest",
+    "BatchExecuteRequest",
+    "BatchQuery",
+    "BlobRequest",
+    "BucketSchema",
+    "ClusterExecuteRequest",
+    "ClusterRequest",
+    "CreateBatchRequest",
+    "CreateBucketRequest",
+    "CreateCollectionRequest",
+    "CreateNamespaceRequest",
+    "CreateObjectRequest",
+    "CreateObjectsBatchRequest",
+    "CreateRetrieverRequest",
+    "DefinitionListRequest",
+    "ExecuteAlertRequest",
+    "ExecuteRetrieverRequest",
+    "FeatureExtractorConfig",
+    "FeatureExtractorRef",
+    "FieldPassthrough",
+    "ListRequest",
+    "RetrieverInputField",
+    "SchemaField",
+    "SourceConfig",
+    "Strict",
+    "SubmitBatchRequest",
+    "TaxonomyExecuteRequest",
+    "TaxonomyRequest",
+    "TriggerCollectionRequest",
+    "WebhookRequest",
+]

@@ -1,0 +1,82 @@
+"""Bucket and object request bodies (an object's unknown root keys are its own fields)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from warehouse.api.schemas.common import Strict
+from warehouse.errors import rename_aliases
+
+FieldType = Literal[
+    "string", "number", "integer", "float", "boolean", "object", "array", "date", "datetime",
+    "text", "image", "audio", "video", "pdf", "excel",
+]
+
+
+class SchemaField(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    type: FieldType
+    required: bool | None = None
+    description: str | None = None
+    default: Any = None
+    enum: list[Any] | None = None
+    items: Any = None
+    properties: Any = None
+    examples: list[Any] | None = None
+
+
+class BucketSchema(Strict):
+    properties: dict[str, SchemaField] = Field(default_factory=dict)
+
+
+class CreateBucketRequest(Strict):
+    bucket_name: str = Field(min_length=1, max_length=255)
+    bucket_schema: BucketSchema | None = None
+    description: str | None = None
+    unique_key: dict[str, Any] | None = None
+    metadata: dict[str, Any] | None = None
+    storage_class: str | None = None
+    destination: Any = None
+    ingest_filter: Any = None
+    source_adapter: Any = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _aliases(cls, data):
+        return rename_aliases(data, {"schema": "bucket_schema", "name": "bucket_name"})
+
+
+# -- objects ------------------------------------------------------------------------------------
+class BlobRequest(Strict):
+    property: str = Field(min_length=1)
+    type: Literal["text", "image", "audio", "video", "pdf", "excel", "string", "json"]
+    data: Any = None
+    upload_id: str | None = None
+    key_prefix: str | None = None
+    checksum: str | None = None
+    metadata: dict[str, Any] | None = None
+    canonicalize_source: bool | None = None
+    force_remirror: bool | None = None
+    mime_type: str | None = None
+    content_type: str | None = None
+    filename: str | None = None
+
+
+class CreateObjectRequest(BaseModel):
+    """Root keys beyond these are the object's own fields (schema properties / metadata)."""
+
+    model_config = ConfigDict(extra="allow")
+    blobs: list[BlobRequest] = Field(default_factory=list)
+    key_prefix: str | None = None
+    skip_duplicates: bool | None = None
+    canonicalize_source: bool | None = None
+    force_remirror: bool | None = None
+    edges: list[dict[str, Any]] | None = None
+    idempotency_key: str | None = None
+    metadata: dict[str, Any] | None = None
+
+
+class CreateObjectsBatchRequest(Strict):
+    objects: list[CreateObjectRequest] = Field(min_length=1, max_length=1000)

@@ -1,0 +1,34 @@
+"""What every request body shares: unknown keys are refused, and the list body."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ListRequest(BaseModel):
+    """List bodies: filters and paging (unknown keys refused)."""
+
+    model_config = ConfigDict(extra="forbid")
+    search: str | None = None
+    filters: Any = None
+    sort: Any = None
+    sorts: Any = None
+    limit: int | None = Field(default=None, ge=1, le=1000)
+    offset: int | None = Field(default=None, ge=0)
+    page: int | None = None
+    page_size: int | None = None
+    cursor: str | None = None
+    include_total: bool | None = None
+    select: Any = None
+    return_presigned_urls: bool | None = None
+    return_vectors: bool | None = None
+    return_vector_names: Any = None
+    group_by: Any = None
+    expand: Any = None
+    partition: Any = None

@@ -1,0 +1,140 @@
+"""``warehouse up``: start the API server (the index owner), Dagster beside it, and the demo corpus."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import typer
+import uvicorn
+
+from warehouse.api.app import create_app
+from warehouse.catalog.bootstrap import ensure_api_key, ensure_namespace
+from warehouse.cli.client import Client, console, saved_key, wait_for_batch
+from warehouse.cli.dagster import prepare_home, start_dagster, stop_dagster, wait_for_ui
+from warehouse.services import Services
+from warehouse.settings import load_settings
+
+DEMO_DIR = Path(__file__).resolve().parent.parent / "demo"
+REPO_EXAMPLES = Path(__file__).resolve().parent.parent.parent / "examples" / "extractors"
+
+
+def wait_until_healthy(base_url: str, timeout: float = 120.0) -> None:
+    """Block until ``GET {base_url}/v1/health`` answers 200; TimeoutError after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{base_url}/v1/health", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    raise TimeoutError(f"the API server at {base_url} was not healthy within {timeout:.0f}s")
+
+
+def up(
+    home: Path = typer.Option(None, help="State directory (default: WAREHOUSE_HOME or ./.warehouse)."),
+    api_port: int = typer.Option(None, help="API port (default 8000)."),
+    ui_port: int = typer.Option(None, help="Dagster UI port (default 3000)."),
+    host: str = typer.Option("127.0.0.1", help="Bind address; keep it on loopback unless behind a proxy."),
+    demo: bool = typer.Option(True, help="Ingest the demo corpus on first start."),
+    dagster: bool = typer.Option(True, help="Start the Dagster webserver and daemon; batches then run as Dagster runs."),
+) -> None:
+    """Start the warehouse on the embedded defaults and print where to look."""
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # not one line per status poll
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # the Dagster instance's storage checks
+    settings = load_settings(home=home, api_port=api_port, ui_port=ui_port, api_host=host,
+                             orchestrator="dagster" if dagster else None)
+    if dagster:
+        prepare_home(settings)  # before the API opens the instance
+    svc = Services.from_settings(settings)
+    if REPO_EXAMPLES.is_dir():
+        for folder in sorted(REPO_EXAMPLES.iterdir()):
+            if (folder / "manifest.py").exists():
+                svc.registry.install(folder, settings.home_dir / "extractors")
+    key = ensure_api_key(svc.catalog, settings.organization_id, settings.api_key or saved_key(settings))
+    (settings.home_dir / "api_key").write_text(key)
+    (settings.home_dir / "api_key").chmod(0o600)
+    ns = ensure_namespace(svc.catalog, settings.organization_id, settings.default_namespace)
+    base = f"http://{settings.api_host}:{settings.api_port}"
+    server = uvicorn.Server(uvicorn.Config(create_app(settings, svc), host=settings.api_host,
+                                           port=settings.api_port, log_level="warning"))
+
+    ui = f"http://{settings.api_host}:{settings.ui_port}"
+    dagster_proc = None
+    if dagster:
+        dagster_proc = start_dagster(settings, base, settings.ui_port, settings.api_host)
+
+    def after_start() -> None:
+        try:
+            wait_until_healthy(base, timeout=120)
+        except TimeoutError as exc:
+            console.print(f"[red]{exc}[/red]")
+            return
+        if dagster_proc is not None:
+            try:
+                wait_for_ui(ui, timeout=180, proc=dagster_proc)
+            except (RuntimeError, TimeoutError) as exc:
+                console.print(f"[red]Dagster did not start:[/red] {exc}")
+        if demo:
+            try:
+                _ingest_demo(base, key, ns.namespace_name)
+            except Exception as exc:  # noqa: BLE001 - the server stays up; say what failed
+                console.print(f"[red]demo ingest failed:[/red] {exc}")
+        console.print(
+            f"\n[bold green]Warehouse is up[/bold green]\n"
+            f"  API         {base}/v1   (OpenAPI: {base}/docs)\n"
+            + (f"  Dagster UI  {ui}   (assets, sensors, runs, backfills; log: {settings.logs_dir / 'dagster.log'})\n"
+               if dagster_proc is not None else "  Dagster UI  not started (--no-dagster); batches run in the API server\n")
+            + f"  Namespace   {ns.namespace_name} ({ns.namespace_id})\n"
+            f"  API key     {key}\n"
+            f"  Home        {settings.home_dir}\n\n"
+            f"  Try: curl -s -X POST {base}/v1/retrievers/demo-search/execute \\\n"
+            f"         -H 'Authorization: Bearer {key}' -H 'X-Namespace: {ns.namespace_name}' \\\n"
+            f"         -H 'Content-Type: application/json' -d '{{\"inputs\": {{\"query\": \"how do I search\"}}}}'\n",
+            soft_wrap=True,
+        )
+
+    threading.Thread(target=after_start, daemon=True).start()
+    try:
+        server.run()
+    finally:
+        if dagster_proc is not None:
+            stop_dagster(dagster_proc)
+
+
+def _ingest_demo(base: str, key: str, namespace: str) -> None:
+    client = Client(base, key, namespace)
+    if any(b["bucket_name"] == "demo-docs" for b in client.post("/buckets/list", {})["results"]):
+        return
+    bucket = client.post("/buckets", {"bucket_name": "demo-docs", "bucket_schema": {
+        "properties": {"content": {"type": "text", "required": True}, "title": {"type": "string"}}}})
+    collection = client.post("/collections", {
+        "collection_name": "demo-docs", "source": {"type": "bucket", "bucket_ids": [bucket["bucket_id"]]},
+        "feature_extractor": {"feature_extractor_name": "text_extractor", "version": "v1",
+                              "input_mappings": {"text": "content"}, "field_passthrough": [{"source_path": "title"}],
+                              "parameters": {"split_by": "paragraphs", "chunk_size": 1}}})
+    ids = []
+    for path in sorted(DEMO_DIR.glob("*.md")):
+        text = path.read_text()
+        title = text.splitlines()[0].lstrip("# ").strip()
+        ids.append(client.post(f"/buckets/{bucket['bucket_id']}/objects",
+                               {"title": title, "blobs": [{"property": "content", "type": "text", "data": text}]})["object_id"])
+    batch = client.post(f"/buckets/{bucket['bucket_id']}/batches",
+                        {"batch_name": "demo", "object_ids": ids, "collection_ids": [collection["collection_id"]]})
+    client.post(f"/buckets/{bucket['bucket_id']}/batches/{batch['batch_id']}/submit", {})
+    final = wait_for_batch(client, batch["batch_id"])
+    uri = collection["vector_indexes"][0]["feature_uri"]
+    client.post("/retrievers", {
+        "retriever_name": "demo-search", "collection_identifiers": [collection["collection_id"]],
+        "input_schema": {"query": {"type": "text", "required": True}},
+        "stages": [{"stage_name": "search", "stage_type": "filter", "config": {"stage_id": "feature_search", "parameters": {
+            "searches": [{"feature_uri": uri, "query": {"input_mode": "text", "value": "{{INPUT.query}}"}, "top_k": 20}],
+            "final_top_k": 5}}}]})
+    console.print(f"demo corpus: {len(ids)} objects, batch {final['status']}, "
+                  f"{final['documents_written']} documents, retriever 'demo-search'")
