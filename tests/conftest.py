@@ -123,12 +123,12 @@ class DagsterLive:
 def dagster_live(tmp_path_factory, ray_session):
     from dagster import DagsterInstance
 
-    from warehouse.resources import WarehouseResource
+    from warehouse.resources import OwnerWarehouse
 
     home = tmp_path_factory.mktemp("dagster-home")
     served, server, thread = _serve(home, orchestrator="dagster", warm_batch_workers=False)
     instance = DagsterInstance.from_config(str(served.services.settings.dagster_home))
-    resource = WarehouseResource(home=str(home), index_owner_url=served.base_url, executor="owner")
+    resource = OwnerWarehouse(home=str(home), index_owner_url=served.base_url)
     yield DagsterLive(served, instance, resource)
     server.should_exit = True
     thread.join(timeout=30)

@@ -1,35 +1,37 @@
 """Dagster Definitions: the warehouse's assets, checks, jobs, schedules, sensors and resources.
 
-``dagster dev -w workspace.yaml`` (or ``warehouse up``) loads ``defs``. The resource reads the same
-``WAREHOUSE_*`` settings as the API server: the home, and the base URL of the process that owns the
-index (``WAREHOUSE_INDEX_OWNER_URL``, default the local API server).
+``dagster dev -w workspace.yaml`` (or ``warehouse up``) loads ``defs``. The resource is built from the
+same ``WAREHOUSE_*`` settings as the API server: the home, the base URL of the process that owns the
+index (``WAREHOUSE_INDEX_OWNER_URL``, default the local API server) and the executor
+(``WAREHOUSE_DAGSTER_EXECUTOR``: ``owner`` or ``in_process``), which picks the resource's class.
 """
 
-from dagster import Definitions, EnvVar
+from dagster import Definitions
 
 from warehouse.assets import (
     bucket_objects,
     cluster_groups,
     clusters_daily,
     collection_documents,
-    enrichment_after_batches,
     extractor_code,
+    process_batch,
     refresh_cluster,
     refresh_taxonomy,
     taxonomies_hourly,
     taxonomy_assignments,
 )
-from warehouse.resources import WarehouseResource
+from warehouse.resources import warehouse_resource
 from warehouse.sensors import (
     batch_run_canceled,
     batch_run_failed,
     batch_run_succeeded,
     catalog_sync,
+    enrichment_after_batches,
     local_new_objects,
-    process_batch,
     queued_batches,
     s3_new_objects,
 )
+from warehouse.settings import load_settings
 
 defs = Definitions(
     assets=[bucket_objects, collection_documents, extractor_code, taxonomy_assignments, cluster_groups],
@@ -37,11 +39,5 @@ defs = Definitions(
     schedules=[taxonomies_hourly, clusters_daily],
     sensors=[queued_batches, batch_run_succeeded, batch_run_failed, batch_run_canceled, local_new_objects,
              s3_new_objects, catalog_sync, enrichment_after_batches],
-    resources={
-        "warehouse": WarehouseResource(
-            home=EnvVar("WAREHOUSE_HOME").get_value(".warehouse"),
-            index_owner_url=EnvVar("WAREHOUSE_INDEX_OWNER_URL").get_value("http://127.0.0.1:8000"),
-            executor=EnvVar("WAREHOUSE_DAGSTER_EXECUTOR").get_value("owner"),
-        )
-    },
+    resources={"warehouse": warehouse_resource(load_settings())},
 )

@@ -6,6 +6,7 @@ into :class:`Settings`. Nothing else in the code base reads ``os.environ`` for c
 
 from __future__ import annotations
 
+import os
 import secrets
 from functools import cached_property
 from pathlib import Path
@@ -64,6 +65,13 @@ class Settings(BaseSettings):
         description="Who runs submitted batches: the API server itself (inline), or Dagster runs that the "
         "queued_batches sensor starts (dagster; `warehouse up` sets it when it starts Dagster).",
     )
+    dagster_executor: Literal["owner", "in_process"] = Field(
+        default="owner",
+        description="Where a Dagster run's Ray Data job runs: on the index owner's warm workers (owner), or in the "
+        "run worker itself, joining WAREHOUSE_RAY_ADDRESS (in_process).",
+    )
+    plugin_tools: str = Field(
+        default="", description="Comma-separated CLI tools plugins may run through run_tool, beyond the built-in list.")
     query_inference: Literal["in_process", "ray_serve"] = Field(
         default="in_process",
         description="Where query text is embedded: in the API process, or on a Ray Serve deployment per "
@@ -116,6 +124,11 @@ class Settings(BaseSettings):
     def logs_dir(self) -> Path:
         return self.home_dir / "logs"
 
+    @property
+    def owner_url(self) -> str:
+        """The index owner's base URL: ``index_owner_url``, else this machine's API server."""
+        return self.index_owner_url or f"http://{self.api_host}:{self.api_port}"
+
     def resolved_internal_token(self) -> str:
         """The secret shared by the index owner and the processes that write through it.
 
@@ -133,3 +146,19 @@ class Settings(BaseSettings):
 def load_settings(**overrides) -> Settings:
     """Read settings from the environment, with explicit keyword overrides on top."""
     return Settings(**{k: v for k, v in overrides.items() if v is not None})
+
+
+SECRET_PREFIX = "WAREHOUSE_SECRET_"
+
+
+def secret(name: str) -> str | None:
+    """An organisation secret for plugins (``WAREHOUSE_SECRET_<NAME>``); None when unset.
+
+    Secrets are read when asked for, not with the settings: a plugin may ask for one the operator
+    exported after start-up, and they never travel with a ``Settings`` object.
+    """
+    return os.environ.get(SECRET_PREFIX + name)
+
+
+def secret_names() -> list[str]:
+    return sorted(k[len(SECRET_PREFIX):] for k in os.environ if k.startswith(SECRET_PREFIX))

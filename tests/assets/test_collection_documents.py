@@ -22,7 +22,7 @@ from dagster._utils.test.data_versions import get_stale_status_resolver
 from tests.dagster_helpers import corpus, run_partition, submit, tick
 from warehouse.assets import bucket_objects, collection_documents, extractor_code
 from warehouse.catalog import Event
-from warehouse.resources import WarehouseResource
+from warehouse.resources import InProcessWarehouse
 from warehouse.sensors import batch_run_canceled, batch_run_succeeded, catalog_sync, queued_batches
 
 pytestmark = [pytest.mark.dagster, pytest.mark.ray]
@@ -229,7 +229,7 @@ def test_in_process_executor_drives_ray_here_and_writes_through_the_owner(dagste
     batch_id = submit(client, c)
     request = next(r for r in tick(dagster_live, queued_batches)[0].run_requests
                    if r.tags["warehouse/batch_id"] == batch_id)
-    resource = WarehouseResource(**{**dagster_live.resource.model_dump(), "executor": "in_process"})
+    resource = InProcessWarehouse(**dagster_live.resource.model_dump())
     outcome = run_partition(dagster_live, request, resource=resource)
     assert outcome.success
     assert client.get(f"/v1/batches/{batch_id}").json()["status"] == "COMPLETED"

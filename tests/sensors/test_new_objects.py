@@ -11,7 +11,7 @@ import pytest
 from dagster import SkipReason, build_sensor_context
 
 from tests.dagster_helpers import apply, corpus, run_partition, tick
-from warehouse.resources import WarehouseResource
+from warehouse.resources import OwnerWarehouse
 from warehouse.sensors import local_new_objects, queued_batches, s3_new_objects
 from warehouse.sensors.objects import scan_inboxes
 
@@ -99,8 +99,8 @@ def test_object_put_into_s3_is_found_by_the_sensor_and_processed_into_searchable
     s3.put_object(Bucket="wh-inbox", Key=key, Body=b"The moon's gravity raises ocean tides twice a day.")
     s3.put_object(Bucket="wh-inbox", Key=f"inbox/{ns}/{bucket['bucket_name']}/reports/volcano.txt",
                   Body=b"Lava flows from volcanoes cool into basalt.")
-    resource = WarehouseResource(**{**dagster_live.resource.model_dump(), "object_store": "s3",
-                                    "s3_endpoint_url": s3_endpoint, "s3_bucket": "wh-inbox"})
+    resource = OwnerWarehouse(**{**dagster_live.resource.model_dump(), "object_store": "s3",
+                                 "s3_endpoint_url": s3_endpoint, "s3_bucket": "wh-inbox"})
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "test")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "test")
 

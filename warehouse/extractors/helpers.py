@@ -21,9 +21,11 @@ from pathlib import Path
 from typing import TypeVar
 from urllib.parse import urlparse
 
+import httpx
+
 from warehouse.extractors.models import resolve_hf_model
 from warehouse.llm import NOT_CONFIGURED, chat_body, parse_json, reply_text
-from warehouse.settings import Settings
+from warehouse.settings import SECRET_PREFIX, Settings, secret, secret_names
 from warehouse.storage import make_object_store
 
 T = TypeVar("T")
@@ -35,7 +37,7 @@ ALLOWED_TOOLS = {"ffmpeg", "ffprobe", "REDline", "art-cmd", "pdftoppm", "pdftote
 
 def allowed_tools() -> set[str]:
     """The built-in whitelist plus the operator's ``WAREHOUSE_PLUGIN_TOOLS`` (comma-separated)."""
-    extra = {t.strip() for t in os.environ.get("WAREHOUSE_PLUGIN_TOOLS", "").split(",") if t.strip()}
+    extra = {t.strip() for t in Settings().plugin_tools.split(",") if t.strip()}
     return ALLOWED_TOOLS | extra
 
 
@@ -79,8 +81,8 @@ def concurrent_api_calls(items: Iterable[T], async_fn: Callable[[T], Awaitable[R
 
 def _s3_client():
     """A boto3 client for the configured S3 endpoint (any bucket of it)."""
+    # lazy: boto3 is needed only with the S3 object store
     import boto3
-
 
     s = Settings()
     return boto3.client("s3", endpoint_url=s.s3_endpoint_url, region_name=s.s3_region,
@@ -102,8 +104,6 @@ def download_asset(url: str, suffix: str = "") -> tuple[str, bool]:
         if parsed.scheme == "s3":
             _s3_client().download_file(parsed.netloc, parsed.path.lstrip("/"), tmp)
         elif parsed.scheme in ("http", "https"):
-            import httpx
-
             with httpx.stream("GET", str(url), follow_redirects=True, timeout=60) as resp:
                 resp.raise_for_status()
                 with Path(tmp).open("wb") as fh:
@@ -172,16 +172,14 @@ class SecretsAccessor:
     Self-hosted, secrets come from the environment as ``WAREHOUSE_SECRET_<NAME>``.
     """
 
-    PREFIX = "WAREHOUSE_SECRET_"
-
     async def get(self, name: str) -> str:
-        value = os.environ.get(self.PREFIX + name)
+        value = secret(name)
         if value is None:
-            raise KeyError(f"secret {name!r} is not set; export {self.PREFIX}{name}=... where the warehouse runs")
+            raise KeyError(f"secret {name!r} is not set; export {SECRET_PREFIX}{name}=... where the warehouse runs")
         return value
 
     async def list(self) -> list[str]:
-        return sorted(k[len(self.PREFIX):] for k in os.environ if k.startswith(self.PREFIX))
+        return secret_names()
 
 
 class LLMNotConfigured(RuntimeError):
@@ -203,7 +201,6 @@ class LLMAccessor:
     async def generate(self, instruction: str, text: str | None = None, images: list | None = None,
                        provider: str | None = None, model: str | None = None, schema: dict | None = None) -> str | dict:
         """One chat completion; with ``schema`` the reply is parsed as JSON."""
-        import httpx
 
         self._require()
         messages = [{"role": "system", "content": instruction}]

@@ -1,5 +1,17 @@
-"""Dagster ConfigurableResources over the warehouse's components."""
+"""Dagster resources: the ``warehouse`` resource hands assets and sensors the warehouse's components.
 
-from warehouse.resources.warehouse import WarehouseResource
+One interface (:class:`WarehouseResource`) with two implementations, chosen by configuration:
+:class:`OwnerWarehouse` runs work on the index owner, :class:`InProcessWarehouse` in the run worker.
 
-__all__ = ["WarehouseResource"]
+May import: everything below the API (catalog … enrichment, services). Never ``warehouse.api``.
+"""
+
+from warehouse.resources.warehouse import (
+    InProcessWarehouse,
+    OwnerWarehouse,
+    PartitionRunError,
+    WarehouseResource,
+    warehouse_resource,
+)
+
+__all__ = ["InProcessWarehouse", "OwnerWarehouse", "PartitionRunError", "WarehouseResource", "warehouse_resource"]

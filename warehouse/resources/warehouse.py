@@ -1,10 +1,14 @@
 """The Dagster resource that hands assets and sensors the warehouse's components.
 
-Dagster run workers never open the Edge shards themselves: with ``index_owner_url`` set they go
-through the API server's internal endpoint (``RemoteIndexStore``), and by default they ask that
-process to run the Ray Data job on its warm Ray workers (``executor="owner"``). With
-``executor="in_process"`` the run worker itself is the Ray Data driver: it joins the cluster at
-``WAREHOUSE_RAY_ADDRESS`` (or starts a local one) and writes through the configured index store.
+One interface, :class:`WarehouseResource`, with two implementations chosen by configuration
+(``WAREHOUSE_DAGSTER_EXECUTOR``), never by an ``if`` in an asset:
+
+* :class:`OwnerWarehouse` (``owner``, the default): Dagster run workers never open the Edge shards;
+  they ask the API server (the index owner) to run the Ray Data job on its warm Ray workers and
+  stream its progress back, and read the index through its internal endpoint.
+* :class:`InProcessWarehouse` (``in_process``): the run worker itself is the Ray Data driver. It joins
+  the cluster at ``WAREHOUSE_RAY_ADDRESS`` (or starts a local one) and writes through the configured
+  index store (the owner's endpoint, or a Qdrant server in a scale-out deployment).
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ import json
 import threading
 from collections.abc import Callable
 from functools import cache
-from typing import Any, Literal
+from typing import Any
 
 import httpx
 from dagster import ConfigurableResource
@@ -28,6 +32,7 @@ from warehouse.settings import Settings
 from warehouse.storage import ObjectStore, make_object_store
 
 Progress = Callable[[dict[str, Any]], None]
+Log = Callable[[str], None]
 
 
 class PartitionRunError(RuntimeError):
@@ -35,11 +40,14 @@ class PartitionRunError(RuntimeError):
 
 
 class WarehouseResource(ConfigurableResource):
-    """One warehouse home, as Dagster config (the definitions fill it from ``WAREHOUSE_*``)."""
+    """One warehouse home, as Dagster config; subclasses decide where the work runs.
+
+    Example:
+        >>> Definitions(assets=[...], resources={"warehouse": warehouse_resource(Settings())})  # doctest: +SKIP
+    """
 
     home: str = ".warehouse"
     index_owner_url: str | None = "http://127.0.0.1:8000"
-    executor: Literal["owner", "in_process"] = "owner"
     object_store: str | None = None
     s3_endpoint_url: str | None = None
     s3_bucket: str | None = None
@@ -62,29 +70,38 @@ class WarehouseResource(ConfigurableResource):
     def index(self) -> IndexStore:
         return make_index_store(self.settings())
 
-    def registry(self):
+    def registry(self) -> ExtractorRegistry:
         return ExtractorRegistry([self.settings().home_dir / "extractors"])
 
-    # -- running one (collection, batch) partition ------------------------------------------------
     def run_partition(self, batch_id: str, collection_id: str, run_id: str | None, progress: Progress,
-                      log: Callable[[str], None] = print) -> dict[str, Any]:
+                      log: Log = print) -> dict[str, Any]:
         """Process ``batch_id`` into ``collection_id``; ``progress`` receives events as rows come back."""
-        if self.executor == "owner":
-            if not self.index_owner_url:
-                raise PartitionRunError("executor 'owner' needs index_owner_url (the API server's base URL)")
-            return self._run_on_owner(batch_id, collection_id, run_id, progress, log)
-        return self._run_in_process(batch_id, collection_id, run_id, progress)
+        raise NotImplementedError
 
-    def _run_on_owner(self, batch_id, collection_id, run_id, progress, log) -> dict[str, Any]:
-        headers = {"X-Internal-Token": self.settings().resolved_internal_token()}
+    def run_enrichment(self, kind: str, resource_id: str, run_id: str | None, log: Log = print) -> dict[str, Any]:
+        """Materialize a taxonomy (``kind="taxonomy"``) or run a cluster definition (``"cluster"``)."""
+        raise NotImplementedError
+
+
+class OwnerWarehouse(WarehouseResource):
+    """Runs batches and enrichment on the index owner (the API server), over its internal endpoints."""
+
+    def _owner(self) -> tuple[str, dict[str, str]]:
+        if not self.index_owner_url:
+            raise PartitionRunError("the owner executor needs index_owner_url (the API server's base URL)")
+        return self.index_owner_url, {"X-Internal-Token": self.settings().resolved_internal_token()}
+
+    def run_partition(self, batch_id: str, collection_id: str, run_id: str | None, progress: Progress,
+                      log: Log = print) -> dict[str, Any]:
+        owner, headers = self._owner()
         body = {"batch_id": batch_id, "collection_id": collection_id, "run_id": run_id}
         timeout = httpx.Timeout(30.0, read=300.0)
         finished = False
         try:
-            with httpx.stream("POST", f"{self.index_owner_url}/internal/batches/run", json=body, headers=headers,
+            with httpx.stream("POST", f"{owner}/internal/batches/run", json=body, headers=headers,
                               timeout=timeout) as resp:
                 if resp.status_code != 200:
-                    raise PartitionRunError(f"the index owner at {self.index_owner_url} refused the run: "
+                    raise PartitionRunError(f"the index owner at {owner} refused the run: "
                                             f"HTTP {resp.status_code} {resp.read().decode(errors='replace')[:500]}")
                 for line in resp.iter_lines():
                     if not line.strip():
@@ -94,7 +111,7 @@ class WarehouseResource(ConfigurableResource):
                     if kind == "progress":
                         progress(event)
                     elif kind == "accepted":
-                        log(f"the API server at {self.index_owner_url} accepted batch {batch_id}")
+                        log(f"the API server at {owner} accepted batch {batch_id}")
                     elif kind == "result":
                         finished = True
                         return event
@@ -102,49 +119,46 @@ class WarehouseResource(ConfigurableResource):
                         finished = True
                         raise PartitionRunError(event["error"])
         except httpx.HTTPError as exc:
-            raise PartitionRunError(f"lost the index owner at {self.index_owner_url} while running batch "
+            raise PartitionRunError(f"lost the index owner at {owner} while running batch "
                                     f"{batch_id}: {exc!r}; is `warehouse up` running?") from exc
         finally:
             if not finished:  # interrupted (run terminated) or the stream broke: stop the work there too
                 try:
-                    httpx.post(f"{self.index_owner_url}/internal/batches/cancel", json={"batch_id": batch_id},
+                    httpx.post(f"{owner}/internal/batches/cancel", json={"batch_id": batch_id},
                                headers=headers, timeout=10)
                 except httpx.HTTPError:
                     pass
         raise PartitionRunError(f"the index owner closed the stream for batch {batch_id} without a result "
                                 "(did the API server restart?)")
 
-    def _run_in_process(self, batch_id, collection_id, run_id, progress) -> dict[str, Any]:
-        settings = self.settings()
-        runner = BatchRunner(self.catalog(), self.registry(), self.index(), settings)
+    def run_enrichment(self, kind: str, resource_id: str, run_id: str | None, log: Log = print) -> dict[str, Any]:
+        owner, headers = self._owner()
+        body = {"kind": kind, "resource_id": resource_id, "dagster_run_id": run_id}
+        log(f"asking the API server at {owner} to run {kind} {resource_id}")
+        try:
+            resp = httpx.post(f"{owner}/internal/enrichment/run", json=body, headers=headers,
+                              timeout=httpx.Timeout(30.0, read=3600.0))
+        except httpx.HTTPError as exc:
+            raise PartitionRunError(f"lost the index owner at {owner} while running {kind} "
+                                    f"{resource_id}: {exc!r}; is `warehouse up` running?") from exc
+        if resp.status_code != 200:
+            raise PartitionRunError(f"{kind} {resource_id} failed on the index owner: HTTP {resp.status_code} "
+                                    f"{resp.text[:1000]}")
+        return resp.json()
+
+
+class InProcessWarehouse(WarehouseResource):
+    """The run worker drives Ray Data itself and writes through the configured index store."""
+
+    def run_partition(self, batch_id: str, collection_id: str, run_id: str | None, progress: Progress,
+                      log: Log = print) -> dict[str, Any]:
+        runner = BatchRunner(self.catalog(), self.registry(), self.index(), self.settings())
         try:
             return runner.run_partition(batch_id, collection_id, run_id, threading.Event(), progress)
         finally:
             runner.shutdown()
 
-
-    # -- running a taxonomy or cluster partition --------------------------------------------------
-    def run_enrichment(self, kind: str, resource_id: str, run_id: str | None, log: Callable[[str], None] = print
-                       ) -> dict[str, Any]:
-        """Materialize a taxonomy (``kind="taxonomy"``) or run a cluster definition (``"cluster"``) where
-        the index lives: on the index owner by default, else here."""
-        if self.executor == "owner":
-            if not self.index_owner_url:
-                raise PartitionRunError("executor 'owner' needs index_owner_url (the API server's base URL)")
-            headers = {"X-Internal-Token": self.settings().resolved_internal_token()}
-            body = {"kind": kind, "resource_id": resource_id, "dagster_run_id": run_id}
-            log(f"asking the API server at {self.index_owner_url} to run {kind} {resource_id}")
-            try:
-                resp = httpx.post(f"{self.index_owner_url}/internal/enrichment/run", json=body, headers=headers,
-                                  timeout=httpx.Timeout(30.0, read=3600.0))
-            except httpx.HTTPError as exc:
-                raise PartitionRunError(f"lost the index owner at {self.index_owner_url} while running {kind} "
-                                        f"{resource_id}: {exc!r}; is `warehouse up` running?") from exc
-            if resp.status_code != 200:
-                raise PartitionRunError(f"{kind} {resource_id} failed on the index owner: HTTP {resp.status_code} "
-                                        f"{resp.text[:1000]}")
-            return resp.json()
-
+    def run_enrichment(self, kind: str, resource_id: str, run_id: str | None, log: Log = print) -> dict[str, Any]:
         svc = Services.from_settings(self.settings())
         try:
             if kind == "taxonomy":
@@ -152,6 +166,15 @@ class WarehouseResource(ConfigurableResource):
             return runs.run_cluster(svc, resource_id, trigger="dagster", dagster_run_id=run_id, log_fn=log)
         finally:
             svc.close()
+
+
+EXECUTORS: dict[str, type[WarehouseResource]] = {"owner": OwnerWarehouse, "in_process": InProcessWarehouse}
+
+
+def warehouse_resource(settings: Settings) -> WarehouseResource:
+    """The resource the settings describe (``dagster_executor`` picks the implementation)."""
+    return EXECUTORS[settings.dagster_executor](
+        home=str(settings.home), index_owner_url=settings.owner_url)
 
 
 @cache
