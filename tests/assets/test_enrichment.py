@@ -13,11 +13,10 @@ from tests.dagster_helpers import run_partition, submit, tick
 from warehouse.assets import (
     cluster_groups,
     clusters_daily,
-    enrichment_after_batches,
     taxonomies_hourly,
     taxonomy_assignments,
 )
-from warehouse.sensors import queued_batches
+from warehouse.sensors import enrichment_after_batches, queued_batches
 
 pytestmark = [pytest.mark.dagster, pytest.mark.ray, pytest.mark.slow]
 DENSE = "mixpeek://text_extractor@v1/all_minilm_l6_v2_v1"

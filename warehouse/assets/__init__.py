@@ -1,12 +1,16 @@
-"""Partitioned Dagster assets: bucket objects, collection documents (collection × batch), extractor code,
-taxonomy assignments and cluster groups (a partition per definition)."""
+"""Partitioned Dagster assets with their jobs and schedules: bucket objects, collection documents
+(collection × batch) and the ``process_batch`` job, extractor code, taxonomy assignments and cluster
+groups (a partition per definition) with ``refresh_taxonomy``/``refresh_cluster`` and their schedules.
+
+Partitions are dynamic and bounded (per bucket, collection, batch, definition — never per object).
+May import: everything below the API (catalog … enrichment, services) and ``warehouse.resources``.
+"""
 
 from warehouse.assets.buckets import bucket_objects
-from warehouse.assets.collections import collection_documents, extractor_code
+from warehouse.assets.collections import collection_documents, extractor_code, process_batch
 from warehouse.assets.enrichment import (
     cluster_groups,
     clusters_daily,
-    enrichment_after_batches,
     refresh_cluster,
     refresh_taxonomy,
     taxonomies_hourly,
@@ -22,5 +26,5 @@ from warehouse.assets.partitions import (
 )
 
 __all__ = ["BATCHES", "BUCKETS", "CLUSTERS", "COLLECTIONS", "COLLECTION_BATCHES", "TAXONOMIES", "bucket_objects",
-           "cluster_groups", "clusters_daily", "collection_documents", "enrichment_after_batches", "extractor_code",
+           "cluster_groups", "clusters_daily", "collection_documents", "extractor_code", "process_batch",
            "refresh_cluster", "refresh_taxonomy", "taxonomies_hourly", "taxonomy_assignments"]

@@ -28,6 +28,7 @@ from dagster import (
     MetadataValue,
     SpecificPartitionsPartitionMapping,
     asset,
+    define_asset_job,
     observable_source_asset,
 )
 from dagster._core.definitions.data_version import DATA_VERSION_TAG
@@ -164,3 +165,9 @@ def collection_documents(context: AssetExecutionContext, warehouse: WarehouseRes
                       "reasons": MetadataValue.json(sorted({f.get('error_type') or 'ERROR' for f in failures}))},
         )],
     )
+
+
+process_batch = define_asset_job(
+    "process_batch", selection=[collection_documents], partitions_def=COLLECTION_BATCHES,
+    description="Process one batch into one collection (a collection_documents partition).",
+)

@@ -1,5 +1,6 @@
 """``taxonomy_assignments`` (a partition per taxonomy) and ``cluster_groups`` (a partition per cluster
-definition), their jobs, schedules, and the sensor that refreshes them after batches.
+definition), with their jobs and schedules (the sensor that refreshes them after batches is
+``warehouse.sensors.enrichment``).
 
 Both depend on ``collection_documents`` (lineage bucket → collection → taxonomy/cluster in the
 graph, with no partition mapping: a new batch does not mark every taxonomy stale). A materialization
@@ -8,32 +9,25 @@ assignments per label, the run id; a cluster materialization attaches its scatte
 """
 
 
-import json
-from datetime import UTC, datetime
 
 from dagster import (
     AssetDep,
     AssetExecutionContext,
     DefaultScheduleStatus,
-    DefaultSensorStatus,
     MaterializeResult,
     MetadataValue,
     RunRequest,
     ScheduleEvaluationContext,
-    SensorEvaluationContext,
     SkipReason,
     SpecificPartitionsPartitionMapping,
     asset,
     define_asset_job,
     schedule,
-    sensor,
 )
 
 from warehouse.assets.collections import collection_documents
 from warehouse.assets.partitions import CLUSTERS, TAXONOMIES
-from warehouse.catalog import Batch, Cluster, Taxonomy
-from warehouse.catalog.batches import SUCCEEDED
-from warehouse.enrichment.runs import due_after_batch
+from warehouse.catalog import Cluster, Taxonomy
 from warehouse.resources import WarehouseResource
 
 _LINEAGE = [AssetDep(collection_documents, partition_mapping=SpecificPartitionsPartitionMapping([]))]
@@ -113,7 +107,7 @@ refresh_cluster = define_asset_job("refresh_cluster", selection=[cluster_groups]
                                    description="Run one cluster definition.")
 
 
-def _partitions(context, name: str) -> list[str]:
+def partitions_of(context, name: str) -> list[str]:
     return sorted(context.instance.get_dynamic_partitions(name))
 
 
@@ -122,7 +116,7 @@ def _partitions(context, name: str) -> list[str]:
 def taxonomies_hourly(context: ScheduleEvaluationContext, warehouse: WarehouseResource):
     with warehouse.catalog().session() as s:
         wanted = {t.taxonomy_id for t in s.query(Taxonomy) if (t.config or {}).get("target_collection_ids")}
-    keys = [k for k in _partitions(context, TAXONOMIES.name) if k in wanted]
+    keys = [k for k in partitions_of(context, TAXONOMIES.name) if k in wanted]
     if not keys:
         return SkipReason("no taxonomy with target collections")
     stamp = context.scheduled_execution_time.isoformat()
@@ -132,39 +126,8 @@ def taxonomies_hourly(context: ScheduleEvaluationContext, warehouse: WarehouseRe
 @schedule(job=refresh_cluster, cron_schedule="0 3 * * *", default_status=DefaultScheduleStatus.RUNNING,
           description="Every day at 03:00: re-run every cluster definition.")
 def clusters_daily(context: ScheduleEvaluationContext):
-    keys = _partitions(context, CLUSTERS.name)
+    keys = partitions_of(context, CLUSTERS.name)
     if not keys:
         return SkipReason("no cluster definitions")
     stamp = context.scheduled_execution_time.isoformat()
     return [RunRequest(partition_key=k, run_key=f"{k}:{stamp}", tags={"warehouse/trigger": "schedule"}) for k in keys]
-
-
-@sensor(name="enrichment_after_batches", minimum_interval_seconds=5, default_status=DefaultSensorStatus.RUNNING,
-        jobs=[refresh_taxonomy, refresh_cluster],
-        description="After a batch writes documents into a collection: materialize the taxonomies that target it "
-        "and run its auto-executing cluster definitions (cooldown and minimum document count respected).")
-def enrichment_after_batches(context: SensorEvaluationContext, warehouse: WarehouseResource):
-    cursor = context.cursor or datetime.now(UTC).replace(tzinfo=None).isoformat()
-    with warehouse.catalog().session() as s:
-        done = (s.query(Batch).filter(Batch.completed_at > datetime.fromisoformat(cursor),
-                                      Batch.status.in_(SUCCEEDED))
-                .order_by(Batch.completed_at).limit(100).all())
-    if not done:
-        context.update_cursor(cursor)
-        return SkipReason("no batch finished since the last tick")
-    have_tax, have_clu = set(_partitions(context, TAXONOMIES.name)), set(_partitions(context, CLUSTERS.name))
-    requests = []
-    for b in done:
-        written = {cid for cid, part in ((b.stats or {}).get("collections") or {}).items()
-                   if int(part.get("documents_written") or 0) > 0}
-        for cid in sorted(written):
-            tax, clu = due_after_batch(warehouse.catalog(), cid)
-            requests += [RunRequest(job_name="refresh_taxonomy", partition_key=t, run_key=f"{t}:{b.batch_id}",
-                                    tags={"warehouse/trigger": f"batch:{b.batch_id}"}) for t in tax if t in have_tax]
-            requests += [RunRequest(job_name="refresh_cluster", partition_key=c, run_key=f"{c}:{b.batch_id}",
-                                    tags={"warehouse/trigger": f"batch:{b.batch_id}"}) for c in clu if c in have_clu]
-    last = done[-1].completed_at
-    context.update_cursor((last.replace(tzinfo=None) if last.tzinfo else last).isoformat())
-    if requests:
-        context.log.info(json.dumps([f"{r.job_name}:{r.partition_key}" for r in requests]))
-    return requests or SkipReason(f"{len(done)} batch(es) finished; nothing targets their collections")

@@ -21,13 +21,11 @@ from dagster import (
     SensorEvaluationContext,
     SensorResult,
     SkipReason,
-    define_asset_job,
     run_status_sensor,
     sensor,
 )
 
-from warehouse.assets import COLLECTION_BATCHES, collection_documents
-from warehouse.assets.collections import code_observations
+from warehouse.assets.collections import code_observations, process_batch
 from warehouse.assets.partitions import BATCHES, COLLECTIONS, collection_batch_key
 from warehouse.batch.runner import record_part
 from warehouse.catalog import Batch, lock_row
@@ -37,12 +35,6 @@ from warehouse.resources import WarehouseResource
 
 MAX_BATCHES_PER_TICK = 50
 BATCH_TAG, COLLECTION_TAG = "warehouse/batch_id", "warehouse/collection_id"
-
-process_batch = define_asset_job(
-    "process_batch", selection=[collection_documents], partitions_def=COLLECTION_BATCHES,
-    description="Process one batch into one collection (a collection_documents partition).",
-)
-
 
 @sensor(job=process_batch, minimum_interval_seconds=2, default_status=DefaultSensorStatus.RUNNING,
         description="Starts a process_batch run for every collection of every batch submitted through the API.")
