@@ -20,10 +20,16 @@ import time
 from dataclasses import asdict
 from typing import Any
 
-from fastapi import APIRouter, Body, Depends, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import StreamingResponse
 
 from warehouse.api.deps import services
+from warehouse.api.schemas.internal import (
+    EnrichmentRunRequest,
+    IndexOperationRequest,
+    PartitionCancelRequest,
+    PartitionRunRequest,
+)
 from warehouse.batch.engine import describe_exception
 from warehouse.enrichment import runs
 from warehouse.errors import WarehouseError
@@ -41,17 +47,14 @@ def _authorised(request: Request, svc: Services = Depends(services)) -> None:
 
 
 @router.post("/batches/run", dependencies=[Depends(_authorised)])
-async def run_partition(body: dict[str, Any] = Body(...), svc: Services = Depends(services)):
+async def run_partition(body: PartitionRunRequest, svc: Services = Depends(services)):
     """Run one (collection, batch) partition here; stream ``progress`` events, then ``result`` or ``error``.
 
     If the caller goes away mid-stream (its Dagster run was terminated) the batch is cancelled.
     """
-    missing = [k for k in ("batch_id", "collection_id") if not body.get(k)]
-    if missing:
-        raise WarehouseError(422, f"missing {missing}; expected {{batch_id, collection_id, run_id?}}")
     events: queue.Queue = queue.Queue()
-    batch_id = body["batch_id"]
-    future = svc.runner.submit_partition(batch_id, body["collection_id"], body.get("run_id"), events.put)
+    batch_id = body.batch_id
+    future = svc.runner.submit_partition(batch_id, body.collection_id, body.run_id, events.put)
 
     async def stream():
         finished = False
@@ -81,23 +84,18 @@ async def run_partition(body: dict[str, Any] = Body(...), svc: Services = Depend
 
 
 @router.post("/batches/cancel", dependencies=[Depends(_authorised)])
-def cancel_partition(body: dict[str, Any] = Body(...), svc: Services = Depends(services)):
-    if not body.get("batch_id"):
-        raise WarehouseError(422, "batch_id is required")
-    svc.runner.cancel(body["batch_id"])
+def cancel_partition(body: PartitionCancelRequest, svc: Services = Depends(services)):
+    svc.runner.cancel(body.batch_id)
     return {"result": "cancel requested"}
 
 
 @router.post("/enrichment/run", dependencies=[Depends(_authorised)])
-def run_enrichment(body: dict[str, Any] = Body(...), svc: Services = Depends(services)):
+def run_enrichment(body: EnrichmentRunRequest, svc: Services = Depends(services)):
     """Run a taxonomy or cluster partition for a Dagster run; the result (cluster plot included) comes back."""
-
-    kind, resource_id = body.get("kind"), body.get("resource_id")
-    if kind not in ("taxonomy", "cluster") or not resource_id:
-        raise WarehouseError(422, "expected {kind: taxonomy|cluster, resource_id, dagster_run_id?}")
+    kind, resource_id = body.kind, body.resource_id
     run = runs.run_taxonomy if kind == "taxonomy" else runs.run_cluster
     try:
-        return run(svc, resource_id, trigger="dagster", dagster_run_id=body.get("dagster_run_id"))
+        return run(svc, resource_id, trigger="dagster", dagster_run_id=body.dagster_run_id)
     except WarehouseError:
         raise
     except Exception as exc:  # noqa: BLE001 - the Dagster run shows the message
@@ -105,10 +103,9 @@ def run_enrichment(body: dict[str, Any] = Body(...), svc: Services = Depends(ser
 
 
 @router.post("/index/{operation}", dependencies=[Depends(_authorised)])
-def index_operation(operation: str, body: dict[str, Any] = Body(...), svc: Services = Depends(services)):
-    idx, ns = svc.index, body.get("namespace_id")
-    if not ns:
-        raise WarehouseError(422, "namespace_id is required")
+def index_operation(operation: str, request: IndexOperationRequest, svc: Services = Depends(services)):
+    idx, ns = svc.index, request.namespace_id
+    body = request.model_dump(exclude_unset=True)
     try:
         if operation == "ensure_vectors":
             idx.ensure_vectors(ns, [VectorSpec(**v) for v in body["vectors"]])

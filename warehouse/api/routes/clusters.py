@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query
@@ -248,7 +249,6 @@ def cluster_visualization(cluster_id: str, run_id: str | None = Query(None), max
 @router.get("/v1/clusters/{cluster_id}/visualization.png", summary="The scatter plot of an execution (PNG)")
 def cluster_plot(cluster_id: str, run_id: str | None = Query(None), ns: Namespace = Depends(namespace),
                  svc: Services = Depends(services)):
-    from pathlib import Path
 
     with svc.catalog.session() as s:
         r = _run(s, get_cluster(s, ns.namespace_id, cluster_id), run_id)
