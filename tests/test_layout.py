@@ -68,7 +68,8 @@ def _targets(module: str, node: ast.Import | ast.ImportFrom, is_package: bool) -
 
 
 def _imports() -> tuple[dict[str, set[str]], list[str], list[str]]:
-    """(module → project modules imported when it loads, lazy project imports, HTTP imports outside api)."""
+    """(module → project modules imported when it loads, imports inside functions without a reason,
+    HTTP imports outside api)."""
     graph: dict[str, set[str]] = defaultdict(set)
     lazy, http = [], []
     for module, path in MODULES.items():
@@ -82,18 +83,24 @@ def _imports() -> tuple[dict[str, set[str]], list[str], list[str]]:
             targets = _targets(module, node, path.name == "__init__.py")
             if not module.startswith("warehouse.api") and any(t.split(".")[0] in HTTP_FRAMEWORKS for t in targets):
                 http.append(f"{module}:{node.lineno}")
-            ours = [t for t in targets if t == "warehouse" or t.startswith("warehouse.")]
-            if not ours:
-                continue
             in_function = any(isinstance(p, ast.FunctionDef | ast.AsyncFunctionDef)
                               for p in _ancestors(node, parents))
             if in_function:
-                said = lines[node.lineno - 1] + (lines[node.lineno - 2] if node.lineno > 1 else "")
-                if "lazy:" not in said:
-                    lazy.append(f"{module}:{node.lineno} imports {ours}")
+                if not _says_why(lines, node.lineno):
+                    lazy.append(f"{module}:{node.lineno} imports {targets}")
                 continue
-            graph[module].update(ours)
+            graph[module].update(t for t in targets if t == "warehouse" or t.startswith("warehouse."))
     return graph, lazy, http
+
+
+def _says_why(lines: list[str], lineno: int) -> bool:
+    """A function-level import is fine when a ``# lazy: <why>`` comment heads its block of imports."""
+    i = lineno - 1
+    while i > 0 and lines[i - 1].strip().startswith(("import ", "from ", "# lazy:")):
+        i -= 1
+        if "# lazy:" in lines[i]:
+            return True
+    return "# lazy:" in lines[lineno - 1]
 
 
 def _ancestors(node, parents):

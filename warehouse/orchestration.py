@@ -24,6 +24,7 @@ class DagsterLink:
 
     @cached_property
     def instance(self):
+        # lazy: Dagster costs ~2 s of imports; the API server needs it only when it orchestrates with Dagster
         from dagster import DagsterInstance
 
         home = self.settings.dagster_home
@@ -41,6 +42,7 @@ class DagsterLink:
         """Terminate the Dagster runs that work on ``batch_id`` (queued or started)."""
         if not self.enabled:
             return []
+        # lazy: Dagster costs ~2 s of imports; the API server needs it only when it orchestrates with Dagster
         from dagster import DagsterRunStatus, RunsFilter
 
         cancelled = []

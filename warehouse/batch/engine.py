@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from warehouse.extractors.loader import LoadedExtractor, load_plugin
 from warehouse.extractors.models import configure_offline_models, configure_torch_threads
@@ -46,6 +47,7 @@ def ensure_ray(address: str | None = None, num_cpus: int | None = None) -> None:
     killed when it ends, and the whole process with them. So the start happens in the main thread
     or in a dedicated thread that lives as long as the process.
     """
+    # lazy: Ray is started or joined only where batches run; importing it costs ~1 s
     import ray
 
     if ray.is_initialized():
@@ -72,8 +74,8 @@ def ensure_ray(address: str | None = None, num_cpus: int | None = None) -> None:
 
 
 def _init_ray(address: str | None, num_cpus: int | None) -> None:
+    # lazy: Ray is started or joined only where batches run; importing it costs ~1 s
     import ray
-
 
     configure_offline_models()  # before the workers are forked: they inherit the HF environment
     with _RAY_LOCK:
@@ -90,6 +92,7 @@ def _init_ray(address: str | None, num_cpus: int | None) -> None:
         elif num_cpus:
             kwargs["num_cpus"] = num_cpus
         ray.init(**kwargs)
+        # lazy: Ray is started or joined only where batches run; importing it costs ~1 s
         from ray.data import DataContext
 
         ctx = DataContext.get_current()
@@ -166,7 +169,6 @@ def to_arrow(frame: pd.DataFrame):
     """The result batch as an Arrow table, so Ray Data stores it as Arrow: its own pandas
     conversion gives up on list columns that mix vectors and None and pickles the block, which
     comes back malformed. A frame Arrow cannot hold (a plugin's custom objects) stays pandas."""
-    import pyarrow as pa
 
     try:
         return pa.Table.from_pandas(frame, preserve_index=False)
@@ -260,6 +262,7 @@ def _resources(kind: str) -> dict[str, Any]:
 
 
 def _threads(ext: LoadedExtractor) -> int:
+    # lazy: Ray is started or joined only where batches run; importing it costs ~1 s
     import ray
 
     cpus = int(ray.cluster_resources().get("CPU", os.cpu_count() or 1))
@@ -286,6 +289,7 @@ def warm_workers(ext: LoadedExtractor, parameters: dict[str, Any] | None = None)
     One warm-up task per worker the batch may use, all at once so they land on distinct
     processes. Returns the worker pids (empty when the extractor has only GPU steps).
     """
+    # lazy: Ray is started or joined only where batches run; importing it costs ~1 s
     import ray
 
     parameters = {**ext.spec.parameter_defaults, **(parameters or {})}
@@ -326,6 +330,7 @@ def run_pipeline(
     Yields DataFrames carrying every input column but ``data``, the feature columns, and
     ``_error`` (None, or why the row failed).
     """
+    # lazy: Ray is started or joined only where batches run; importing it costs ~1 s
     import ray
 
     if frame.empty:

@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from warehouse.batch.engine import ERROR_COLUMN, RETRY_COLUMN, ensure_ray, run_pipeline
 from warehouse.extractors.loader import LoadedExtractor, load_plugin
@@ -150,7 +151,6 @@ def run_plugin_test(path: Path, parameters: dict[str, Any] | None = None) -> Tes
                    "build_steps must return {'steps': [...]} whose steps take and return a pandas DataFrame")
         report.seconds = time.perf_counter() - started
         return report
-    import pyarrow as pa
 
     arrow_problems = []
     for out in batches:

@@ -1,5 +1,13 @@
-"""The catalog: namespaces, API keys, buckets, objects, collections, batches, tasks, retrievers, events,
-taxonomies, clusters, alerts, webhooks and their runs and deliveries."""
+"""The catalog: the ORM (``models``, ``db``) and the domain operations on it.
+
+Owns namespaces (``bootstrap``), buckets and objects (``buckets``, ``objects``, the inbox registration in
+``inbox``), collections (``collections``: create/delete and the one index schema), batches
+(``batches``: ``BatchStatus``, create/submit/cancel/trigger), tasks, events, lookups by id or name
+(``lookups``) and paging. Raises :class:`warehouse.errors.WarehouseError`, never HTTP errors.
+
+May import: settings, errors, ids, storage, index. Operations that also touch the index, the object
+store or Dagster receive the process's ``Services``; they never build one.
+"""
 
 from warehouse.catalog.db import Catalog, lock_row
 from warehouse.catalog.models import (

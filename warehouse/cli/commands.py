@@ -129,7 +129,6 @@ def extractors_install(path: Path) -> None:
 
 @extractors_app.command("list")
 def extractors_list() -> None:
-
     reg = ExtractorRegistry([load_settings().home_dir / "extractors"])
     table([{"ref": e.spec.ref, "id": e.spec.extractor_id, "source": "builtin" if e.builtin else "custom",
              "features": ", ".join(e.spec.feature_uri(f) for f in e.spec.vector_features)} for e in reg.all()],

@@ -10,11 +10,9 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
-import httpx
-
+from warehouse.cli.waiting import wait_for_http
 from warehouse.settings import Settings
 
 REPO_DAGSTER_YAML = Path(__file__).resolve().parent.parent / "dagster.yaml"
@@ -58,17 +56,8 @@ def start_dagster(settings: Settings, owner_url: str, port: int, host: str = "12
 
 
 def wait_for_ui(url: str, timeout: float = 120, proc: subprocess.Popen | None = None) -> None:
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if proc is not None and proc.poll() is not None:
-            raise RuntimeError(f"dagster dev exited with code {proc.returncode}; see the dagster.log under the home")
-        try:
-            if httpx.get(f"{url}/server_info", timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.5)
-    raise TimeoutError(f"the Dagster UI did not answer at {url} within {timeout:.0f}s")
+    """Block until the Dagster UI answers; RuntimeError if ``dagster dev`` exits first."""
+    wait_for_http(f"{url}/server_info", "dagster dev (the Dagster UI)", timeout, interval=0.5, proc=proc)
 
 
 def stop_dagster(proc: subprocess.Popen, timeout: float = 30) -> None:

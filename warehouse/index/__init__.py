@@ -1,4 +1,8 @@
-"""The vector index: Qdrant Edge in-process, a Qdrant server, or the Edge owner over HTTP."""
+"""The vector index behind one ``IndexStore`` interface: Qdrant Edge in-process, a Qdrant server, or the
+Edge owner over HTTP (single-owner rule); BM25 sparse vectors.
+
+May import: settings, errors, ids. Knows points, vectors and filters — not collections or batches.
+"""
 
 from warehouse.index.base import (
     FusionQuery,

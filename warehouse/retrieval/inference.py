@@ -84,7 +84,6 @@ class QueryInference:
             )
         return [float(x) for x in vector]
 
-
     def rerank(self, inference_name: str, query: str, texts: list[str], batch_size: int = 32) -> list[float]:
         """Cross-encoder relevance of each text to the query, in one batched ``predict``."""
 

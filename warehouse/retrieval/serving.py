@@ -56,8 +56,8 @@ class ServeBackend:
         return handle
 
     def _deploy(self, ext: LoadedExtractor, name: str):
+        # lazy: Ray is started or joined only where batches run; importing it costs ~1 s
         from ray import serve
-
 
         ensure_ray(self.ray_address, self.ray_num_cpus)
         serve.start(proxy_location="Disabled")
@@ -78,6 +78,7 @@ class ServeBackend:
 
     def shutdown(self) -> None:
         """Delete this server's applications (the Serve controller stays for other clients)."""
+        # lazy: Ray is started or joined only where batches run; importing it costs ~1 s
         from ray import serve
 
         with self._lock:

@@ -1,4 +1,8 @@
-"""Object storage for binary blobs: a local directory or any S3-compatible store."""
+"""Object storage for binary blobs: a local directory or any S3-compatible store, behind ``ObjectStore``.
+
+Imports nothing else of the project but the settings; what is stored where (keys per namespace and
+bucket, the inbox) is decided by the catalog.
+"""
 
 from warehouse.storage.base import ObjectStore, ObjectStoreError, StoredObject
 from warehouse.storage.local import LocalObjectStore

@@ -21,6 +21,7 @@ class S3ObjectStore(ObjectStore):
         secret_access_key: str | None = None,
         create_bucket: bool = True,
     ) -> None:
+        # lazy: boto3 is needed only with the S3 object store
         import boto3
         from botocore.config import Config
 
@@ -37,6 +38,7 @@ class S3ObjectStore(ObjectStore):
             self._ensure_bucket(region)
 
     def _ensure_bucket(self, region: str) -> None:
+        # lazy: botocore comes with boto3, needed only with the S3 object store
         from botocore.exceptions import ClientError
 
         try:
@@ -53,6 +55,7 @@ class S3ObjectStore(ObjectStore):
         return self.url_for(key)
 
     def get(self, key: str) -> bytes:
+        # lazy: botocore comes with boto3, needed only with the S3 object store
         from botocore.exceptions import ClientError
 
         try:
@@ -65,6 +68,7 @@ class S3ObjectStore(ObjectStore):
         self.client.delete_object(Bucket=self.bucket, Key=key)
 
     def exists(self, key: str) -> bool:
+        # lazy: botocore comes with boto3, needed only with the S3 object store
         from botocore.exceptions import ClientError
 
         try:

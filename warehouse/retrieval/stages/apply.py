@@ -7,6 +7,8 @@ import json
 import re
 from typing import Any, Literal
 
+import jinja2
+from jinja2.sandbox import ImmutableSandboxedEnvironment
 from pydantic import BaseModel, ConfigDict, Field
 
 from warehouse.errors import WarehouseError
@@ -135,8 +137,6 @@ def _cut(text: str, tokens: int) -> str:
 
 def compile_template(stage_name: str, stage_id: str, source: str, strict: bool = True):
     """A sandboxed Jinja2 template (no attribute tricks, no side effects); syntax errors are a 422."""
-    import jinja2
-    from jinja2.sandbox import ImmutableSandboxedEnvironment
 
     env = ImmutableSandboxedEnvironment(undefined=jinja2.StrictUndefined if strict else jinja2.Undefined,
                                         autoescape=False)

@@ -6,6 +6,7 @@ import random
 from collections import defaultdict
 from typing import Any, Literal
 
+import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from warehouse.errors import rename_aliases
@@ -90,8 +91,6 @@ class DeduplicateStage(Stage):
     Params = DeduplicateParams
 
     def run(self, ctx: StageContext, docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        import numpy as np
-
         p = self.params
         out = docs
         if p.field:
