@@ -10,6 +10,21 @@ from __future__ import annotations
 
 from typing import Any
 
+#: the error envelope's ``type`` for each status (the Mixpeek names)
+ERROR_TYPES: dict[int, str] = {
+    400: "BadRequestError",
+    401: "UnauthorizedError",
+    403: "ForbiddenError",
+    404: "NotFoundError",
+    405: "MethodNotAllowedError",
+    409: "AlreadyExistsError",
+    413: "PayloadTooLargeError",
+    422: "ValidationError",
+    429: "TooManyRequestsError",
+    500: "InternalServerError",
+    503: "InferenceServiceUnavailableError",
+}
+
 #: key → how to fix it, shown when the key is unknown where it was sent.
 HINTS: dict[str, str] = {
     "collection_id": "use 'collection_ids' (a list) to name the collections of a batch",
@@ -43,7 +58,7 @@ class WarehouseError(Exception):
         self.status = status
         self.message = message
         self.details = details or {}
-        self.type = type_  # the envelope's error type; None: derived from the status by the API
+        self.type = type_ or ERROR_TYPES.get(status, "Error")
 
 
 def not_found(kind: str, identifier: str, **details: Any) -> WarehouseError:

@@ -23,6 +23,7 @@ from warehouse.api.routes import (
     objects,
     retrievers,
     taxonomies,
+    webhooks,
 )
 from warehouse.services import Services
 from warehouse.settings import Settings
@@ -83,7 +84,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.add_middleware(JsonBodyMiddleware)
     install_error_handlers(app)
     for module in (namespaces, buckets, objects, batches, collections, retrievers, taxonomies, clusters, alerts,
-                   discovery, internal):
+                   webhooks, discovery, internal):
         app.include_router(module.router)
 
     @app.get("/docs/openapi.json", include_in_schema=False)

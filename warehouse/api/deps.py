@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from fastapi import Depends, Request
 
 from warehouse.catalog import ApiKey, Namespace
+from warehouse.catalog.namespaces import find_namespace
 from warehouse.errors import WarehouseError
 from warehouse.ids import hash_api_key
 from warehouse.services import Services
@@ -45,18 +46,6 @@ async def caller(request: Request, svc: Services = Depends(services)) -> Caller:
     return found
 
 
-def find_namespace(svc: Services, org: str, identifier: str) -> Namespace | None:
-    with svc.catalog.session() as s:
-        ns = s.get(Namespace, identifier)
-        if ns is not None and ns.organization_id == org:
-            return ns
-        return (
-            s.query(Namespace)
-            .filter(Namespace.organization_id == org, Namespace.namespace_name == identifier)
-            .one_or_none()
-        )
-
-
 async def namespace(request: Request, who: Caller = Depends(caller), svc: Services = Depends(services)) -> Namespace:
     ident = (
         request.headers.get("x-namespace")
@@ -71,7 +60,7 @@ async def namespace(request: Request, who: Caller = Depends(caller), svc: Servic
     ident = ident.strip()
     ns = svc.lookups.get("namespace", (who.organization_id, ident))
     if ns is None:
-        ns = find_namespace(svc, who.organization_id, ident)
+        ns = find_namespace(svc.catalog, who.organization_id, ident)
         if ns is not None:
             svc.lookups.put("namespace", (who.organization_id, ident), ns, ttl=2)
     if ns is None:

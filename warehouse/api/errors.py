@@ -16,20 +16,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from warehouse.errors import HINTS, WarehouseError
+from warehouse.errors import ERROR_TYPES, HINTS, WarehouseError
 
-_TYPES = {
-    400: "BadRequestError",
-    401: "UnauthorizedError",
-    403: "ForbiddenError",
-    404: "NotFoundError",
-    405: "MethodNotAllowedError",
-    409: "AlreadyExistsError",
-    422: "ValidationError",
-    429: "TooManyRequestsError",
-    500: "InternalServerError",
-    503: "InferenceServiceUnavailableError",
-}
 
 def envelope(status: int, type_: str, message: str, details: dict[str, Any] | None = None) -> JSONResponse:
     return JSONResponse(
@@ -63,7 +51,7 @@ def _describe(err: dict[str, Any]) -> dict[str, Any]:
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(WarehouseError)
     async def _domain_error(_: Request, exc: WarehouseError):
-        return envelope(exc.status, exc.type or _TYPES.get(exc.status, "Error"), exc.message, exc.details)
+        return envelope(exc.status, exc.type, exc.message, exc.details)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError):
@@ -79,7 +67,7 @@ def install_error_handlers(app: FastAPI) -> None:
         message = exc.detail if isinstance(exc.detail, str) else "request failed"
         if exc.status_code == 404 and message == "Not Found":
             message = "no such endpoint; see /docs for the API"
-        return envelope(exc.status_code, _TYPES.get(exc.status_code, "Error"), message)
+        return envelope(exc.status_code, ERROR_TYPES.get(exc.status_code, "Error"), message)
 
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception):

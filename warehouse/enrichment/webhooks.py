@@ -30,6 +30,7 @@ from typing import Any
 import httpx
 
 from warehouse.catalog import Catalog, Event, Namespace, Webhook, WebhookDelivery
+from warehouse.errors import WarehouseError, check_keys
 from warehouse.ids import new_id
 
 log = logging.getLogger(__name__)
@@ -248,3 +249,62 @@ def delivery_view(d: WebhookDelivery) -> dict[str, Any]:
             "attempt_count": len(d.attempts or []),
             "next_attempt_at": iso(d.next_attempt_at) if d.status == "PENDING" else None,
             "created_at": iso(d.created_at), "finished_at": iso(d.finished_at)}
+
+
+# -- the request shape -------------------------------------------------------------------------------
+
+WEBHOOK_KEYS = {"webhook_name", "event_types", "events", "channels", "url", "headers", "signing_secret", "secret",
+                "resource_types", "is_active", "namespace_ids", "metadata", "timeout"}
+
+
+def parse_request(body: dict[str, Any], partial: bool = False) -> dict[str, Any]:
+    """A webhook's fields from a create (or, ``partial``, update) request: event types checked, the tutorial's
+    single ``url`` folded into ``channels``, each channel's URL and timeout checked; 422 naming the field."""
+    body = check_keys(body, WEBHOOK_KEYS, "body")
+    out: dict[str, Any] = {}
+    if "webhook_name" in body or not partial:
+        if not body.get("webhook_name"):
+            raise WarehouseError(422, "webhook_name is required", {"location": "webhook_name"})
+        out["webhook_name"] = body["webhook_name"]
+    types = body.get("event_types", body.get("events"))
+    if types is not None or not partial:
+        if not isinstance(types, list) or not types or not all(isinstance(t, str) for t in types):
+            raise WarehouseError(422, "event_types must be a non-empty list of event types (e.g. ['batch.completed'])",
+                           {"location": "event_types", "known": list(EVENT_TYPES)})
+        try:
+            out["event_types"] = check_event_types(types)
+        except ValueError as exc:
+            raise WarehouseError(422, str(exc), {"location": "event_types"}) from None
+    channels = body.get("channels")
+    if body.get("url"):  # tutorial form: one URL
+        channels = [*(channels or []), {"channel": "webhook", "configs": {
+            "url": body["url"], "headers": body.get("headers") or {}, "timeout": body.get("timeout", 10)}}]
+    if channels is not None or not partial:
+        if not channels:
+            raise WarehouseError(422, "a webhook needs channels: [{channel: 'webhook', configs: {url}}] (or a url)",
+                           {"location": "channels"})
+        clean = []
+        for i, ch in enumerate(channels):
+            ch = check_keys(ch, {"channel", "channel_type", "configs", "config"}, f"channels[{i}]")
+            kind = ch.get("channel") or ch.get("channel_type")
+            cfg = ch.get("configs") or ch.get("config") or {}
+            if kind not in ("webhook", "slack"):
+                raise WarehouseError(422, f"channels[{i}].channel {kind!r}: 'webhook' and 'slack' are delivered (email is not "
+                               "built in)", {"location": f"channels[{i}].channel"})
+            url = cfg.get("url") or cfg.get("webhook_url")
+            if not isinstance(url, str) or not url.startswith(("http://", "https://")):
+                raise WarehouseError(422, f"channels[{i}].configs.url must be an http(s) URL", {"location": f"channels[{i}].configs.url"})
+            timeout = cfg.get("timeout", 10)
+            if not isinstance(timeout, int | float) or not 0 < timeout <= 60:
+                raise WarehouseError(422, f"channels[{i}].configs.timeout must be 0–60 seconds", {"location": f"channels[{i}].configs.timeout"})
+            clean.append({"channel": kind, "configs": cfg})
+        out["channels"] = clean
+    for key in ("is_active", "namespace_ids", "metadata", "resource_types"):
+        if key in body:
+            out[key] = body[key]
+    secret = body.get("signing_secret") or body.get("secret")
+    if secret is not None:
+        if not isinstance(secret, str) or len(secret) < 16:
+            raise WarehouseError(422, "signing_secret must be a string of at least 16 characters", {"location": "signing_secret"})
+        out["secret"] = secret
+    return out

@@ -17,60 +17,24 @@ from warehouse.api.schemas import (
     ListRequest,
 )
 from warehouse.api.views import listing, retriever_view
-from warehouse.catalog import Collection, Namespace, Retriever
-from warehouse.catalog.lookups import get_collection, get_retriever
+from warehouse.catalog import Namespace, Retriever
+from warehouse.catalog.lookups import get_retriever
 from warehouse.catalog.paging import page_args
 from warehouse.errors import WarehouseError
-from warehouse.ids import new_id
-from warehouse.retrieval.pipeline import check_templates, execute, explain, normalize_stage
+from warehouse.retrieval import retrievers
+from warehouse.retrieval.pipeline import execute, explain
 from warehouse.retrieval.stages import STAGES
 from warehouse.services import Services
 
 router = APIRouter(tags=["retrievers"])
 
 
-def _collections(svc: Services, ns_id: str, identifiers: list[str]) -> list[Collection]:
-    """The collections a request searches (remembered for 2 s, forgotten when one is deleted)."""
-    key = (ns_id, tuple(identifiers))
-    found = svc.lookups.get("collections", key)
-    if found is None:
-        with svc.catalog.session() as s:
-            found = svc.lookups.put("collections", key, [get_collection(s, ns_id, i) for i in identifiers], ttl=2)
-    return found
-
-
-def _stage_collections(stages: list[dict]) -> list[str]:
-    out = []
-    for stage in stages:
-        params = stage["config"].get("parameters") or {}
-        out += params.get("collection_identifiers") or []
-        for search in params.get("searches") or []:
-            out += search.get("collection_identifiers") or []
-    return out
-
-
-def _prepare(svc: Services, ns: Namespace, stages_raw: list, identifiers: list[str] | None,
-             input_schema: dict | None = None, validate: bool = True):
-    stages = [normalize_stage(st, i, validate) for i, st in enumerate(stages_raw)]
-    check_templates(stages, input_schema or {})
-    identifiers = list(dict.fromkeys((identifiers or []) + _stage_collections(stages)))
-    if not identifiers:
-        raise WarehouseError(422, "name the collections to search in collection_identifiers", {"location": "collection_identifiers"})
-    return stages, _collections(svc, ns.namespace_id, identifiers)
-
-
 @router.post("/v1/retrievers", summary="Create a retriever")
 def create_retriever(body: CreateRetrieverRequest, ns: Namespace = Depends(namespace), svc: Services = Depends(services)):
-    stages, collections = _prepare(svc, ns, body.stages, body.collection_identifiers, body.input_schema)
-    with svc.catalog.session() as s:
-        if s.query(Retriever).filter(Retriever.namespace_id == ns.namespace_id,
-                                     Retriever.retriever_name == body.retriever_name).count():
-            raise WarehouseError(409, f"retriever {body.retriever_name!r} already exists in this namespace")
-        r = Retriever(retriever_id=new_id("ret"), namespace_id=ns.namespace_id, retriever_name=body.retriever_name,
-                      description=body.description, collection_ids=[c.collection_id for c in collections], stages=stages,
-                      input_schema={k: v.model_dump(exclude_none=True) for k, v in (body.input_schema or {}).items()},
-                      metadata_=body.metadata or {}, tags=body.tags or [])
-        s.add(r)
+    r = retrievers.create_retriever(
+        svc, ns.namespace_id, body.retriever_name, body.stages, body.collection_identifiers,
+        {k: v.model_dump(exclude_none=True) for k, v in (body.input_schema or {}).items()}, body.description,
+        body.metadata, body.tags)
     return retriever_view(r)
 
 
@@ -103,8 +67,8 @@ def _list(svc: Services, ns: Namespace, body: ListRequest):
 
 @router.post("/v1/retrievers/execute", summary="Execute an ad-hoc retriever")
 def execute_adhoc(body: AdhocExecuteRequest, ns: Namespace = Depends(namespace), svc: Services = Depends(services)):
-    stages, collections = _prepare(svc, ns, body.stages, body.collection_identifiers, body.input_schema,
-                                   validate=False)  # execute() builds (and so validates) the stages
+    stages, collections = retrievers.prepare(svc, ns.namespace_id, body.stages, body.collection_identifiers,
+                                             body.input_schema, validate=False)  # execute() builds (and so validates) the stages
     schema = {k: v.model_dump(exclude_none=True) for k, v in (body.input_schema or {}).items()}
     return _json(execute(svc, ns.namespace_id, collections, stages, schema, body.inputs, body.limit,
                          body.offset or 0, body.filters, with_plan=bool(body.explain)))
@@ -130,24 +94,12 @@ def _json(result: dict) -> Response:
     return Response(json.dumps(result, default=str, separators=(",", ":")), media_type="application/json")
 
 
-def _saved(svc: Services, ns: Namespace, retriever_id: str) -> tuple[Retriever, list[Collection]]:
-    with svc.catalog.session() as s:
-        r = get_retriever(s, ns.namespace_id, retriever_id)
-        found = {c.collection_id: c for c in s.query(Collection).filter(Collection.collection_id.in_(r.collection_ids))}
-    collections = [found[cid] for cid in r.collection_ids if cid in found]
-    missing = [cid for cid in r.collection_ids if cid not in found]
-    if missing:
-        raise WarehouseError(404, f"retriever {r.retriever_name!r} references deleted collection(s) {missing}",
-                       {"retriever_id": r.retriever_id, "missing_collections": missing})
-    return r, collections
-
-
 @router.post("/v1/retrievers/{retriever_id}/execute", summary="Execute a retriever")
 def execute_retriever(retriever_id: str, body: ExecuteRetrieverRequest | None = None,
                       explain_: bool = Query(False, alias="explain"), ns: Namespace = Depends(namespace),
                       svc: Services = Depends(services)):
     body = body or ExecuteRetrieverRequest()
-    r, collections = _saved(svc, ns, retriever_id)
+    r, collections = retrievers.saved_retriever(svc, ns.namespace_id, retriever_id)
     return _json(execute(svc, ns.namespace_id, collections, r.stages, r.input_schema, body.inputs, body.limit,
                          body.offset or 0, body.filters, retriever_id=r.retriever_id,
                          with_plan=bool(body.explain or explain_)))
@@ -158,14 +110,14 @@ def execute_retriever(retriever_id: str, body: ExecuteRetrieverRequest | None = 
 def explain_retriever(retriever_id: str, body: ExecuteRetrieverRequest | None = None, ns: Namespace = Depends(namespace),
                       svc: Services = Depends(services)):
     body = body or ExecuteRetrieverRequest()
-    r, _ = _saved(svc, ns, retriever_id)
+    r, _ = retrievers.saved_retriever(svc, ns.namespace_id, retriever_id)
     return {"retriever_id": r.retriever_id, "explain_plan": explain(r.stages, r.input_schema, body.inputs, body.filters)}
 
 
 @router.post("/v1/retrievers/{retriever_id}/execute/batch", summary="Execute a retriever for many queries")
 def execute_batch(retriever_id: str, body: BatchExecuteRequest, ns: Namespace = Depends(namespace),
                   svc: Services = Depends(services)):
-    r, collections = _saved(svc, ns, retriever_id)
+    r, collections = retrievers.saved_retriever(svc, ns.namespace_id, retriever_id)
 
     def one(query: BatchQuery) -> dict:
         try:
