@@ -9,11 +9,12 @@ common mistakes (a key from another API generation, a misplaced field).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, get_args
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from warehouse.errors import ERROR_TYPES, HINTS, WarehouseError
@@ -27,7 +28,31 @@ def envelope(status: int, type_: str, message: str, details: dict[str, Any] | No
     )
 
 
-def _describe(err: dict[str, Any]) -> dict[str, Any]:
+def _model_in(annotation: Any) -> type[BaseModel] | None:
+    """The pydantic model inside an annotation (``T``, ``T | None``, ``list[T]``, ``dict[str, T]``)."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in get_args(annotation):
+        if (found := _model_in(arg)) is not None:
+            return found
+    return None
+
+
+def _allowed_keys(request: Request, loc: tuple) -> list[str] | None:
+    """The keys the body model accepts where ``loc`` found an unknown one (None when it cannot be told)."""
+    route = request.scope.get("route")
+    field = getattr(route, "body_field", None)
+    model = _model_in(getattr(getattr(field, "field_info", None), "annotation", None))
+    for part in [p for p in loc[1:-1] if not isinstance(p, int)]:  # loc: ("body", …path…, unknown key)
+        if model is None:
+            return None
+        inner = model.model_fields.get(part)
+        if inner is not None:  # a field; else a key of a dict or list the model sits in
+            model = _model_in(inner.annotation)
+    return sorted(model.model_fields) if model is not None else None
+
+
+def _describe(err: dict[str, Any], request: Request | None = None) -> dict[str, Any]:
     loc = [str(x) for x in err.get("loc", ()) if x not in ("body",)]
     where = ".".join(loc) or "body"
     kind = err.get("type", "")
@@ -35,6 +60,10 @@ def _describe(err: dict[str, Any]) -> dict[str, Any]:
     if kind == "extra_forbidden":
         key = loc[-1] if loc else "?"
         out["message"] = f"unknown key {key!r} at {where}"
+        allowed = _allowed_keys(request, tuple(err.get("loc", ()))) if request is not None else None
+        if allowed:
+            out["allowed"] = allowed
+            out["message"] += f"; allowed: {allowed}"
         if key in HINTS:
             out["hint"] = HINTS[key]
     elif kind == "missing":
@@ -54,8 +83,8 @@ def install_error_handlers(app: FastAPI) -> None:
         return envelope(exc.status, exc.type, exc.message, exc.details)
 
     @app.exception_handler(RequestValidationError)
-    async def _validation(_: Request, exc: RequestValidationError):
-        problems = [_describe(e) for e in exc.errors()]
+    async def _validation(request: Request, exc: RequestValidationError):
+        problems = [_describe(e, request) for e in exc.errors()]
         message = "; ".join(p["message"] for p in problems[:5])
         hints = [p["hint"] for p in problems if "hint" in p]
         if hints:
