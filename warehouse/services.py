@@ -26,7 +26,8 @@ log = logging.getLogger(__name__)
 
 
 class LookupCache:
-    """Short-lived answers to per-request catalog lookups (API key → caller, name → namespace)."""
+    """Short-lived answers to per-request catalog lookups (name → namespace, identifiers → collections). API keys
+    are never cached: a revoked key must fail on the next request."""
 
     def __init__(self) -> None:
         self._items: dict[tuple[str, object], tuple[float, object]] = {}

@@ -14,6 +14,7 @@ from warehouse.api import internal
 from warehouse.api.errors import install_error_handlers
 from warehouse.api.routes import (
     alerts,
+    api_keys,
     batches,
     buckets,
     clusters,
@@ -84,7 +85,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.add_middleware(JsonBodyMiddleware)
     install_error_handlers(app)
     for module in (namespaces, buckets, objects, batches, collections, retrievers, taxonomies, clusters, alerts,
-                   webhooks, discovery, internal):
+                   webhooks, api_keys, discovery, internal):
         app.include_router(module.router)
 
     @app.get("/docs/openapi.json", include_in_schema=False)

@@ -41,12 +41,25 @@ class Namespace(Timestamped, Base):
 
 
 class ApiKey(Timestamped, Base):
+    """An organisation's API key: only its hash is stored. ``permissions`` (read, write, delete, admin) and
+    ``scopes`` (namespaces it may reach; none: every namespace) bound what it can do; a revoked or expired key
+    stops working on the next request. Columns added after the first release are nullable (None: the default)."""
+
     __tablename__ = "api_keys"
     key_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     key_hash: Mapped[str] = mapped_column(String(64), unique=True)
     organization_id: Mapped[str] = mapped_column(String(64), index=True)
     name: Mapped[str] = mapped_column(String(255), default="default")
     prefix: Mapped[str] = mapped_column(String(16), default="")
+    user_email: Mapped[str | None] = mapped_column(String(255), default=None)
+    description: Mapped[str | None] = mapped_column(Text, default=None)
+    permissions: Mapped[list[Any] | None] = mapped_column(JSON, default=None)  # None: admin (the bootstrap key)
+    scopes: Mapped[list[Any] | None] = mapped_column(JSON, default=None)
+    allowed_origins: Mapped[list[Any] | None] = mapped_column(JSON, default=None)
+    status: Mapped[str | None] = mapped_column(String(16), default="active")
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
 
 
 class Bucket(Timestamped, Base):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends
 
-from warehouse.api.deps import Caller, caller, namespace, services
+from warehouse.api.deps import caller, namespace, services
 from warehouse.api.schemas import (
     AddObjectsRequest,
     CreateBatchRequest,
@@ -14,6 +14,7 @@ from warehouse.api.schemas import (
 )
 from warehouse.api.views import batch_view, listing, task_view
 from warehouse.catalog import Batch, Namespace, Task, batches
+from warehouse.catalog.api_keys import Grant
 from warehouse.catalog.lookups import get_batch, get_bucket
 from warehouse.catalog.paging import page_args
 from warehouse.errors import not_found
@@ -22,13 +23,13 @@ from warehouse.services import Services
 router = APIRouter(tags=["batches", "tasks"])
 
 
-def _owned_or_404(svc: Services, who: Caller, model, kind: str, identifier: str):
+def _owned_or_404(svc: Services, who: Grant, model, kind: str, identifier: str):
     """The row, if it exists and belongs to one of the caller's namespaces; else NotFound."""
     with svc.catalog.session() as s:
         row = s.get(model, identifier)
         if row is not None and row.namespace_id is not None:
             ns = s.get(Namespace, row.namespace_id)
-            if ns is None or ns.organization_id != who.organization_id:
+            if ns is None or ns.organization_id != who.organization_id or not who.reaches(ns.namespace_id):
                 row = None
     if row is None:
         raise not_found(kind, identifier)
@@ -36,16 +37,16 @@ def _owned_or_404(svc: Services, who: Caller, model, kind: str, identifier: str)
 
 
 @router.get("/v1/batches/{batch_id}", summary="Get a batch by id")
-def get_batch_by_id(batch_id: str, who: Caller = Depends(caller), svc: Services = Depends(services)):
+def get_batch_by_id(batch_id: str, who: Grant = Depends(caller), svc: Services = Depends(services)):
     return batch_view(_owned_or_404(svc, who, Batch, "batch", batch_id))
 
 
 @router.post("/v1/batches/{batch_id}/cancel", summary="Cancel a batch")
-def cancel_batch(batch_id: str, who: Caller = Depends(caller), svc: Services = Depends(services)):
+def cancel_batch(batch_id: str, who: Grant = Depends(caller), svc: Services = Depends(services)):
     return _cancel(svc, who, batch_id)
 
 
-def _cancel(svc: Services, who: Caller, batch_id: str):
+def _cancel(svc: Services, who: Grant, batch_id: str):
     _owned_or_404(svc, who, Batch, "batch", batch_id)
     return cancel_batch_by_id(svc, batch_id)
 
@@ -60,13 +61,13 @@ def cancel_batch_by_id(svc: Services, batch_id: str) -> dict:
 
 
 @router.get("/v1/tasks/{task_id}", summary="Get a task")
-def get_task(task_id: str, who: Caller = Depends(caller), svc: Services = Depends(services)):
+def get_task(task_id: str, who: Grant = Depends(caller), svc: Services = Depends(services)):
     return task_view(_owned_or_404(svc, who, Task, "task", task_id))
 
 
 @router.delete("/v1/tasks/{task_id}", summary="Cancel the work behind a task")
 @router.post("/v1/tasks/{task_id}/kill", summary="Cancel the work behind a task")
-def kill_task(task_id: str, who: Caller = Depends(caller), svc: Services = Depends(services)):
+def kill_task(task_id: str, who: Grant = Depends(caller), svc: Services = Depends(services)):
     task = _owned_or_404(svc, who, Task, "task", task_id)
     if task.resource_id and task.resource_id.startswith("btch_"):
         _cancel(svc, who, task.resource_id)

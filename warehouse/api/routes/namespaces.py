@@ -4,18 +4,22 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Query
 
-from warehouse.api.deps import Caller, caller, services
+from warehouse.api.deps import caller, services
 from warehouse.api.schemas import CreateNamespaceRequest, ListRequest
 from warehouse.api.views import listing, namespace_view
 from warehouse.catalog import Namespace, namespaces
-from warehouse.errors import not_found
+from warehouse.catalog.api_keys import Grant
+from warehouse.errors import WarehouseError, not_found
 from warehouse.services import Services
 
 router = APIRouter(prefix="/v1/namespaces", tags=["namespaces"])
 
 
 @router.post("", summary="Create a namespace")
-def create(body: CreateNamespaceRequest, who: Caller = Depends(caller), svc: Services = Depends(services)):
+def create(body: CreateNamespaceRequest, who: Grant = Depends(caller), svc: Services = Depends(services)):
+    if who.namespaces is not None:
+        raise WarehouseError(403, f"API key {who.name!r} is scoped to namespaces; creating one needs an unscoped "
+                             "admin key", {"needed": "an unscoped admin key"})
     ns = namespaces.create_namespace(
         svc, who.organization_id, body.namespace_name, body.description,
         [fe.model_dump(exclude_none=True) for fe in body.feature_extractors or []], body.payload_indexes,
@@ -25,19 +29,21 @@ def create(body: CreateNamespaceRequest, who: Caller = Depends(caller), svc: Ser
 
 @router.get("", summary="List namespaces")
 def list_get(limit: int | None = Query(None, ge=1, le=1000), offset: int | None = Query(None, ge=0),
-             who: Caller = Depends(caller), svc: Services = Depends(services)):
+             who: Grant = Depends(caller), svc: Services = Depends(services)):
     return _list(svc, who, ListRequest(limit=limit, offset=offset))
 
 
 @router.post("/list", summary="List namespaces")
-def list_post(body: ListRequest | None = None, who: Caller = Depends(caller), svc: Services = Depends(services)):
+def list_post(body: ListRequest | None = None, who: Grant = Depends(caller), svc: Services = Depends(services)):
     return _list(svc, who, body or ListRequest())
 
 
-def _list(svc: Services, who: Caller, body: ListRequest):
+def _list(svc: Services, who: Grant, body: ListRequest):
     limit, offset = body.limit or 50, body.offset or 0
     with svc.catalog.session() as s:
         q = s.query(Namespace).filter(Namespace.organization_id == who.organization_id)
+        if who.namespaces is not None:
+            q = q.filter(Namespace.namespace_id.in_(who.namespaces))
         if body.search:
             q = q.filter(Namespace.namespace_name.contains(body.search))
         total = q.count()
@@ -46,17 +52,17 @@ def _list(svc: Services, who: Caller, body: ListRequest):
 
 
 @router.get("/{namespace_identifier}", summary="Get a namespace by id or name")
-def get(namespace_identifier: str, who: Caller = Depends(caller), svc: Services = Depends(services)):
+def get(namespace_identifier: str, who: Grant = Depends(caller), svc: Services = Depends(services)):
     ns = namespaces.find_namespace(svc.catalog, who.organization_id, namespace_identifier)
-    if ns is None:
+    if ns is None or not who.reaches(ns.namespace_id):
         raise not_found("namespace", namespace_identifier)
     return namespace_view(ns, svc.registry, namespaces.namespace_counts(svc, ns))
 
 
 @router.delete("/{namespace_identifier}", summary="Delete a namespace and everything in it")
-def delete(namespace_identifier: str, who: Caller = Depends(caller), svc: Services = Depends(services)):
+def delete(namespace_identifier: str, who: Grant = Depends(caller), svc: Services = Depends(services)):
     ns = namespaces.find_namespace(svc.catalog, who.organization_id, namespace_identifier)
-    if ns is None:
+    if ns is None or not who.reaches(ns.namespace_id):
         raise not_found("namespace", namespace_identifier)
     namespaces.delete_namespace(svc, ns)
     return {"success": True, "namespace_id": ns.namespace_id, "message": "namespace deleted"}

@@ -7,11 +7,12 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Response
 
-from warehouse.api.deps import Caller, caller, services
+from warehouse.api.deps import caller, services
 from warehouse.api.routes.common import fields
 from warehouse.api.schemas import DefinitionListRequest, WebhookRequest
 from warehouse.api.views import _ts, listing
 from warehouse.catalog import Event, Webhook, WebhookDelivery
+from warehouse.catalog.api_keys import Grant
 from warehouse.catalog.paging import page_args
 from warehouse.enrichment import webhooks
 from warehouse.errors import WarehouseError, not_found
@@ -33,7 +34,7 @@ def webhook_view(h: Webhook, reveal: bool = False) -> dict[str, Any]:
     return out
 
 
-def _webhook(s, who: Caller, identifier: str) -> Webhook:
+def _webhook(s, who: Grant, identifier: str) -> Webhook:
     h = s.get(Webhook, identifier)
     if h is None or h.organization_id != who.organization_id:
         h = (s.query(Webhook).filter(Webhook.organization_id == who.organization_id,
@@ -55,7 +56,7 @@ def _health(s, h: Webhook) -> dict[str, Any]:
 @router.post("/v1/organizations/webhooks", summary="Create a webhook (organisation-wide)")
 @router.post("/v1/organizations/webhooks/", include_in_schema=False)
 @router.post("/v1/webhooks", include_in_schema=False)
-def create_webhook(body: WebhookRequest | None = None, who: Caller = Depends(caller), svc: Services = Depends(services)):
+def create_webhook(body: WebhookRequest | None = None, who: Grant = Depends(caller), svc: Services = Depends(services)):
     spec = webhooks.parse_request(fields(body))
     with svc.catalog.session() as s:
         if s.query(Webhook).filter(Webhook.organization_id == who.organization_id,
@@ -71,7 +72,7 @@ def create_webhook(body: WebhookRequest | None = None, who: Caller = Depends(cal
 
 @router.post("/v1/organizations/webhooks/list", summary="List webhooks")
 @router.get("/v1/organizations/webhooks", include_in_schema=False)
-def list_webhooks(body: DefinitionListRequest | None = None, who: Caller = Depends(caller),
+def list_webhooks(body: DefinitionListRequest | None = None, who: Grant = Depends(caller),
                   svc: Services = Depends(services)):
     body = body or DefinitionListRequest()
     limit, offset = page_args(body.limit, body.offset, body.page, body.page_size)
@@ -84,7 +85,7 @@ def list_webhooks(body: DefinitionListRequest | None = None, who: Caller = Depen
 
 
 @router.get("/v1/organizations/webhooks/{webhook_id}", summary="Get a webhook")
-def get_webhook(webhook_id: str, who: Caller = Depends(caller), svc: Services = Depends(services)):
+def get_webhook(webhook_id: str, who: Grant = Depends(caller), svc: Services = Depends(services)):
     with svc.catalog.session() as s:
         h = _webhook(s, who, webhook_id)
         return {**webhook_view(h), "delivery_health": _health(s, h)}
@@ -92,7 +93,7 @@ def get_webhook(webhook_id: str, who: Caller = Depends(caller), svc: Services = 
 
 @router.put("/v1/organizations/webhooks/{webhook_id}", summary="Update a webhook")
 @router.patch("/v1/organizations/webhooks/{webhook_id}", include_in_schema=False)
-def update_webhook(webhook_id: str, body: WebhookRequest | None = None, who: Caller = Depends(caller), svc: Services = Depends(services)):
+def update_webhook(webhook_id: str, body: WebhookRequest | None = None, who: Grant = Depends(caller), svc: Services = Depends(services)):
     spec = webhooks.parse_request(fields(body), partial=True)
     with svc.catalog.session() as s:
         h = _webhook(s, who, webhook_id)
@@ -104,7 +105,7 @@ def update_webhook(webhook_id: str, body: WebhookRequest | None = None, who: Cal
 
 
 @router.delete("/v1/organizations/webhooks/{webhook_id}", status_code=204, summary="Delete a webhook")
-def delete_webhook(webhook_id: str, who: Caller = Depends(caller), svc: Services = Depends(services)):
+def delete_webhook(webhook_id: str, who: Grant = Depends(caller), svc: Services = Depends(services)):
     with svc.catalog.session() as s:
         s.delete(_webhook(s, who, webhook_id))
     return Response(status_code=204)
@@ -112,7 +113,7 @@ def delete_webhook(webhook_id: str, who: Caller = Depends(caller), svc: Services
 
 @router.get("/v1/organizations/webhooks/{webhook_id}/deliveries", summary="Deliveries of a webhook, newest first")
 def webhook_deliveries(webhook_id: str, status: str | None = Query(None), event_type: str | None = Query(None),
-                       limit: int = Query(50, ge=1, le=500), who: Caller = Depends(caller), svc: Services = Depends(services)):
+                       limit: int = Query(50, ge=1, le=500), who: Grant = Depends(caller), svc: Services = Depends(services)):
     with svc.catalog.session() as s:
         h = _webhook(s, who, webhook_id)
         q = s.query(WebhookDelivery).filter(WebhookDelivery.webhook_id == h.webhook_id)
@@ -125,7 +126,7 @@ def webhook_deliveries(webhook_id: str, status: str | None = Query(None), event_
 
 
 @router.post("/v1/organizations/webhooks/{webhook_id}/test", summary="Send a test event to a webhook")
-def test_webhook(webhook_id: str, who: Caller = Depends(caller), svc: Services = Depends(services)):
+def test_webhook(webhook_id: str, who: Grant = Depends(caller), svc: Services = Depends(services)):
     with svc.catalog.session() as s:
         h = _webhook(s, who, webhook_id)
         event = Event(event_id=new_id("evt"), event_type="webhook.test", namespace_id=None, resource_id=h.webhook_id,

@@ -7,6 +7,7 @@ validation (``schema`` → ``bucket_schema``, ``name`` → ``*_name``, ``collect
 """
 
 
+from warehouse.api.schemas.api_keys import CreateApiKeyRequest, ResourceScope, UpdateApiKeyRequest
 from warehouse.api.schemas.batches import AddObjectsRequest, CreateBatchRequest, SubmitBatchRequest
 from warehouse.api.schemas.buckets import (
     BlobRequest,
@@ -46,6 +47,9 @@ from warehouse.api.schemas.retrievers import (
 )
 
 __all__ = [
+    "CreateApiKeyRequest",
+    "ResourceScope",
+    "UpdateApiKeyRequest",
     "AddObjectsRequest",
     "AdhocExecuteRequest",
     "AlertRequest",
