@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 import uuid
 
@@ -56,3 +57,12 @@ def content_etag(data: bytes | str) -> str:
 def hash_api_key(key: str) -> str:
     """API keys are stored only as this hash."""
     return hashlib.sha256(key.encode("utf-8")).hexdigest()
+
+
+_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
+
+
+def is_valid_id(value: object) -> bool:
+    """Ids become path components (index shards, object keys, inboxes): letters, digits, ``_`` and ``-``, at most
+    64 characters, starting with a letter or digit. Names never become paths."""
+    return isinstance(value, str) and _ID.fullmatch(value) is not None

@@ -51,3 +51,27 @@ def test_an_unknown_nested_key_lists_the_keys_of_its_own_level(client):
 def test_hints_still_say_where_a_misplaced_key_belongs(client):
     err = _error(client.post("/v1/buckets/nope/batches", json={"collection_id": "c"}))
     assert "unknown key 'collection_id'" in err["message"] and "collection_ids" in err["message"]
+
+
+@pytest.mark.parametrize("passthrough", [
+    [{"source_path": "owner", "target_path": "collection_id"}],
+    ["collection_id"],
+    [{"source_path": "owner", "target_path": "_internal.lineage"}],
+    [{"source_path": "owner", "target_path": "text"}],
+])
+def test_passthrough_cannot_write_a_system_field(client, passthrough):
+    bucket = client.post("/v1/buckets", json={"bucket_name": "pt-" + str(abs(hash(str(passthrough)))), "bucket_schema": {
+        "properties": {"content": {"type": "text"}, "owner": {"type": "string"},
+                       "collection_id": {"type": "string"}}}}).json()
+    body = {"collection_name": "pt", "source": {"type": "bucket", "bucket_ids": [bucket["bucket_id"]]},
+            "feature_extractor": {"feature_extractor_name": "text_extractor", "version": "v1",
+                                  "input_mappings": {"text": "content"}, "field_passthrough": passthrough}}
+    resp = client.post("/v1/collections", json=body)
+    assert resp.status_code == 422, resp.text
+    assert resp.json()["error"]["details"]["location"] == "feature_extractor.field_passthrough[0].target_path"
+    assert client.get("/v1/collections").json()["total_count"] == 0
+    ok = {**body, "feature_extractor": {**body["feature_extractor"],
+                                        "field_passthrough": [{"source_path": "owner", "target_path": "owner"}]}}
+    created = client.post("/v1/collections", json={**ok, "collection_name": "pt-ok-" + bucket["bucket_id"]})
+    assert created.status_code == 200, created.text
+    client.delete(f"/v1/collections/{created.json()['collection_id']}")

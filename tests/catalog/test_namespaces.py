@@ -54,3 +54,16 @@ def test_names_are_per_organisation_and_payload_indexes_are_checked(svc):
         namespaces.create_namespace(svc, "org_a", "other", payload_indexes=[{"field_name": "x", "type": "vector"}])
     assert bad.value.status == 422
     assert namespaces.find_namespace(svc.catalog, "org_a", "other") is None
+
+
+@pytest.mark.parametrize("bad", ["..", "rp/x", "../../tmp/x", ".hidden", "x" * 65, "with space", "é"])
+def test_a_chosen_namespace_id_that_could_be_a_path_is_refused(svc, bad):
+    with pytest.raises(WarehouseError) as exc:
+        namespaces.create_namespace(svc, "org_a", "n-" + str(abs(hash(bad))), namespace_id=bad)
+    assert exc.value.status == 422 and exc.value.details["location"] == "namespace_id"
+    assert namespaces.find_namespace(svc.catalog, "org_a", bad) is None
+
+
+def test_a_chosen_namespace_id_that_is_an_id_is_kept(svc):
+    ns = namespaces.create_namespace(svc, "org_a", "chosen", namespace_id="ns_team-a_01")
+    assert namespaces.find_namespace(svc.catalog, "org_a", "ns_team-a_01").namespace_name == "chosen"

@@ -11,6 +11,7 @@ import pytest
 from dagster import SkipReason, build_sensor_context
 
 from tests.dagster_helpers import apply, corpus, run_partition, tick
+from warehouse.catalog import Bucket
 from warehouse.resources import OwnerWarehouse
 from warehouse.sensors import local_new_objects, queued_batches, s3_new_objects
 from warehouse.sensors.objects import scan_inboxes
@@ -18,8 +19,9 @@ from warehouse.sensors.objects import scan_inboxes
 pytestmark = [pytest.mark.dagster, pytest.mark.ray]
 
 
-def _inbox(dagster_live, ns: str, bucket: str):
-    path = dagster_live.settings.objects_dir / "inbox" / ns / bucket
+def _inbox(dagster_live, bucket: dict):
+    """A bucket's inbox folder: ``inbox/<namespace_id>/<bucket_id>`` (ids, never names)."""
+    path = dagster_live.settings.objects_dir / "inbox" / bucket["namespace_id"] / bucket["bucket_id"]
     path.mkdir(parents=True, exist_ok=True)
     return path
 
@@ -33,7 +35,7 @@ def test_local_inbox_is_taken_in_bounded_ticks_with_a_cursor(dagster_live):
     ns, client = dagster_live.api.new_namespace()
     c = corpus(client, [])
     bucket = c["bucket"]
-    inbox = _inbox(dagster_live, ns, bucket["bucket_name"])
+    inbox = _inbox(dagster_live, bucket)
     now = time.time() - 100
     for i, name in enumerate(["a.txt", "b.md", "c.txt"]):
         _write(inbox / name, f"note {name}: solar panels convert light", now + i)
@@ -80,6 +82,32 @@ def test_local_inbox_is_taken_in_bounded_ticks_with_a_cursor(dagster_live):
         client.post(f"/v1/batches/{b['batch_id']}/cancel")
 
 
+def test_inboxes_are_keyed_by_ids_and_one_broken_bucket_does_not_stop_the_others(dagster_live):
+    ns, client = dagster_live.api.new_namespace()
+    good = corpus(client, [])["bucket"]
+    # a file put under the bucket's *names* is in no inbox: another organisation may use the same names
+    by_name = dagster_live.settings.objects_dir / "inbox" / ns / good["bucket_name"]
+    by_name.mkdir(parents=True, exist_ok=True)
+    (by_name / "not-mine.txt").write_text("another tenant's note")
+    (_inbox(dagster_live, good) / "mine.txt").write_text("tidal energy comes from the moon")
+    # a bucket whose id cannot name a folder (an older catalog, a hand edit) fails alone, and says so
+    with dagster_live.api.services.catalog.session() as s:
+        s.add(Bucket(bucket_id="../../escape", namespace_id=good["namespace_id"], bucket_name="broken"))
+    try:
+        ctx = build_sensor_context(instance=dagster_live.instance, resources={"warehouse": dagster_live.resource})
+        result = scan_inboxes(ctx, dagster_live.resource, "local")
+        registered = {e.partition: e.metadata["new_objects"].value for e in result.asset_events}
+        assert registered == {good["bucket_id"]: 1}
+        objects = client.get(f"/v1/buckets/{good['bucket_id']}/objects").json()["results"]
+        assert [o["file_name"] for o in objects] == ["mine.txt"]
+        assert "../../escape" not in json.loads(ctx.cursor)
+    finally:
+        with dagster_live.api.services.catalog.session() as s:
+            s.query(Bucket).filter(Bucket.bucket_id == "../../escape").delete()
+        for b in client.post(f"/v1/buckets/{good['bucket_id']}/batches/list", json={}).json()["results"]:
+            client.post(f"/v1/batches/{b['batch_id']}/cancel")
+
+
 def test_s3_sensor_is_off_on_a_local_deployment(dagster_live):
     ctx = build_sensor_context(instance=dagster_live.instance, resources={"warehouse": dagster_live.resource})
     result = s3_new_objects(ctx)
@@ -95,9 +123,9 @@ def test_object_put_into_s3_is_found_by_the_sensor_and_processed_into_searchable
     s3 = boto3.client("s3", endpoint_url=s3_endpoint, region_name="us-east-1", aws_access_key_id="test",
                       aws_secret_access_key="test")
     s3.create_bucket(Bucket="wh-inbox")
-    key = f"inbox/{ns}/{bucket['bucket_name']}/reports/tides.txt"
+    key = f"inbox/{bucket['namespace_id']}/{bucket['bucket_id']}/reports/tides.txt"
     s3.put_object(Bucket="wh-inbox", Key=key, Body=b"The moon's gravity raises ocean tides twice a day.")
-    s3.put_object(Bucket="wh-inbox", Key=f"inbox/{ns}/{bucket['bucket_name']}/reports/volcano.txt",
+    s3.put_object(Bucket="wh-inbox", Key=f"inbox/{bucket['namespace_id']}/{bucket['bucket_id']}/reports/volcano.txt",
                   Body=b"Lava flows from volcanoes cool into basalt.")
     resource = OwnerWarehouse(**{**dagster_live.resource.model_dump(), "object_store": "s3",
                                  "s3_endpoint_url": s3_endpoint, "s3_bucket": "wh-inbox"})

@@ -22,7 +22,7 @@ def bucket_metadata(session, bucket: Bucket, **extra) -> dict:
     ns = session.get(Namespace, bucket.namespace_id)
     return {"bucket_id": bucket.bucket_id, "bucket_name": bucket.bucket_name, "namespace": ns.namespace_name,
             "objects": int(count), "bytes": int(size),
-            "inbox": inbox_prefix(ns.namespace_name, bucket.bucket_name), **extra}
+            "inbox": inbox_prefix(bucket), **extra}
 
 
 @asset(
@@ -39,8 +39,7 @@ def bucket_objects(context: AssetExecutionContext, warehouse: WarehouseResource)
         bucket = s.get(Bucket, bucket_id)
         if bucket is None:
             raise ValueError(f"bucket {bucket_id} no longer exists; the catalog_sync sensor removes its partition")
-        ns = s.get(Namespace, bucket.namespace_id)
-        files = new_files(store, inbox_prefix(ns.namespace_name, bucket.bucket_name), None, limit=10**9)
+        files = new_files(store, inbox_prefix(bucket), None, limit=10**9)
         registered = register_files(s, store, bucket, files)
         batch = queue_objects(s, bucket, registered.object_ids, "bucket_objects: inbox scan")
         for skip in registered.skipped:

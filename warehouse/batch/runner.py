@@ -400,8 +400,9 @@ class BatchRunner:
         }
         if row["blob_type"] in ("text", "string") and isinstance(text, str):
             payload["text"] = text
-        payload.update(plan.passthrough.get(obj.object_id, {}))
-        return payload
+        # Passed-through fields go under the system fields: a collection made before targets were checked
+        # still cannot move a document into another collection or rewrite its lineage.
+        return {**plan.passthrough.get(obj.object_id, {}), **payload}
 
 
 def record_part(catalog: Catalog, batch_id: str, collection_id: str, part: dict[str, Any],

@@ -11,6 +11,7 @@ from enum import StrEnum
 
 from sqlalchemy.orm import Session
 
+from warehouse.catalog.db import lock_row
 from warehouse.catalog.lookups import get_collection
 from warehouse.catalog.models import Batch, Bucket, Collection, Object, Task
 from warehouse.errors import WarehouseError
@@ -121,8 +122,14 @@ def add_objects(s: Session, bucket: Bucket, batch: Batch, object_ids: list[str])
     return batch
 
 
-def submit_batch(s: Session, bucket: Bucket, batch: Batch, collection_ids: list[str] | None = None) -> Task:
-    """QUEUED (again) with a new task; a batch already queued or processing is a 409."""
+def submit_batch(s: Session, bucket: Bucket, batch_id: str, collection_ids: list[str] | None = None) -> Task:
+    """QUEUED (again) with a new task; a batch already queued or processing is a 409.
+
+    The batch row is locked before anything is read (call it first in a fresh session), so of several
+    concurrent submits exactly one queues the batch and the others get the 409 — never two runs of one
+    submission.
+    """
+    batch = lock_row(s, Batch, batch_id)
     if batch.status in ACTIVE:
         raise WarehouseError(409, f"batch is already {batch.status}", {"batch_id": batch.batch_id, "task_id": batch.task_id})
     if collection_ids:

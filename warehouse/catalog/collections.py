@@ -22,6 +22,12 @@ from warehouse.index.bm25 import bm25_index, bm25_spec, has_text_input
 if TYPE_CHECKING:  # annotations only: the domain receives the process's services, it never builds them
     from warehouse.services import Services
 
+#: payload keys that describe the stored document itself (ids and lineage), not content
+IDENTITY_FIELDS = frozenset({"document_id", "collection_id", "source_object_id", "root_object_id", "bucket_id",
+                             "blob_id", "batch_id", "feature_refs", "created_at", "_internal"})
+#: payload keys the warehouse writes (identity, the text, enrichment results): no passthrough may set them
+SYSTEM_FIELDS = IDENTITY_FIELDS | {"text", "taxonomies", "clusters"}
+
 _PASSTHROUGH_INDEX = {"string": "keyword", "integer": "integer", "number": "float", "float": "float",
                       "boolean": "bool", "date": "datetime", "datetime": "datetime"}
 
@@ -97,6 +103,13 @@ def create_collection(svc: Services, ns: Namespace, req: CollectionRequest) -> C
     except LookupError as exc:
         raise WarehouseError(422, str(exc), {"location": "feature_extractor"}) from exc
     params = ext.validate_parameters(req.parameters)
+    for i, item in enumerate(req.field_passthrough):
+        source = item if isinstance(item, str) else item.get("source_path") or ""
+        target = item if isinstance(item, str) else item.get("target_path") or source.split(".")[-1]
+        if target.split(".")[0] in SYSTEM_FIELDS:
+            raise WarehouseError(422, f"feature_extractor.field_passthrough[{i}]: {target!r} is a field the warehouse "
+                                 f"writes itself ({sorted(SYSTEM_FIELDS)}); pick another target_path",
+                                 {"location": f"feature_extractor.field_passthrough[{i}].target_path"})
     if isinstance(req.input_mappings, dict) and not all(isinstance(p, str) for p in req.input_mappings.values()):
         raise WarehouseError(422, "input_mappings values must be object paths (strings)",
                              {"location": "feature_extractor.input_mappings"})

@@ -1,9 +1,10 @@
 """Bucket inboxes: files dropped into the object store become objects of a bucket.
 
-Each bucket watches ``inbox/{namespace_name}/{bucket_name}/`` in the configured object store
+Each bucket watches ``inbox/{namespace_id}/{bucket_id}/`` in the configured object store
 (``.warehouse/objects/inbox/…`` on the embedded default, ``s3://{WAREHOUSE_S3_BUCKET}/inbox/…`` on
 S3). The new-object sensors walk these prefixes with a cursor on ``(last_modified, key)`` and
-register what they find; registering is idempotent (an object is keyed by its file, a file seen
+register what they find. The prefix is made of ids, never of names: names are data that two organisations
+may share, ids are unique and checked (``warehouse.ids.is_valid_id``). Registering is idempotent (an object is keyed by its file, a file seen
 again with the same etag is skipped, a changed one becomes a new version of the same object).
 """
 
@@ -15,8 +16,8 @@ from pathlib import PurePosixPath
 
 from sqlalchemy.orm import Session
 
-from warehouse.catalog import Bucket, Namespace, Object
-from warehouse.ids import new_id
+from warehouse.catalog.models import Bucket, Object
+from warehouse.ids import is_valid_id, new_id
 from warehouse.storage.base import ObjectStore, StoredObject
 
 INBOX_ROOT = "inbox"
@@ -36,8 +37,12 @@ MIME_BY_SUFFIX = {".txt": "text/plain", ".md": "text/markdown", ".csv": "text/cs
                   ".wav": "audio/wav", ".mp4": "video/mp4"}
 
 
-def inbox_prefix(namespace_name: str, bucket_name: str) -> str:
-    return f"{INBOX_ROOT}/{namespace_name}/{bucket_name}/"
+def inbox_prefix(bucket: Bucket) -> str:
+    """Where files for ``bucket`` are dropped: ``inbox/{namespace_id}/{bucket_id}/``."""
+    if not (is_valid_id(bucket.namespace_id) and is_valid_id(bucket.bucket_id)):
+        raise ValueError(f"bucket {bucket.bucket_id!r} of namespace {bucket.namespace_id!r} has an id that cannot "
+                         "name an inbox")
+    return f"{INBOX_ROOT}/{bucket.namespace_id}/{bucket.bucket_id}/"
 
 
 def cursor_key(item: StoredObject) -> list[str]:
@@ -67,8 +72,7 @@ class Registered:
 
 def register_files(session: Session, store: ObjectStore, bucket: Bucket, files: Iterable[StoredObject]) -> Registered:
     """Create (or re-version) one object per file; files the bucket cannot hold are skipped with a reason."""
-    ns = session.get(Namespace, bucket.namespace_id)
-    prefix = inbox_prefix(ns.namespace_name, bucket.bucket_name)
+    prefix = inbox_prefix(bucket)
     out = Registered()
     props = (bucket.bucket_schema or {}).get("properties", {})
     for item in files:

@@ -23,7 +23,7 @@ from warehouse.catalog.models import (
     Taxonomy,
 )
 from warehouse.errors import WarehouseError
-from warehouse.ids import new_id
+from warehouse.ids import is_valid_id, new_id
 
 if TYPE_CHECKING:  # annotations only: the domain receives the process's services, it never builds them
     from warehouse.services import Services
@@ -77,6 +77,9 @@ def create_namespace(svc: Services, organization_id: str, namespace_name: str, d
                      feature_extractors: list[dict[str, Any]] | None = None, payload_indexes: list | None = None,
                      namespace_id: str | None = None) -> Namespace:
     """A new namespace (409 if the organisation has one of that name); its extractors must be installed."""
+    if namespace_id is not None and not is_valid_id(namespace_id):
+        raise WarehouseError(422, f"namespace_id {namespace_id!r}: use 1–64 letters, digits, '_' or '-', starting "
+                             "with a letter or digit (or leave it out: one is generated)", {"location": "namespace_id"})
     for fe in feature_extractors or []:
         try:
             svc.registry.get(fe["feature_extractor_name"], fe.get("version", "v1"))

@@ -12,14 +12,11 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from warehouse.catalog.collections import IDENTITY_FIELDS
 from warehouse.catalog.lookups import get_collection, get_taxonomy
 from warehouse.enrichment import taxonomies
 from warehouse.retrieval.filters import get_path
 from warehouse.retrieval.stages.base import Stage, StageContext, register
-
-# payload keys that describe the stored document itself, not content worth merging
-SYSTEM_FIELDS = {"document_id", "collection_id", "source_object_id", "root_object_id", "bucket_id", "blob_id",
-                 "batch_id", "feature_refs", "created_at", "_internal"}
 
 
 class DocumentEnrichParams(BaseModel):
@@ -90,7 +87,7 @@ class DocumentEnrichStage(Stage):
         wanted = self.params.fields_to_merge
         if wanted is not None:
             return {f: get_path(payload, f) for f in wanted if get_path(payload, f) is not None}
-        return {k: v for k, v in payload.items() if k not in SYSTEM_FIELDS}
+        return {k: v for k, v in payload.items() if k not in IDENTITY_FIELDS}
 
     def _merge(self, doc: dict[str, Any], found: list[dict[str, Any]]) -> dict[str, Any]:
         p = self.params

@@ -15,6 +15,7 @@ from typing import Any
 
 import qdrant_edge as q
 
+from warehouse.ids import is_valid_id
 from warehouse.index.base import (
     Filter,
     FusionQuery,
@@ -131,7 +132,7 @@ class EdgeIndexStore(IndexStore):
 
     # -- shard lifecycle -------------------------------------------------------------------
     def _path(self, namespace_id: str) -> Path:
-        if not namespace_id or "/" in namespace_id or namespace_id.startswith("."):
+        if not is_valid_id(namespace_id):  # a shard directory: never a path a caller could aim elsewhere
             raise IndexError_(f"invalid namespace id {namespace_id!r}")
         return self.root / namespace_id
 

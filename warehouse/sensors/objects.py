@@ -26,7 +26,7 @@ from dagster import (
 
 from warehouse.assets.buckets import bucket_metadata
 from warehouse.assets.partitions import BATCHES, BUCKETS
-from warehouse.catalog import Bucket, Namespace
+from warehouse.catalog import Bucket
 from warehouse.catalog.batches import queue_objects
 from warehouse.catalog.inbox import cursor_key, inbox_prefix, new_files, register_files
 from warehouse.resources import WarehouseResource
@@ -47,17 +47,22 @@ def scan_inboxes(context: SensorEvaluationContext, warehouse: WarehouseResource,
     events, new_batches, bucket_keys, notes = [], [], [], []
     with warehouse.catalog().session() as s:
         buckets = s.query(Bucket).order_by(Bucket.created_at).all()
-        names = {n.namespace_id: n.namespace_name for n in s.query(Namespace)}
         for bucket in buckets:
             if budget <= 0:
                 break
-            files = new_files(store, inbox_prefix(names[bucket.namespace_id], bucket.bucket_name),
-                              cursor.get(bucket.bucket_id), budget)
-            if not files:
+            try:  # one tenant's broken bucket or file is reported and skipped; the others go on
+                with s.begin_nested():
+                    files = new_files(store, inbox_prefix(bucket), cursor.get(bucket.bucket_id), budget)
+                    if not files:
+                        continue
+                    registered = register_files(s, store, bucket, files)
+                    batch = queue_objects(s, bucket, registered.object_ids, f"{name}: new files")
+            except Exception as exc:  # noqa: BLE001 - reported in the tick and the log, with the bucket named
+                context.log.error(f"bucket {bucket.bucket_id} ({bucket.bucket_name!r}) of namespace "
+                                  f"{bucket.namespace_id}: inbox skipped this tick: {type(exc).__name__}: {exc}")
+                notes.append(f"{bucket.bucket_id}: skipped ({type(exc).__name__}: {exc})")
                 continue
             budget -= len(files)
-            registered = register_files(s, store, bucket, files)
-            batch = queue_objects(s, bucket, registered.object_ids, f"{name}: new files")
             cursor[bucket.bucket_id] = cursor_key(files[-1])
             for skip in registered.skipped:
                 context.log.warning(f"skipped {skip['key']}: {skip['reason']}")
@@ -76,7 +81,7 @@ def scan_inboxes(context: SensorEvaluationContext, warehouse: WarehouseResource,
                           "skipped": MetadataValue.json(registered.skipped[:50])}))
     context.update_cursor(json.dumps(cursor, sort_keys=True))
     if not events:
-        return SkipReason("no new files in any bucket inbox")
+        return SkipReason("no new files in any bucket inbox" + (f"; {'; '.join(notes)}" if notes else ""))
     context.log.info("; ".join(notes))
     requests = [AddDynamicPartitionsRequest(BUCKETS.name, bucket_keys)]
     if new_batches:
@@ -85,12 +90,12 @@ def scan_inboxes(context: SensorEvaluationContext, warehouse: WarehouseResource,
 
 
 @sensor(name="local_new_objects", minimum_interval_seconds=5, default_status=DefaultSensorStatus.RUNNING,
-        description="Registers files dropped under <home>/objects/inbox/<namespace>/<bucket>/ and queues them.")
+        description="Registers files dropped under <home>/objects/inbox/<namespace_id>/<bucket_id>/ and queues them.")
 def local_new_objects(context: SensorEvaluationContext, warehouse: WarehouseResource):
     return scan_inboxes(context, warehouse, "local")
 
 
 @sensor(name="s3_new_objects", minimum_interval_seconds=10, default_status=DefaultSensorStatus.RUNNING,
-        description="Registers objects put under s3://<WAREHOUSE_S3_BUCKET>/inbox/<namespace>/<bucket>/ and queues them.")
+        description="Registers objects put under s3://<WAREHOUSE_S3_BUCKET>/inbox/<namespace_id>/<bucket_id>/ and queues them.")
 def s3_new_objects(context: SensorEvaluationContext, warehouse: WarehouseResource):
     return scan_inboxes(context, warehouse, "s3")

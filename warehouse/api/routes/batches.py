@@ -101,9 +101,11 @@ def add_objects(bucket_identifier: str, batch_id: str, body: AddObjectsRequest, 
 @router.post("/v1/buckets/{bucket_identifier}/batches/{batch_id}/submit", summary="Submit a batch for processing")
 def submit_batch(bucket_identifier: str, batch_id: str, body: SubmitBatchRequest | None = None,
                  ns: Namespace = Depends(namespace), svc: Services = Depends(services)):
-    with svc.catalog.session() as s:
+    with svc.catalog.session() as s:  # whose batch it is, read-only
         bucket = get_bucket(s, ns.namespace_id, bucket_identifier)
-        task = batches.submit_batch(s, bucket, get_batch(s, bucket, batch_id), body.collection_ids if body else None)
+        get_batch(s, bucket, batch_id)
+    with svc.catalog.session() as s:  # then the locked read-modify-write, in a session of its own
+        task = batches.submit_batch(s, bucket, batch_id, body.collection_ids if body else None)
     svc.dispatch(batch_id)
     return task_view(task)
 
