@@ -66,4 +66,5 @@ def test_a_chosen_namespace_id_that_could_be_a_path_is_refused(svc, bad):
 
 def test_a_chosen_namespace_id_that_is_an_id_is_kept(svc):
     ns = namespaces.create_namespace(svc, "org_a", "chosen", namespace_id="ns_team-a_01")
+    assert ns.namespace_id == "ns_team-a_01"
     assert namespaces.find_namespace(svc.catalog, "org_a", "ns_team-a_01").namespace_name == "chosen"
