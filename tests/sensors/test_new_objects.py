@@ -97,7 +97,7 @@ def test_inboxes_are_keyed_by_ids_and_one_broken_bucket_does_not_stop_the_others
         ctx = build_sensor_context(instance=dagster_live.instance, resources={"warehouse": dagster_live.resource})
         result = scan_inboxes(ctx, dagster_live.resource, "local")
         registered = {e.partition: e.metadata["new_objects"].value for e in result.asset_events}
-        assert registered == {good["bucket_id"]: 1}
+        assert registered[good["bucket_id"]] == 1 and "../../escape" not in registered
         objects = client.get(f"/v1/buckets/{good['bucket_id']}/objects").json()["results"]
         assert [o["file_name"] for o in objects] == ["mine.txt"]
         assert "../../escape" not in json.loads(ctx.cursor)

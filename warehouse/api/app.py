@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 from warehouse import __version__
 from warehouse.api import internal
 from warehouse.api.errors import install_error_handlers
+from warehouse.api.middleware import BodyGuard, ErrorEnvelope
 from warehouse.api.routes import (
     alerts,
     api_keys,
@@ -30,28 +31,6 @@ from warehouse.services import Services
 from warehouse.settings import Settings
 
 log = logging.getLogger(__name__)
-
-
-class JsonBodyMiddleware:
-    """Treat request bodies as JSON whatever their Content-Type (``curl -d`` sends form type).
-
-    The API only accepts JSON, so a missing or form Content-Type is a client slip, not a
-    different request; without this FastAPI would refuse the body as "not a dictionary".
-    """
-
-    def __init__(self, app) -> None:
-        self.app = app
-
-    async def __call__(self, scope, receive, send):
-        if scope["type"] == "http" and scope["path"].startswith(("/v1/", "/internal/")):
-            headers = [(k, v) for k, v in scope["headers"] if k != b"content-type"]
-            original = dict(scope["headers"]).get(b"content-type", b"")
-            if original.startswith(b"multipart/"):
-                headers = scope["headers"]
-            else:
-                headers.append((b"content-type", b"application/json"))
-            scope = {**scope, "headers": headers}
-        await self.app(scope, receive, send)
 
 
 def create_app(settings: Settings | None = None, services: Services | None = None, resume: bool = True) -> FastAPI:
@@ -82,7 +61,8 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app = FastAPI(title="Warehouse", version=__version__, lifespan=lifespan,
                   description="Self-hosted multimodal data warehouse speaking the Mixpeek v1 API.")
     app.state.services = svc
-    app.add_middleware(JsonBodyMiddleware)
+    app.add_middleware(BodyGuard, max_bytes=settings.max_body_bytes, max_depth=settings.max_json_depth)
+    app.add_middleware(ErrorEnvelope)  # added last: the outermost of ours
     install_error_handlers(app)
     for module in (namespaces, buckets, objects, batches, collections, retrievers, taxonomies, clusters, alerts,
                    webhooks, api_keys, discovery, internal):

@@ -97,7 +97,3 @@ def install_error_handlers(app: FastAPI) -> None:
         if exc.status_code == 404 and message == "Not Found":
             message = "no such endpoint; see /docs for the API"
         return envelope(exc.status_code, ERROR_TYPES.get(exc.status_code, "Error"), message)
-
-    @app.exception_handler(Exception)
-    async def _unexpected(_: Request, exc: Exception):
-        return envelope(500, "InternalServerError", f"{type(exc).__name__}: {exc}")
