@@ -10,7 +10,6 @@ import time
 import httpx
 import pytest
 import uvicorn
-from fastapi.testclient import TestClient
 
 from warehouse.api.app import create_app
 from warehouse.catalog.bootstrap import ensure_api_key, ensure_namespace
