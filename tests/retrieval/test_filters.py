@@ -42,3 +42,15 @@ def test_errors_name_the_problem():
         compile_filter({"field": "a", "operator": "like", "value": 1})
     with pytest.raises(WarehouseError, match="needs a list"):
         compile_filter({"field": "a", "operator": "in", "value": 1})
+
+
+def test_regex_filters_run_in_linear_time_and_refuse_what_re2_cannot_do():
+    from warehouse.errors import WarehouseError
+
+    # ^(a+)+$ backtracks exponentially in Python's re; RE2 answers at once
+    catastrophic = compile_filter({"field": "text", "operator": "regex", "value": "^(a+)+$"}, "filters")
+    assert catastrophic.matches({"text": "a" * 40 + "b"}) is False
+    assert catastrophic.matches({"text": "aaaa"}) is True
+    with pytest.raises(WarehouseError, match="RE2") as exc:
+        compile_filter({"field": "text", "operator": "regex", "value": r"(?=look)ahead"}, "filters")
+    assert exc.value.status == 422 and exc.value.details["location"] == "filters.value"

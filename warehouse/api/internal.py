@@ -42,7 +42,8 @@ router = APIRouter(prefix="/internal", include_in_schema=False)
 
 def _authorised(request: Request, svc: Services = Depends(services)) -> None:
     token = request.headers.get("x-internal-token", "")
-    if not hmac.compare_digest(token, svc.settings.resolved_internal_token()):
+    expected = svc.settings.resolved_internal_token().encode()
+    if not hmac.compare_digest(token.encode("utf-8", "surrogateescape"), expected):  # bytes: any header compares
         raise WarehouseError(401, "invalid or missing X-Internal-Token")
 
 

@@ -91,6 +91,9 @@ def create_namespace(svc: Services, organization_id: str, namespace_name: str, d
         if clash is not None:
             raise WarehouseError(409, f"namespace {namespace_name!r} already exists",
                                  {"namespace_id": clash.namespace_id})
+        if namespace_id is not None and s.get(Namespace, namespace_id) is not None:
+            raise WarehouseError(409, f"namespace id {namespace_id!r} is taken; choose another or leave it out",
+                                 {"location": "namespace_id"})
         ns = Namespace(namespace_id=namespace_id or new_id("ns"), namespace_name=namespace_name,
                        organization_id=organization_id, description=description,
                        feature_extractors=feature_extractors or [],

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 MAX_PAGE = 1000
+#: the largest offset a list accepts (past it a database integer would overflow into a 500)
+MAX_OFFSET = 1_000_000_000
 
 
 def page_args(limit: int | None, offset: int | None, page: int | None = None, page_size: int | None = None,
@@ -10,4 +12,4 @@ def page_args(limit: int | None, offset: int | None, page: int | None = None, pa
     """``(limit, offset)`` from either form; the page size is clamped to 1…1000."""
     size = limit or page_size or default
     start = offset if offset is not None else ((page - 1) * size if page else 0)
-    return max(1, min(size, MAX_PAGE)), max(0, start)
+    return max(1, min(size, MAX_PAGE)), max(0, min(start, MAX_OFFSET))

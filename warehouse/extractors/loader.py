@@ -100,7 +100,7 @@ class LoadedExtractor:
             try:
                 split_text("probe text", params.get("split_by", self.spec.parameter_defaults.get("split_by", "none")),
                            int(params.get("chunk_size", 1000)), int(params.get("chunk_overlap", 0)))
-            except ValueError as exc:
+            except (TypeError, ValueError) as exc:  # int({...}) is a TypeError
                 raise WarehouseError(422, f"feature_extractor.parameters: {exc}",
                                      {"location": "feature_extractor.parameters"}) from exc
         if not self.spec.vector_features:

@@ -7,8 +7,10 @@ a plain ``{field: value}`` equality map. Operators Qdrant evaluates natively are
 
 from __future__ import annotations
 
-import re
+from functools import lru_cache
 from typing import Any
+
+import re2
 
 from warehouse.errors import WarehouseError
 
@@ -41,6 +43,28 @@ def set_path(doc: dict[str, Any], path: str, value: Any) -> None:
     cur[parts[-1]] = value
 
 
+MAX_REGEX_LENGTH = 1000
+
+
+@lru_cache(maxsize=512)
+def _compiled(pattern: str):
+    return re2.compile(pattern)
+
+
+def user_regex(pattern: Any, where: str):
+    """A caller's regular expression, compiled by RE2: matching takes time linear in the text, so no pattern
+    (``^(a+)+$`` and friends) can stall the server; RE2 has no backreferences or lookaround. 422 naming ``where``
+    for anything else."""
+    if not isinstance(pattern, str) or not pattern or len(pattern) > MAX_REGEX_LENGTH:
+        raise WarehouseError(422, f"{where}: a regex is a non-empty string of at most {MAX_REGEX_LENGTH} characters",
+                             {"location": where})
+    try:
+        return _compiled(pattern)
+    except re2.error as exc:
+        raise WarehouseError(422, f"{where}: invalid regex {pattern[:80]!r} ({exc}); RE2 syntax, without "
+                             "backreferences or lookaround", {"location": where}) from None
+
+
 def _normalize(expr: Any, where: str = "filters") -> dict[str, Any]:
     """A tree of ``{"op": and|or|not, "items": [...]}`` and ``{"field", "operator", "value"}`` leaves."""
     if not isinstance(expr, dict):
@@ -67,6 +91,8 @@ def _normalize(expr: Any, where: str = "filters") -> dict[str, Any]:
                            {"location": where})
         if operator in ("in", "nin") and not isinstance(expr.get("value"), list):
             raise WarehouseError(422, f"{where}: operator {operator!r} needs a list value", {"location": where})
+        if operator == "regex":
+            user_regex(expr.get("value"), f"{where}.value")
         return {"field": str(expr["field"]), "operator": operator, "value": expr.get("value")}
     return {"op": "and", "items": [{"field": k, "operator": "eq", "value": v} for k, v in expr.items()]}
 
@@ -149,7 +175,7 @@ def _match_leaf(node: dict[str, Any], payload: dict[str, Any]) -> bool:
         if op == "ends_with":
             return (text or "").endswith(str(target))
         if op == "regex":
-            return re.search(str(target), text or "") is not None
+            return user_regex(target, "filter").search(text or "") is not None
         if op == "text":
             words = str(target).lower().split()
             return all(w in (text or "").lower() for w in words)

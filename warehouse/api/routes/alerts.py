@@ -16,7 +16,7 @@ from warehouse.api.schemas import (
 from warehouse.api.views import _ts, enrichment_run_view
 from warehouse.catalog import Alert, EnrichmentRun, Namespace
 from warehouse.catalog.lookups import get_alert, get_collection
-from warehouse.catalog.paging import page_args
+from warehouse.catalog.paging import MAX_OFFSET, page_args
 from warehouse.enrichment import alerts
 from warehouse.errors import WarehouseError
 from warehouse.ids import new_id
@@ -58,7 +58,7 @@ def create_alert(body: AlertRequest | None = None, ns: Namespace = Depends(names
 
 
 @router.get("/v1/alerts", summary="List alerts")
-def list_alerts_get(limit: int | None = Query(None, ge=1, le=1000), offset: int | None = Query(None, ge=0),
+def list_alerts_get(limit: int | None = Query(None, ge=1, le=1000), offset: int | None = Query(None, ge=0, le=MAX_OFFSET),
                     ns: Namespace = Depends(namespace), svc: Services = Depends(services)):
     return _list_alerts(svc, ns, limit, offset)
 

@@ -10,7 +10,7 @@ from warehouse.api.views import bucket_view, listing
 from warehouse.catalog import Bucket, Namespace
 from warehouse.catalog import buckets as bucket_ops
 from warehouse.catalog.lookups import get_bucket
-from warehouse.catalog.paging import page_args
+from warehouse.catalog.paging import MAX_OFFSET, page_args
 from warehouse.services import Services
 
 router = APIRouter(prefix="/v1/buckets", tags=["buckets"])
@@ -26,7 +26,7 @@ def create_bucket(body: CreateBucketRequest, ns: Namespace = Depends(namespace),
 
 @router.get("", summary="List buckets")
 def list_buckets_get(search: str | None = None, limit: int | None = Query(None, ge=1, le=1000),
-                     offset: int | None = Query(None, ge=0), ns: Namespace = Depends(namespace),
+                     offset: int | None = Query(None, ge=0, le=MAX_OFFSET), ns: Namespace = Depends(namespace),
                      svc: Services = Depends(services)):
     return _list_buckets(svc, ns, ListRequest(search=search, limit=limit, offset=offset))
 

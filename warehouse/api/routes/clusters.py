@@ -14,7 +14,7 @@ from warehouse.api.schemas import ClusterExecuteRequest, ClusterRequest, Definit
 from warehouse.api.views import _ts, enrichment_run_view, task_view
 from warehouse.catalog import Cluster, EnrichmentRun, Namespace
 from warehouse.catalog.lookups import get_cluster, get_collection
-from warehouse.catalog.paging import page_args
+from warehouse.catalog.paging import MAX_OFFSET, page_args
 from warehouse.catalog.tasks import start_task
 from warehouse.enrichment import clusters, runs
 from warehouse.enrichment.documents import resolve_feature, scope_filter
@@ -94,7 +94,7 @@ def create_cluster(body: ClusterRequest | None = None, ns: Namespace = Depends(n
 
 
 @router.get("/v1/clusters", summary="List cluster definitions")
-def list_clusters_get(limit: int | None = Query(None, ge=1, le=1000), offset: int | None = Query(None, ge=0),
+def list_clusters_get(limit: int | None = Query(None, ge=1, le=1000), offset: int | None = Query(None, ge=0, le=MAX_OFFSET),
                       ns: Namespace = Depends(namespace), svc: Services = Depends(services)):
     return _list(svc, ns, limit, offset)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 from fastapi import APIRouter, Depends, Query
 
 from warehouse.api.deps import namespace, services
@@ -11,7 +13,7 @@ from warehouse.catalog import Batch, Bucket, Collection, Namespace, Object
 from warehouse.catalog import collections as collection_ops
 from warehouse.catalog.batches import trigger_collection
 from warehouse.catalog.lookups import get_collection
-from warehouse.catalog.paging import page_args
+from warehouse.catalog.paging import MAX_OFFSET, page_args
 from warehouse.errors import WarehouseError, not_found
 from warehouse.extractors.loader import code_version
 from warehouse.ids import uuid_from_document_id
@@ -65,7 +67,7 @@ def create_collection(body: CreateCollectionRequest, ns: Namespace = Depends(nam
 
 
 @router.get("/v1/collections", summary="List collections")
-def list_collections_get(limit: int | None = Query(None, ge=1, le=1000), offset: int | None = Query(None, ge=0),
+def list_collections_get(limit: int | None = Query(None, ge=1, le=1000), offset: int | None = Query(None, ge=0, le=MAX_OFFSET),
                          ns: Namespace = Depends(namespace), svc: Services = Depends(services)):
     return _list(svc, ns, ListRequest(limit=limit, offset=offset))
 
@@ -130,6 +132,17 @@ def _vector_names(c: Collection) -> dict[str, str]:
     return {vi["index"]["name"]: vi["name"] for vi in c.vector_indexes or []}
 
 
+def _cursor(value: str | None) -> str | None:
+    """A listing cursor is the ``next_cursor`` of the page before: a point id (UUID)."""
+    if value is None:
+        return None
+    try:
+        return str(uuid.UUID(value))
+    except ValueError:
+        raise WarehouseError(422, f"cursor {value[:80]!r} is not a cursor this server issued; pass the "
+                             "pagination.next_cursor of the previous page", {"location": "cursor"}) from None
+
+
 def list_documents_in(svc: Services, ns_id: str, collections: list[Collection], body: ListRequest) -> dict:
     limit, offset = page_args(body.limit, body.offset, body.page, body.page_size, default=10)
     compiled = compile_filter(body.filters, "filters")
@@ -140,7 +153,7 @@ def list_documents_in(svc: Services, ns_id: str, collections: list[Collection], 
     names = {k: v for c in collections for k, v in _vector_names(c).items()}
     if compiled is None or compiled.qdrant is not None:
         total = svc.index.count(ns_id, flt)
-        hits, cursor, skip = [], body.cursor, offset
+        hits, cursor, skip = [], _cursor(body.cursor), offset
         if not cursor and skip:
             # Skip by scrolling ids only; the engine has no numeric offset for scroll.
             while skip > 0:
@@ -174,7 +187,7 @@ def list_documents(collection_identifier: str, body: ListRequest | None = None, 
 
 @router.get("/v1/collections/{collection_identifier}/documents", summary="List documents")
 def list_documents_get(collection_identifier: str, limit: int | None = Query(None, ge=1, le=1000),
-                       offset: int | None = Query(None, ge=0), ns: Namespace = Depends(namespace),
+                       offset: int | None = Query(None, ge=0, le=MAX_OFFSET), ns: Namespace = Depends(namespace),
                        svc: Services = Depends(services)):
     return list_documents(collection_identifier, ListRequest(limit=limit, offset=offset), ns, svc)
 

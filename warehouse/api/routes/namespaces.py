@@ -9,6 +9,7 @@ from warehouse.api.schemas import CreateNamespaceRequest, ListRequest
 from warehouse.api.views import listing, namespace_view
 from warehouse.catalog import Namespace, namespaces
 from warehouse.catalog.api_keys import Grant
+from warehouse.catalog.paging import MAX_OFFSET
 from warehouse.errors import WarehouseError, not_found
 from warehouse.services import Services
 
@@ -28,7 +29,7 @@ def create(body: CreateNamespaceRequest, who: Grant = Depends(caller), svc: Serv
 
 
 @router.get("", summary="List namespaces")
-def list_get(limit: int | None = Query(None, ge=1, le=1000), offset: int | None = Query(None, ge=0),
+def list_get(limit: int | None = Query(None, ge=1, le=1000), offset: int | None = Query(None, ge=0, le=MAX_OFFSET),
              who: Grant = Depends(caller), svc: Services = Depends(services)):
     return _list(svc, who, ListRequest(limit=limit, offset=offset))
 

@@ -12,7 +12,7 @@ from warehouse.catalog import buckets as bucket_ops
 from warehouse.catalog.batches import queue_objects
 from warehouse.catalog.lookups import get_bucket, get_object
 from warehouse.catalog.objects import new_object
-from warehouse.catalog.paging import page_args
+from warehouse.catalog.paging import MAX_OFFSET, page_args
 from warehouse.errors import WarehouseError
 from warehouse.services import Services
 
@@ -59,7 +59,7 @@ def create_objects_batch(bucket_identifier: str, body: CreateObjectsBatchRequest
 
 @router.get("/{bucket_identifier}/objects", summary="List objects")
 def list_objects_get(bucket_identifier: str, limit: int | None = Query(None, ge=1, le=1000),
-                     offset: int | None = Query(None, ge=0), ns: Namespace = Depends(namespace),
+                     offset: int | None = Query(None, ge=0, le=MAX_OFFSET), ns: Namespace = Depends(namespace),
                      svc: Services = Depends(services)):
     return _list_objects(svc, ns, bucket_identifier, ListRequest(limit=limit, offset=offset))
 

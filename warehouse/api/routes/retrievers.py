@@ -19,7 +19,7 @@ from warehouse.api.schemas import (
 from warehouse.api.views import listing, retriever_view
 from warehouse.catalog import Namespace, Retriever
 from warehouse.catalog.lookups import get_retriever
-from warehouse.catalog.paging import page_args
+from warehouse.catalog.paging import MAX_OFFSET, page_args
 from warehouse.errors import WarehouseError
 from warehouse.retrieval import retrievers
 from warehouse.retrieval.pipeline import execute, explain
@@ -44,7 +44,7 @@ def list_stages():
 
 
 @router.get("/v1/retrievers", summary="List retrievers")
-def list_retrievers_get(limit: int | None = Query(None, ge=1, le=1000), offset: int | None = Query(None, ge=0),
+def list_retrievers_get(limit: int | None = Query(None, ge=1, le=1000), offset: int | None = Query(None, ge=0, le=MAX_OFFSET),
                         ns: Namespace = Depends(namespace), svc: Services = Depends(services)):
     return _list(svc, ns, ListRequest(limit=limit, offset=offset))
 

@@ -18,7 +18,7 @@ from warehouse.api.schemas import (
 from warehouse.api.views import _ts, enrichment_run_view, task_view
 from warehouse.catalog import EnrichmentRun, Namespace, Taxonomy
 from warehouse.catalog.lookups import get_collection, get_taxonomy
-from warehouse.catalog.paging import page_args
+from warehouse.catalog.paging import MAX_OFFSET, page_args
 from warehouse.catalog.tasks import start_task
 from warehouse.enrichment import runs, taxonomies
 from warehouse.enrichment.documents import scope_filter
@@ -68,7 +68,7 @@ def create_taxonomy(body: TaxonomyRequest | None = None, ns: Namespace = Depends
 
 
 @router.get("/v1/taxonomies", summary="List taxonomies")
-def list_taxonomies_get(limit: int | None = Query(None, ge=1, le=1000), offset: int | None = Query(None, ge=0),
+def list_taxonomies_get(limit: int | None = Query(None, ge=1, le=1000), offset: int | None = Query(None, ge=0, le=MAX_OFFSET),
                         ns: Namespace = Depends(namespace), svc: Services = Depends(services)):
     return _list(svc, ns, limit, offset)
 

@@ -6,6 +6,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from warehouse.catalog.paging import MAX_OFFSET
+
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -20,9 +22,9 @@ class ListRequest(BaseModel):
     sort: Any = None
     sorts: Any = None
     limit: int | None = Field(default=None, ge=1, le=1000)
-    offset: int | None = Field(default=None, ge=0)
-    page: int | None = None
-    page_size: int | None = None
+    offset: int | None = Field(default=None, ge=0, le=MAX_OFFSET)
+    page: int | None = Field(default=None, ge=1, le=MAX_OFFSET)
+    page_size: int | None = Field(default=None, ge=1, le=1000)
     cursor: str | None = None
     include_total: bool | None = None
     select: Any = None

@@ -13,14 +13,15 @@ from typing import Any
 from pydantic import Field
 
 from warehouse.api.schemas.common import Strict
+from warehouse.catalog.paging import MAX_OFFSET
 
 
 class DefinitionListRequest(Strict):
     """List body of taxonomies, clusters, alerts and webhooks."""
 
     limit: int | None = Field(default=None, ge=1, le=1000)
-    offset: int | None = Field(default=None, ge=0)
-    page: int | None = Field(default=None, ge=1)
+    offset: int | None = Field(default=None, ge=0, le=MAX_OFFSET)
+    page: int | None = Field(default=None, ge=1, le=MAX_OFFSET)
     page_size: int | None = Field(default=None, ge=1, le=1000)
     search: str | None = None
 

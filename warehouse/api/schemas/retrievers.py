@@ -7,6 +7,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from warehouse.api.schemas.common import Strict
+from warehouse.catalog.paging import MAX_OFFSET
 from warehouse.errors import rename_aliases
 
 
@@ -52,7 +53,7 @@ class ExecuteRetrieverRequest(Strict):
     filters: dict[str, Any] | None = None
     pagination: dict[str, Any] | None = None
     limit: int | None = Field(default=None, ge=1, le=10_000)
-    offset: int | None = Field(default=None, ge=0)
+    offset: int | None = Field(default=None, ge=0, le=MAX_OFFSET)
     stream: bool | None = None
     expand: Any = None
     skip_cache: bool | None = None
@@ -85,7 +86,7 @@ class BatchQuery(Strict):
     inputs: dict[str, Any] = Field(default_factory=dict)
     filters: dict[str, Any] | None = None
     limit: int | None = Field(default=None, ge=1, le=10_000)
-    offset: int | None = Field(default=None, ge=0)
+    offset: int | None = Field(default=None, ge=0, le=MAX_OFFSET)
 
     @model_validator(mode="before")
     @classmethod

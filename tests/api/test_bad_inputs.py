@@ -1,0 +1,77 @@
+"""Inputs that used to reach a 500 get a 4xx naming the field, and store nothing."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+
+from warehouse.api.app import create_app
+from warehouse.catalog.bootstrap import ensure_api_key, ensure_namespace
+from warehouse.services import Services
+from warehouse.settings import Settings
+
+HUGE = 2**70
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory):
+    settings = Settings(home=tmp_path_factory.mktemp("bad-inputs"), warm_batch_workers=False)
+    svc = Services.from_settings(settings)
+    key = ensure_api_key(svc.catalog, settings.organization_id)
+    ns = ensure_namespace(svc.catalog, settings.organization_id, "default")
+    http = TestClient(create_app(settings, svc, resume=False))
+    http.headers.update({"Authorization": f"Bearer {key}", "X-Namespace": "default"})
+    bucket = http.post("/v1/buckets", json={"bucket_name": "b", "bucket_schema": {
+        "properties": {"content": {"type": "text"}}}}).json()
+    coll = http.post("/v1/collections", json={
+        "collection_name": "c", "source": {"type": "bucket", "bucket_ids": [bucket["bucket_id"]]},
+        "feature_extractor": {"feature_extractor_name": "text_extractor", "version": "v1",
+                              "input_mappings": {"text": "content"}}}).json()
+    yield http, ns, coll
+    svc.close()
+
+
+def _where(resp, status: int = 422) -> str:
+    assert resp.status_code == status, resp.text
+    err = resp.json()["error"]
+    return str(err["details"].get("location") or err["details"].get("errors", [{}])[0].get("location"))
+
+
+@pytest.mark.parametrize("call, where", [
+    (lambda c: c.get("/v1/buckets", params={"offset": HUGE}), "query.offset"),
+    (lambda c: c.post("/v1/buckets/list", json={"offset": HUGE}), "offset"),
+    (lambda c: c.post("/v1/buckets/list", json={"page": HUGE}), "page"),
+    (lambda c: c.post("/v1/taxonomies/list", json={"page": 0}), "page"),
+    (lambda c: c.post("/v1/collections/c/documents/list", json={"cursor": "not-a-uuid"}), "cursor"),
+    (lambda c: c.post("/v1/collections/c/documents/list",
+                      json={"filters": {"field": "text", "operator": "regex", "value": "("}}), "filters.value"),
+    (lambda c: c.post("/v1/collections/c/documents/list",
+                      json={"filters": {"field": "text", "operator": "regex", "value": r"(a)\1"}}), "filters.value"),
+])
+def test_out_of_range_and_malformed_inputs_are_4xx(env, call, where):
+    http, _, _ = env
+    assert _where(call(http)).startswith(where)
+
+
+def test_a_taken_namespace_id_is_a_conflict(env):
+    http, ns, _ = env
+    resp = http.post("/v1/namespaces", json={"namespace_name": "second", "namespace_id": ns.namespace_id})
+    assert _where(resp, 409) == "namespace_id"
+    assert [n["namespace_name"] for n in http.get("/v1/namespaces").json()["results"]] == ["default"]
+
+
+def test_a_chunk_size_of_the_wrong_type_is_named(env):
+    http, _, coll = env
+    body = {"collection_name": "chunks", "source": coll["source"],
+            "feature_extractor": {"feature_extractor_name": "text_extractor", "version": "v1",
+                                  "input_mappings": {"text": "content"},
+                                  "parameters": {"split_by": "words", "chunk_size": {"n": 5}}}}
+    assert _where(http.post("/v1/collections", json=body)) == "feature_extractor.parameters"
+    assert http.get("/v1/collections").json()["total_count"] == 1
+
+
+def test_a_non_ascii_internal_token_is_refused_not_crashed(env):
+    http, ns, _ = env
+    resp = http.post("/internal/index/count", json={"namespace_id": ns.namespace_id},
+                     headers={"X-Internal-Token": "t\u00f6ken".encode("latin-1")})
+    assert resp.status_code == 401 and "X-Internal-Token" in resp.json()["error"]["message"]
