@@ -99,7 +99,8 @@ def _serve(home: Path, **overrides):
 
 @pytest.fixture(scope="session")
 def live(tmp_path_factory, ray_session):
-    served, server, thread = _serve(tmp_path_factory.mktemp("warehouse-home"))
+    # the webhook tests' receivers listen on loopback: this server allows that host on purpose
+    served, server, thread = _serve(tmp_path_factory.mktemp("warehouse-home"), outbound_allowed_hosts="127.0.0.1")
     yield served
     server.should_exit = True
     thread.join(timeout=30)

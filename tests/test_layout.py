@@ -1,7 +1,7 @@
 """The package layout holds: imports point down the layer order, no module imports another in a circle,
 project imports sit at the top of modules, and only ``warehouse.api`` speaks HTTP (FastAPI).
 
-The order (docs/architecture.md): settings/errors/ids/llm → catalog, storage, index, orchestration →
+The order (docs/architecture.md): settings/errors/ids/llm/outbound → catalog, storage, index, orchestration →
 extractors → batch → retrieval → enrichment → services → api, assets, sensors, resources, cli.
 """
 
@@ -16,7 +16,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent / "warehouse"
 
 LAYERS = [
-    {"warehouse", "settings", "errors", "ids", "llm"},
+    {"warehouse", "settings", "errors", "ids", "llm", "outbound"},
     {"catalog", "storage", "index", "orchestration"},
     {"extractors"},
     {"batch"},

@@ -17,6 +17,7 @@ from warehouse.enrichment.webhooks import Dispatcher
 from warehouse.extractors.registry import ExtractorRegistry
 from warehouse.index import IndexStore, make_index_store
 from warehouse.orchestration import DagsterLink
+from warehouse.outbound import OutboundPolicy
 from warehouse.retrieval.inference import QueryInference
 from warehouse.retrieval.serving import ServeBackend
 from warehouse.settings import Settings
@@ -85,7 +86,8 @@ class Services:
     def start_dispatcher(self) -> None:
         if self.dispatcher is None:
             self.dispatcher = Dispatcher(self.catalog, self.settings.webhook_max_attempts,
-                                         self.settings.webhook_retry_base_seconds)
+                                         self.settings.webhook_retry_base_seconds,
+                                         policy=OutboundPolicy.from_settings(self.settings))
             self.dispatcher.start()
 
     def record_event(self, event_type: str, namespace_id: str | None, resource_id: str | None,

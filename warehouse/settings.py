@@ -92,6 +92,11 @@ class Settings(BaseSettings):
         "so the first batch does not pay for process start and model loading.",
     )
     upsert_batch_size: int = 256
+    outbound_allow_private: bool = Field(
+        default=False, description="Let webhooks, alert channels and blob URLs reach loopback, link-local and "
+        "private addresses (off: only public ones).")
+    outbound_allowed_hosts: str = Field(
+        default="", description="Comma-separated hosts those outbound requests may reach even when private.")
     max_body_bytes: int = Field(default=32 * 1024 * 1024, ge=1024,
                                 description="Largest request body the API reads (413 past it).")
     max_json_depth: int = Field(default=64, ge=4, description="Deepest nesting a request body may have.")

@@ -32,6 +32,7 @@ import httpx
 from warehouse.catalog import Catalog, Event, Namespace, Webhook, WebhookDelivery
 from warehouse.errors import WarehouseError, check_keys
 from warehouse.ids import new_id
+from warehouse.outbound import OutboundPolicy, OutboundRefused, Unresolvable, check_url
 
 log = logging.getLogger(__name__)
 
@@ -152,8 +153,9 @@ class Dispatcher:
     """The background sender (one per API process)."""
 
     def __init__(self, catalog: Catalog, max_attempts: int = 5, retry_base_seconds: float = 2.0,
-                 poll_seconds: float = 0.5, workers: int = 4) -> None:
+                 poll_seconds: float = 0.5, workers: int = 4, policy: OutboundPolicy | None = None) -> None:
         self.catalog = catalog
+        self.policy = policy or OutboundPolicy()
         self.max_attempts = max_attempts
         self.retry_base = retry_base_seconds
         self.poll = poll_seconds
@@ -215,17 +217,21 @@ class Dispatcher:
         if secret:
             headers[SIGNATURE_HEADER] = sign(secret, raw)
         started = time.perf_counter()
-        code, error = None, None
+        code, error, refused = None, None, False
         try:
+            check_url(url, self.policy)  # checked at every send: a name can come to resolve inward later
             resp = self._client.post(url, content=raw, headers=headers, timeout=timeout)
             code = resp.status_code
-            if code >= 300:
-                error = f"HTTP {code}: {resp.text[:200]}"
+            if code >= 300:  # the status only: a receiver's body is not echoed back to whoever aimed the hook
+                error = f"HTTP {code}" + (" (redirects are not followed)" if 300 <= code < 400 else "")
+        except OutboundRefused as exc:
+            error, refused = f"refused: {exc}", True
         except httpx.HTTPError as exc:
             error = f"{type(exc).__name__}: {exc}"
         ms = round((time.perf_counter() - started) * 1000, 1)
         ok = code is not None and 200 <= code < 300
-        retry = not ok and (code is None or code >= 500 or code in RETRYABLE) and attempt < self.max_attempts
+        retry = (not ok and not refused and (code is None or code >= 500 or code in RETRYABLE)
+                 and attempt < self.max_attempts)
         now = datetime.now(UTC)
         with self.catalog.session() as s:
             d = s.get(WebhookDelivery, delivery_id)
@@ -257,7 +263,7 @@ WEBHOOK_KEYS = {"webhook_name", "event_types", "events", "channels", "url", "hea
                 "resource_types", "is_active", "namespace_ids", "metadata", "timeout"}
 
 
-def parse_request(body: dict[str, Any], partial: bool = False) -> dict[str, Any]:
+def parse_request(body: dict[str, Any], partial: bool = False, policy: OutboundPolicy | None = None) -> dict[str, Any]:
     """A webhook's fields from a create (or, ``partial``, update) request: event types checked, the tutorial's
     single ``url`` folded into ``channels``, each channel's URL and timeout checked; 422 naming the field."""
     body = check_keys(body, WEBHOOK_KEYS, "body")
@@ -294,6 +300,13 @@ def parse_request(body: dict[str, Any], partial: bool = False) -> dict[str, Any]
             url = cfg.get("url") or cfg.get("webhook_url")
             if not isinstance(url, str) or not url.startswith(("http://", "https://")):
                 raise WarehouseError(422, f"channels[{i}].configs.url must be an http(s) URL", {"location": f"channels[{i}].configs.url"})
+            try:
+                check_url(url, policy or OutboundPolicy())
+            except Unresolvable:
+                pass  # may resolve later; every send checks again
+            except OutboundRefused as exc:
+                raise WarehouseError(422, f"channels[{i}].configs.url: {exc}",
+                                     {"location": f"channels[{i}].configs.url"}) from None
             timeout = cfg.get("timeout", 10)
             if not isinstance(timeout, int | float) or not 0 < timeout <= 60:
                 raise WarehouseError(422, f"channels[{i}].configs.timeout must be 0–60 seconds", {"location": f"channels[{i}].configs.timeout"})

@@ -25,6 +25,7 @@ import httpx
 
 from warehouse.extractors.models import resolve_hf_model
 from warehouse.llm import NOT_CONFIGURED, chat_body, parse_json, reply_text
+from warehouse.outbound import OutboundPolicy, OutboundRefused, check_url
 from warehouse.settings import SECRET_PREFIX, Settings, secret, secret_names
 from warehouse.storage import make_object_store
 
@@ -104,7 +105,11 @@ def download_asset(url: str, suffix: str = "") -> tuple[str, bool]:
         if parsed.scheme == "s3":
             _s3_client().download_file(parsed.netloc, parsed.path.lstrip("/"), tmp)
         elif parsed.scheme in ("http", "https"):
-            with httpx.stream("GET", str(url), follow_redirects=True, timeout=60) as resp:
+            check_url(str(url), OutboundPolicy.from_settings(Settings()))
+            with httpx.stream("GET", str(url), follow_redirects=False, timeout=60) as resp:
+                if resp.is_redirect:  # a redirect could point anywhere: not followed
+                    raise OutboundRefused(f"{url!r} redirects to {resp.headers.get('location')!r}; redirects are "
+                                          "not followed, give the final URL")
                 resp.raise_for_status()
                 with Path(tmp).open("wb") as fh:
                     for chunk in resp.iter_bytes():

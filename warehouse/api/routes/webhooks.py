@@ -17,6 +17,7 @@ from warehouse.catalog.paging import page_args
 from warehouse.enrichment import webhooks
 from warehouse.errors import WarehouseError, not_found
 from warehouse.ids import new_id
+from warehouse.outbound import OutboundPolicy
 from warehouse.services import Services
 
 router = APIRouter(tags=["webhooks"])
@@ -57,7 +58,7 @@ def _health(s, h: Webhook) -> dict[str, Any]:
 @router.post("/v1/organizations/webhooks/", include_in_schema=False)
 @router.post("/v1/webhooks", include_in_schema=False)
 def create_webhook(body: WebhookRequest | None = None, who: Grant = Depends(caller), svc: Services = Depends(services)):
-    spec = webhooks.parse_request(fields(body))
+    spec = webhooks.parse_request(fields(body), policy=OutboundPolicy.from_settings(svc.settings))
     with svc.catalog.session() as s:
         if s.query(Webhook).filter(Webhook.organization_id == who.organization_id,
                                    Webhook.webhook_name == spec["webhook_name"]).count():
@@ -94,7 +95,7 @@ def get_webhook(webhook_id: str, who: Grant = Depends(caller), svc: Services = D
 @router.put("/v1/organizations/webhooks/{webhook_id}", summary="Update a webhook")
 @router.patch("/v1/organizations/webhooks/{webhook_id}", include_in_schema=False)
 def update_webhook(webhook_id: str, body: WebhookRequest | None = None, who: Grant = Depends(caller), svc: Services = Depends(services)):
-    spec = webhooks.parse_request(fields(body), partial=True)
+    spec = webhooks.parse_request(fields(body), partial=True, policy=OutboundPolicy.from_settings(svc.settings))
     with svc.catalog.session() as s:
         h = _webhook(s, who, webhook_id)
         for key, value in spec.items():
