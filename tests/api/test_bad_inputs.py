@@ -75,3 +75,38 @@ def test_a_non_ascii_internal_token_is_refused_not_crashed(env):
     resp = http.post("/internal/index/count", json={"namespace_id": ns.namespace_id},
                      headers={"X-Internal-Token": "t\u00f6ken".encode("latin-1")})
     assert resp.status_code == 401 and "X-Internal-Token" in resp.json()["error"]["message"]
+
+
+@pytest.mark.parametrize("data, says", [
+    ("file:///etc/passwd", "URL scheme not accepted"),
+    ("s3://someone-elses-bucket/photo.png", "inside your namespace"),
+    ("http://169.254.169.254/latest/meta-data/", "169.254.169.254"),
+    ("http://127.0.0.1:8000/internal/index/count", "127.0.0.1"),
+])
+def test_a_binary_blob_reaches_only_the_callers_own_data(env, data, says):
+    http, ns, _ = env
+    bucket = http.post("/v1/buckets", json={"bucket_name": "photos-" + str(abs(hash(data))), "bucket_schema": {
+        "properties": {"photo": {"type": "image"}}}}).json()
+    resp = http.post(f"/v1/buckets/{bucket['bucket_id']}/objects",
+                     json={"blobs": [{"property": "photo", "type": "image", "data": data}]})
+    assert resp.status_code == 422, resp.text
+    assert says in resp.json()["error"]["message"]
+    assert http.get(f"/v1/buckets/{bucket['bucket_id']}/objects").json()["total_count"] == 0
+    own = f"s3://x/{ns.namespace_id}/photo.png"  # the local store issues file:// URLs: no s3:// key is ours here
+    assert http.post(f"/v1/buckets/{bucket['bucket_id']}/objects", json={
+        "blobs": [{"property": "photo", "type": "image", "data": own}]}).status_code == 422
+
+
+def test_a_json_blob_that_looks_like_a_location_is_data():
+    from types import SimpleNamespace
+
+    from warehouse.batch.rows import build_rows
+    from warehouse.extractors.registry import ExtractorRegistry
+
+    spec = ExtractorRegistry([]).get("text_extractor", "v1").spec
+    obj = SimpleNamespace(object_id="obj_1", bucket_id="bkt_1", etag="e1", fields={},
+                          blobs=[{"blob_id": "blob_1", "property": "doc", "type": "json", "data": "file:///etc/passwd"}])
+    collection = SimpleNamespace(collection_id="col_1", feature_extractor={"input_mappings": {"text": "doc"}})
+    plan = build_rows([obj], collection, spec, {"bkt_1": {}}, {})
+    [row] = plan.frame.to_dict("records")
+    assert row["data"] == "file:///etc/passwd" and row["_source_url"] is None

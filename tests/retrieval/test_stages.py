@@ -337,3 +337,15 @@ def test_summarize_and_query_expand(corpus, llm):
     assert meta["fusion"] == {"method": "rrf", "searches": [DENSE, DENSE], "k": 10, "weights": [1.0, 1.0]}
     top = out["documents"][0]["text"]
     assert top == DOCS[2][0]  # the hardware document gains from the expansion
+
+
+def test_an_input_is_data_in_a_template_never_template_code():
+    from warehouse.retrieval.pipeline import build_stages
+    from warehouse.retrieval.stages import StageContext
+
+    [stage] = build_stages([{"stage_name": "t", "config": {"stage_id": "json_transform", "parameters": {
+        "template": '{"q": "{{INPUT.q}}", "missing": "{{INPUT.other}}", "title": "{{ DOC.title }}"}'}}}],
+        {"q": "{{ 7*7 }}"})
+    ctx = StageContext(services=None, namespace_id="ns", collections=[], inputs={"q": "{{ 7*7 }}"})
+    [out] = stage.run(ctx, [{"document_id": "doc_1", "title": "Tides"}])
+    assert {k: out[k] for k in ("q", "missing", "title")} == {"q": "{{ 7*7 }}", "missing": "", "title": "Tides"}

@@ -13,6 +13,8 @@ from warehouse.extractors.manifest import ExtractorSpec
 from warehouse.ids import document_id_from_uuid, document_uuid
 
 TEXT_TYPES = {"text", "string"}
+#: blob types whose ``data`` is the content itself, never a location to open
+INLINE_TYPES = TEXT_TYPES | {"json"}
 
 
 @dataclass
@@ -136,7 +138,8 @@ def build_rows(
                         "mime_type": "text/plain"}
             blob_type = blob.get("type", "text")
             is_text = blob_type in TEXT_TYPES
-            data = blob.get("data") if is_text else blob.get("url") or blob.get("data")
+            inline = blob_type in INLINE_TYPES
+            data = blob.get("data") if inline else blob.get("url")
             pieces = split_text(str(data or ""), split_by, chunk_size, chunk_overlap) if is_text else [None]
             for index, chunk in enumerate(pieces):
                 point = document_uuid(collection.collection_id, obj.object_id, blob["blob_id"], obj.etag, spec.ref, index)
@@ -154,7 +157,7 @@ def build_rows(
                     "chunk_index": index,
                     "_chunk_start": chunk.start if chunk is not None else None,
                     "_chunk_end": chunk.end if chunk is not None else None,
-                    "_source_url": None if is_text else data,
+                    "_source_url": None if inline else data,
                 })
                 produced += 1
         if problems:

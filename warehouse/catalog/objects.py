@@ -10,6 +10,8 @@ from typing import Any
 from warehouse.catalog.models import Bucket, Object
 from warehouse.errors import WarehouseError
 from warehouse.ids import content_etag, new_id
+from warehouse.outbound import OutboundPolicy, OutboundRefused, Unresolvable, check_url
+from warehouse.settings import Settings
 from warehouse.storage import ObjectStore
 
 #: property types that are blobs (the others are plain fields)
@@ -18,7 +20,8 @@ _MIME = {"text": "text/plain", "image": "image/*", "audio": "audio/*", "video": 
          "excel": "application/vnd.ms-excel", "string": "text/plain", "json": "application/json"}
 
 
-def _blob_record(objects: ObjectStore, ns_id: str, bucket: Bucket, object_id: str, blob: Any, index: int) -> dict:
+def _blob_record(objects: ObjectStore, ns_id: str, bucket: Bucket, object_id: str, blob: Any, index: int,
+                 policy: OutboundPolicy) -> dict:
     props = (bucket.bucket_schema or {}).get("properties", {})
     where = f"blobs[{index}]"
     if props and blob.property not in props:
@@ -41,7 +44,21 @@ def _blob_record(objects: ObjectStore, ns_id: str, bucket: Bucket, object_id: st
         return record
     if not isinstance(blob.data, str) or not blob.data:
         raise WarehouseError(422, f"{where}: a {blob.type} blob needs 'data' as base64 or a URL", {"location": where})
-    if blob.data.startswith(("s3://", "http://", "https://")):
+    if blob.data.startswith("s3://"):
+        key = objects.key_from_url(blob.data)
+        if key is None or not key.startswith((f"{ns_id}/", f"inbox/{ns_id}/")):
+            raise WarehouseError(422, f"{where}: an s3:// blob must be an object of this warehouse's store inside your "
+                                 f"namespace ({objects.url_for(ns_id + '/')}…); send other files as base64 'data', "
+                                 "by https:// URL, or through the bucket's inbox", {"location": f"{where}.data"})
+        record.update(url=blob.data, size_bytes=0)
+        return record
+    if blob.data.startswith(("http://", "https://")):
+        try:
+            check_url(blob.data, policy)
+        except Unresolvable:
+            pass  # fetched (and checked again) by the batch worker, which reports a host that never resolves
+        except OutboundRefused as exc:
+            raise WarehouseError(422, f"{where}.data: {exc}", {"location": f"{where}.data"}) from None
         record.update(url=blob.data, size_bytes=0)
         return record
     if blob.data.startswith("file://") or "://" in blob.data[:16]:
@@ -66,7 +83,9 @@ def new_object(objects: ObjectStore, bucket: Bucket, body: Any) -> Object:
         for k, v in body.metadata.items():
             fields.setdefault(k, v)
     object_id = new_id("obj")
-    blobs = [_blob_record(objects, bucket.namespace_id, bucket, object_id, b, i) for i, b in enumerate(body.blobs)]
+    policy = OutboundPolicy.from_settings(Settings())
+    blobs = [_blob_record(objects, bucket.namespace_id, bucket, object_id, b, i, policy)
+             for i, b in enumerate(body.blobs)]
     for b in blobs:
         for k, v in (b.get("metadata") or {}).items():
             fields.setdefault(k, v)

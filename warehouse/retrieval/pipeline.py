@@ -109,8 +109,15 @@ class StagePlan:
 
 
 def build_stages(stages: list[dict[str, Any]], inputs: dict[str, Any]) -> list[Any]:
-    return [STAGES[s["config"]["stage_id"]](s["stage_name"], render(s["config"].get("parameters", {}), inputs))
-            for s in stages]
+    """The stages with their ``{{INPUT.x}}`` parameters filled — except Jinja sources, which get the inputs as
+    variables when they render (an input value is data, never template code)."""
+    built = []
+    for s in stages:
+        cls = STAGES[s["config"]["stage_id"]]
+        params = s["config"].get("parameters", {})
+        filled = {k: (v if k in cls.template_parameters else render(v, inputs)) for k, v in params.items()}
+        built.append(cls(s["stage_name"], filled))
+    return built
 
 
 def plan(built: list[Any], request_filter: Any = None) -> list[StagePlan]:

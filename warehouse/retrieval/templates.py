@@ -25,6 +25,14 @@ def render(value: Any, inputs: dict[str, Any]) -> Any:
     return value
 
 
+class TemplateInputs(dict):
+    """The execution inputs as a Jinja template sees them (``INPUT.x``): an input that was not sent is empty,
+    as it is in a parameter's ``{{INPUT.x}}``."""
+
+    def __missing__(self, key: str) -> str:
+        return ""
+
+
 def template_references(value: Any, where: str) -> list[tuple[str, str]]:
     """``(location, input name)`` of every ``{{INPUT.x}}`` in a stage's parameters."""
     if isinstance(value, str):

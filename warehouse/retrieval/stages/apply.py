@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from warehouse.errors import WarehouseError
 from warehouse.retrieval.filters import get_path
 from warehouse.retrieval.stages.base import Stage, StageContext, register
+from warehouse.retrieval.templates import TemplateInputs
 
 
 class UnwindParams(BaseModel):
@@ -165,6 +166,7 @@ class JsonTransformStage(Stage):
     description = "Reshape each document with a Jinja2 template that renders JSON (sandboxed)."
     icon = "braces"
     Params = JsonTransformParams
+    template_parameters = frozenset({"template"})
 
     def __init__(self, name: str, parameters: dict[str, Any]) -> None:
         super().__init__(name, parameters)
@@ -175,7 +177,7 @@ class JsonTransformStage(Stage):
         out, errors = [], []
         for d in docs:
             try:
-                rendered = self.template.render({**d, "DOC": d, "INPUT": ctx.inputs})
+                rendered = self.template.render({**d, "DOC": d, "INPUT": TemplateInputs(ctx.inputs)})
                 value = json.loads(rendered)
                 if not isinstance(value, dict) and p.output_field is None:
                     raise ValueError(f"the template rendered {type(value).__name__}, not a JSON object")

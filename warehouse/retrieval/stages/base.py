@@ -42,6 +42,9 @@ class Stage:
     description: ClassVar[str] = ""
     icon: ClassVar[str] = "filter"
     Params: ClassVar[type[BaseModel]]
+    #: parameters that are Jinja sources: their ``{{INPUT.x}}`` is filled by Jinja at render time, as data —
+    #: never substituted into the source beforehand, where an input like ``{{ 7*7 }}`` would become code
+    template_parameters: ClassVar[frozenset[str]] = frozenset()
 
     def __init__(self, name: str, parameters: dict[str, Any]) -> None:
         self.name = name

@@ -17,6 +17,7 @@ from warehouse.retrieval.llm import ChatClient
 from warehouse.retrieval.stages.apply import _cut, _Defaults, compile_template, count_tokens
 from warehouse.retrieval.stages.base import Stage, StageContext, register
 from warehouse.retrieval.stages.feature_search import FeatureSearchParams, FeatureSearchStage
+from warehouse.retrieval.templates import TemplateInputs
 
 
 class _LLMParams(BaseModel):
@@ -102,6 +103,7 @@ class LlmEnrichStage(Stage):
     description = "Add an LLM-generated field (text, or an object following a JSON schema) to each document."
     icon = "wand-sparkles"
     Params = LlmEnrichParams
+    template_parameters = frozenset({"prompt"})
 
     def __init__(self, name: str, parameters: dict[str, Any]) -> None:
         super().__init__(name, parameters)
@@ -116,7 +118,7 @@ class LlmEnrichStage(Stage):
         convs = []
         for i in chosen:
             d = docs[i]
-            text = self.template.render({**d, "DOC": d, "INPUT": ctx.inputs})
+            text = self.template.render({**d, "DOC": d, "INPUT": TemplateInputs(ctx.inputs)})
             if p.content_field:
                 text += f"\n\nDocument:\n{_content(d, p.content_field, p.max_document_chars)}"
             convs.append([{"role": "system", "content": "Follow the instruction about the document. Reply with the "
