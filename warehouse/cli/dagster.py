@@ -6,6 +6,8 @@
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import os
 import signal
 import subprocess
@@ -46,13 +48,28 @@ def dagster_env(settings: Settings, owner_url: str) -> dict[str, str]:
             "WAREHOUSE_INDEX_OWNER_URL": owner_url}
 
 
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:
+    """In the child, before exec: SIGINT and SIGTERM back to their defaults (a shell starting ``warehouse up`` in
+    the background ignores SIGINT, and dagster dev maps SIGTERM to whatever SIGINT does — it would ignore both),
+    and the kernel sends SIGTERM, dagster dev's orderly shutdown of its webserver, daemon and code server, when
+    ``warehouse up`` dies — however it dies, SIGKILL included."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
 def start_dagster(settings: Settings, owner_url: str, port: int, host: str = "127.0.0.1") -> subprocess.Popen:
-    """Start ``dagster dev`` (webserver on ``host:port`` and the daemon) in its own process group."""
+    """Start ``dagster dev`` (webserver on ``host:port`` and the daemon) in its own process group, tied to this
+    process's life (call it from the main thread: the kernel ties the death signal to the spawning thread)."""
     settings.logs_dir.mkdir(parents=True, exist_ok=True)
     log = open(settings.logs_dir / "dagster.log", "ab")  # noqa: SIM115 - the child keeps it open
     cmd = [sys.executable, "-m", "dagster", "dev", "-m", "warehouse.definitions", "-h", host, "-p", str(port)]
     return subprocess.Popen(cmd, env=dagster_env(settings, owner_url), stdout=log, stderr=subprocess.STDOUT,
-                            start_new_session=True, cwd=settings.home_dir)
+                            start_new_session=True, cwd=settings.home_dir,
+                            preexec_fn=_die_with_parent if sys.platform == "linux" else None)
 
 
 def wait_for_ui(url: str, timeout: float = 120, proc: subprocess.Popen | None = None) -> None:
