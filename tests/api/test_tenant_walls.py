@@ -64,6 +64,8 @@ def walls(live):
            "retriever": (retriever["retriever_id"], retriever["retriever_name"]),
            "alert": (alert["alert_id"], alert["alert_name"]), "webhook": (hook["webhook_id"], hook["webhook_name"])}
     yield live, a, key_b, ns_b["namespace_id"], ids
+    with live.client() as admin_a:  # the webhook is organisation-wide: other tests list the organisation's
+        admin_a.delete(f"/v1/organizations/webhooks/{hook['webhook_id']}")
     a.close()
 
 
