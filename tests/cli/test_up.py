@@ -14,6 +14,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from warehouse.cli.up import claim_home
+from warehouse.settings import Settings
+
 pytestmark = [pytest.mark.slow, pytest.mark.dagster]
 
 
@@ -89,3 +92,36 @@ def test_nothing_survives_warehouse_up(tmp_path, how):
                 os.kill(pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
+
+
+def _up(home: Path, api: int, ui: int) -> tuple[int, str]:
+    """Exit code and output (whitespace folded: the console wraps long lines) of ``warehouse up``."""
+    out = subprocess.run([sys.executable, "-m", "warehouse.cli", "up", "--home", str(home), "--api-port", str(api),
+                          "--ui-port", str(ui), "--no-demo"], capture_output=True, text=True, timeout=120)
+    return out.returncode, " ".join((out.stdout + out.stderr).split())
+
+
+def test_a_port_in_use_is_reported_before_anything_starts(tmp_path):
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        code, said = _up(tmp_path / "home", port, _port())
+    assert code == 2 and f"port {port}" in said and "--api-port" in said
+    assert not (tmp_path / "home" / "warehouse.pid").exists() and not (tmp_path / "home" / "dagster").exists()
+
+
+def test_a_home_in_use_is_refused_and_a_stale_pid_file_replaced(tmp_path):
+    home = tmp_path / "home"
+    home.mkdir()
+    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)  # warehouse stand-in"])
+    try:
+        (home / "warehouse.pid").write_text(str(sleeper.pid))
+        code, said = _up(home, _port(), _port())
+        assert code == 2 and f"already running from {home} (pid {sleeper.pid})" in said
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+    (home / "warehouse.pid").write_text(str(sleeper.pid))  # that process is gone now
+    claim_home(Settings(home=home), [_port()])  # the stale case, without starting a whole warehouse
+    assert (home / "warehouse.pid").read_text() == str(os.getpid())

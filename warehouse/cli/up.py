@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import atexit
 import logging
+import os
+import socket
 import threading
 from pathlib import Path
 
@@ -26,6 +29,50 @@ def wait_until_healthy(base_url: str, timeout: float = 120.0) -> None:
     wait_for_http(f"{base_url}/v1/health", f"the API server at {base_url}", timeout, interval=0.1)
 
 
+PID_FILE = "warehouse.pid"
+
+
+def _running(pid: int) -> bool:
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return False
+    return b"warehouse" in cmdline
+
+
+def claim_home(settings, ports: list[int]) -> None:
+    """Before anything starts: refuse a home another ``warehouse up`` runs from, or a port in use (RuntimeError
+    saying what to do); a pid file left by a crashed run is reported and replaced. The pid file goes at exit."""
+    settings.home_dir.mkdir(parents=True, exist_ok=True)
+    pid_file = settings.home_dir / PID_FILE
+    if pid_file.exists():
+        text = pid_file.read_text().strip()
+        old = int(text) if text.isdigit() else None
+        if old is not None and old != os.getpid() and _running(old):
+            raise RuntimeError(f"a warehouse is already running from {settings.home_dir} (pid {old}); stop it "
+                               f"(kill {old}) or start this one with another --home")
+        console.print(f"[yellow]a previous run from {settings.home_dir} (pid {text or '?'}) did not stop cleanly; "
+                      "its pid file is replaced[/yellow]")
+    for port in ports:
+        with socket.socket() as probe:
+            try:
+                probe.bind((settings.api_host, port))
+            except OSError as exc:
+                raise RuntimeError(f"port {port} on {settings.api_host} is in use ({exc.strerror}); stop what holds it "
+                                   f"(e.g. `ss -ltnp | grep :{port}`) or pass --api-port / --ui-port") from None
+    pid_file.write_text(str(os.getpid()))
+    atexit.register(_release, pid_file)
+
+
+def _release(pid_file: Path) -> None:
+    """Remove the pid file at exit, if it is still ours."""
+    try:
+        if pid_file.read_text().strip() == str(os.getpid()):
+            pid_file.unlink()
+    except OSError:
+        pass
+
+
 def up(
     home: Path = typer.Option(None, help="State directory (default: WAREHOUSE_HOME or ./.warehouse)."),
     api_port: int = typer.Option(None, help="API port (default 8000)."),
@@ -41,6 +88,11 @@ def up(
     logging.getLogger("alembic").setLevel(logging.WARNING)  # the Dagster instance's storage checks
     settings = load_settings(home=home, api_port=api_port, ui_port=ui_port, api_host=host,
                              orchestrator="dagster" if dagster else None)
+    try:
+        claim_home(settings, [settings.api_port] + ([settings.ui_port] if dagster else []))
+    except RuntimeError as exc:
+        console.print(f"[red]cannot start:[/red] {exc}")
+        raise typer.Exit(2) from None
     if dagster:
         prepare_home(settings)  # before the API opens the instance
     svc = Services.from_settings(settings)
