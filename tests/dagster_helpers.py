@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 
 from dagster import build_sensor_context, materialize
+from dagster._core.storage.defs_state.base import set_defs_state_storage
 
 from warehouse.assets import collection_documents
 
@@ -52,5 +53,9 @@ def tick(dl, sensor_fn, cursor: str | None = None):
 
 
 def run_partition(dl, request, resource=None):
-    return materialize([collection_documents], partition_key=request.partition_key, instance=dl.instance,
-                       resources={"warehouse": resource or dl.resource}, tags=request.tags, raise_on_error=False)
+    # materialize() loads definitions against the thread's *current* Dagster state storage (a context variable
+    # an instance sets when it is entered); a context some earlier test left open can leave a storage whose
+    # instance is gone ("undefined DagsterInstance weakref"). Pin it to this instance's for the call.
+    with set_defs_state_storage(dl.instance.defs_state_storage):
+        return materialize([collection_documents], partition_key=request.partition_key, instance=dl.instance,
+                           resources={"warehouse": resource or dl.resource}, tags=request.tags, raise_on_error=False)

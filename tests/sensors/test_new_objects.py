@@ -94,13 +94,16 @@ def test_inboxes_are_keyed_by_ids_and_one_broken_bucket_does_not_stop_the_others
     with dagster_live.api.services.catalog.session() as s:
         s.add(Bucket(bucket_id="../../escape", namespace_id=good["namespace_id"], bucket_name="broken"))
     try:
-        ctx = build_sensor_context(instance=dagster_live.instance, resources={"warehouse": dagster_live.resource})
-        result = scan_inboxes(ctx, dagster_live.resource, "local")
+        # closed when done: logging the broken bucket opens an instance in the context, which would otherwise
+        # stay the thread's current Dagster state storage after the test
+        with build_sensor_context(instance=dagster_live.instance, resources={"warehouse": dagster_live.resource}) as ctx:
+            result = scan_inboxes(ctx, dagster_live.resource, "local")
+            cursor = json.loads(ctx.cursor)
         registered = {e.partition: e.metadata["new_objects"].value for e in result.asset_events}
         assert registered[good["bucket_id"]] == 1 and "../../escape" not in registered
         objects = client.get(f"/v1/buckets/{good['bucket_id']}/objects").json()["results"]
         assert [o["file_name"] for o in objects] == ["mine.txt"]
-        assert "../../escape" not in json.loads(ctx.cursor)
+        assert "../../escape" not in cursor
     finally:
         with dagster_live.api.services.catalog.session() as s:
             s.query(Bucket).filter(Bucket.bucket_id == "../../escape").delete()
