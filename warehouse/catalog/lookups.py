@@ -50,15 +50,16 @@ def get_alert(s: Session, namespace_id: str, identifier: str) -> Alert:
     return _by_id_or_name(s, Alert, "alert", Alert.alert_name, namespace_id, identifier)
 
 
+def _in_bucket(s: Session, model, kind: str, bucket: Bucket, identifier: str):
+    row = s.get(model, identifier)
+    if row is None or row.bucket_id != bucket.bucket_id:
+        raise not_found(kind, identifier, bucket_id=bucket.bucket_id)
+    return row
+
+
 def get_object(s: Session, bucket: Bucket, object_id: str) -> Object:
-    obj = s.get(Object, object_id)
-    if obj is None or obj.bucket_id != bucket.bucket_id:
-        raise not_found("object", object_id, bucket_id=bucket.bucket_id)
-    return obj
+    return _in_bucket(s, Object, "object", bucket, object_id)
 
 
 def get_batch(s: Session, bucket: Bucket, batch_id: str) -> Batch:
-    batch = s.get(Batch, batch_id)
-    if batch is None or batch.bucket_id != bucket.bucket_id:
-        raise not_found("batch", batch_id, bucket_id=bucket.bucket_id)
-    return batch
+    return _in_bucket(s, Batch, "batch", bucket, batch_id)

@@ -11,7 +11,6 @@ from warehouse.catalog.models import Bucket, Object
 from warehouse.errors import WarehouseError
 from warehouse.ids import content_etag, new_id
 from warehouse.outbound import OutboundPolicy, OutboundRefused, Unresolvable, check_url
-from warehouse.settings import Settings
 from warehouse.storage import ObjectStore
 
 #: property types that are blobs (the others are plain fields)
@@ -72,18 +71,17 @@ def _blob_record(objects: ObjectStore, ns_id: str, bucket: Bucket, object_id: st
     return record
 
 
-def new_object(objects: ObjectStore, bucket: Bucket, body: Any) -> Object:
+def new_object(objects: ObjectStore, bucket: Bucket, body: Any, policy: OutboundPolicy) -> Object:
     """An object of ``bucket`` (not yet added to a session) from a create request: ``body`` has ``blobs`` (each
     with ``property, type, data, mime_type, content_type, metadata, upload_id``), ``metadata``, ``key_prefix``
     and its own fields in ``model_extra``. Binary blobs are stored in ``objects`` now; a bad blob is a 422
-    naming ``blobs[i]``."""
+    naming ``blobs[i]``; ``policy`` decides which http(s) blob URLs are accepted (the process's settings)."""
     fields = dict(body.model_extra or {})
     if body.metadata:
         fields.setdefault("metadata", body.metadata)
         for k, v in body.metadata.items():
             fields.setdefault(k, v)
     object_id = new_id("obj")
-    policy = OutboundPolicy.from_settings(Settings())
     blobs = [_blob_record(objects, bucket.namespace_id, bucket, object_id, b, i, policy)
              for i, b in enumerate(body.blobs)]
     for b in blobs:

@@ -14,6 +14,7 @@ from warehouse.catalog.lookups import get_bucket, get_object
 from warehouse.catalog.objects import new_object
 from warehouse.catalog.paging import MAX_OFFSET, page_args
 from warehouse.errors import WarehouseError
+from warehouse.outbound import OutboundPolicy
 from warehouse.services import Services
 
 router = APIRouter(prefix="/v1/buckets", tags=["objects"])
@@ -24,7 +25,7 @@ def create_object(bucket_identifier: str, body: CreateObjectRequest, auto_proces
                   ns: Namespace = Depends(namespace), svc: Services = Depends(services)):
     with svc.catalog.session() as s:
         bucket = get_bucket(s, ns.namespace_id, bucket_identifier)
-        obj = new_object(svc.objects, bucket, body)
+        obj = new_object(svc.objects, bucket, body, OutboundPolicy.from_settings(svc.settings))
         s.add(obj)
         batch = None
         if auto_process:
@@ -43,10 +44,10 @@ def create_objects_batch(bucket_identifier: str, body: CreateObjectsBatchRequest
                          ns: Namespace = Depends(namespace), svc: Services = Depends(services)):
     with svc.catalog.session() as s:
         bucket = get_bucket(s, ns.namespace_id, bucket_identifier)
-        objs = []
+        objs, policy = [], OutboundPolicy.from_settings(svc.settings)
         for i, item in enumerate(body.objects):
             try:
-                objs.append(new_object(svc.objects, bucket, item))
+                objs.append(new_object(svc.objects, bucket, item, policy))
             except WarehouseError as exc:
                 raise WarehouseError(exc.status, f"objects[{i}]: {exc.message}", {"index": i, **exc.details}) from exc
         s.add_all(objs)
