@@ -4,7 +4,6 @@ rotate, revoke. Managing keys needs the ``admin`` permission."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query
@@ -12,6 +11,7 @@ from fastapi import APIRouter, Depends, Query
 from warehouse.api.deps import caller, services
 from warehouse.api.routes.common import fields
 from warehouse.api.schemas import CreateApiKeyRequest, UpdateApiKeyRequest
+from warehouse.api.views import _ts
 from warehouse.catalog import ApiKey, api_keys
 from warehouse.catalog.api_keys import Grant
 from warehouse.errors import WarehouseError
@@ -23,10 +23,6 @@ USER = "/v1/organizations/users/{user_email}/api-keys"
 #: accepted by the SDK's request models but not implemented here: refused with the reason (never dropped)
 _UNSUPPORTED = {"rate_limit_override": "per-key rate limits are not enforced by this server",
                 "principal_id": "keys belong to the organisation (or a user_email); principals are not modelled"}
-
-
-def _ts(value: datetime | None) -> str | None:
-    return value.isoformat() if value else None
 
 
 def key_view(k: ApiKey, secret: str | None = None) -> dict[str, Any]:
