@@ -40,7 +40,10 @@ def test_kmeans_groups_news_by_topic(news):
     assert run["stats"]["num_groups"] == 4 and run["stats"]["noise_count"] == 0
     docs = news.documents(news.targets["collection_id"])
     groups = [d["clusters"][cl["cluster_id"]]["group_id"] for d in docs]
-    assert normalized_mutual_info_score([d["topic"] for d in docs], groups) >= 0.45
+    # Groups follow topics well above chance (random 4-way labels of 32 items: NMI ~0.1). k-means on 32 MiniLM vectors
+    # has many near-equal optima, and which one the seeded run lands on depends on the point order, i.e. on the
+    # random document ids: over 200 orders NMI ran 0.44-0.86 (median 0.57), so the bar sits clear of that spread.
+    assert normalized_mutual_info_score([d["topic"] for d in docs], groups) >= 0.3
     # Keyword labels: every group has c-TF-IDF keywords from its members' text.
     got = client.get(f"/v1/clusters/{cl['cluster_id']}/groups").json()
     assert got["num_groups"] == 4 and sum(g["size"] for g in got["results"]) == 32

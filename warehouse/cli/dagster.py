@@ -6,8 +6,6 @@
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 import os
 import signal
 import subprocess
@@ -48,28 +46,21 @@ def dagster_env(settings: Settings, owner_url: str) -> dict[str, str]:
             "WAREHOUSE_INDEX_OWNER_URL": owner_url}
 
 
-_PR_SET_PDEATHSIG = 1
-
-
-def _die_with_parent() -> None:
-    """In the child, before exec: SIGINT and SIGTERM back to their defaults (a shell starting ``warehouse up`` in
-    the background ignores SIGINT, and dagster dev maps SIGTERM to whatever SIGINT does — it would ignore both),
-    and the kernel sends SIGTERM, dagster dev's orderly shutdown of its webserver, daemon and code server, when
-    ``warehouse up`` dies — however it dies, SIGKILL included."""
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+SUPERVISOR = Path(__file__).resolve().parent / "supervise.py"
+STOP_GRACE_S = 8.0  # dagster dev's orderly shutdown, before what is left of its process group is killed
 
 
 def start_dagster(settings: Settings, owner_url: str, port: int, host: str = "127.0.0.1") -> subprocess.Popen:
-    """Start ``dagster dev`` (webserver on ``host:port`` and the daemon) in its own process group, tied to this
-    process's life (call it from the main thread: the kernel ties the death signal to the spawning thread)."""
+    """Start ``dagster dev`` (webserver on ``host:port`` and the daemon) under its keeper (``supervise.py``), in
+    a process group of their own that goes with this process, however it ends — SIGKILL included: the kernel
+    tells the keeper, which stops dagster dev and kills what is left of the group after ``STOP_GRACE_S``. Call it
+    from the main thread: the kernel ties the death signal to the spawning thread."""
     settings.logs_dir.mkdir(parents=True, exist_ok=True)
     log = open(settings.logs_dir / "dagster.log", "ab")  # noqa: SIM115 - the child keeps it open
-    cmd = [sys.executable, "-m", "dagster", "dev", "-m", "warehouse.definitions", "-h", host, "-p", str(port)]
+    cmd = [sys.executable, str(SUPERVISOR), str(STOP_GRACE_S), str(os.getpid()), "--",
+           sys.executable, "-m", "dagster", "dev", "-m", "warehouse.definitions", "-h", host, "-p", str(port)]
     return subprocess.Popen(cmd, env=dagster_env(settings, owner_url), stdout=log, stderr=subprocess.STDOUT,
-                            start_new_session=True, cwd=settings.home_dir,
-                            preexec_fn=_die_with_parent if sys.platform == "linux" else None)
+                            start_new_session=True, cwd=settings.home_dir)
 
 
 def wait_for_ui(url: str, timeout: float = 120, proc: subprocess.Popen | None = None) -> None:
@@ -77,13 +68,14 @@ def wait_for_ui(url: str, timeout: float = 120, proc: subprocess.Popen | None = 
     wait_for_http(f"{url}/server_info", "dagster dev (the Dagster UI)", timeout, interval=0.5, proc=proc)
 
 
-def stop_dagster(proc: subprocess.Popen, timeout: float = 30) -> None:
-    """SIGINT the process group (dagster dev shuts its webserver, daemon and code server down), then SIGKILL."""
+def stop_dagster(proc: subprocess.Popen) -> None:
+    """Stop the keeper (it stops dagster dev and, after the grace, kills the rest of the group); SIGKILL the group
+    should the keeper itself not be done soon after."""
     if proc.poll() is not None:
         return
     try:
-        os.killpg(proc.pid, signal.SIGINT)
-        proc.wait(timeout=timeout)
+        proc.terminate()
+        proc.wait(timeout=STOP_GRACE_S + 5)
     except (subprocess.TimeoutExpired, ProcessLookupError):
         try:
             os.killpg(proc.pid, signal.SIGKILL)

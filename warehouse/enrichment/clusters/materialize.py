@@ -34,7 +34,10 @@ def run(svc, namespace_id: str, cluster_id: str, run_id: str, config: dict[str, 
     feature = documents.resolve_feature(svc.registry, config["feature_uri"])
     hits = documents.scan(svc.index, namespace_id, documents.scope_filter(config["collection_ids"], config["filters"]),
                           feature.vector_name)
-    hits = [h for h in hits if h.vectors and h.vectors.get(feature.vector_name) is not None]
+    # in document-id order: k-means' seeding and the sample depend on the order of the points, and the index's own
+    # scan order differs between engines and segment layouts — the same documents give the same groups
+    hits = sorted((h for h in hits if h.vectors and h.vectors.get(feature.vector_name) is not None),
+                  key=lambda h: (h.payload or {}).get("document_id") or str(h.id))
     if not hits:
         raise WarehouseError(422, f"no documents with {config['feature_uri']} in collections {config['collection_ids']} "
                        "(process a batch first, or check filters)", {"cluster_id": cluster_id})
