@@ -47,10 +47,22 @@ def _where(resp, status: int = 422) -> str:
                       json={"filters": {"field": "text", "operator": "regex", "value": "("}}), "filters.value"),
     (lambda c: c.post("/v1/collections/c/documents/list",
                       json={"filters": {"field": "text", "operator": "regex", "value": r"(a)\1"}}), "filters.value"),
+    # no coercion: true is not 1, "5" is not 5, 0 is not false
+    (lambda c: c.post("/v1/retrievers/list", json={"offset": True}), "offset"),
+    (lambda c: c.post("/v1/buckets/list", json={"limit": "5"}), "limit"),
+    (lambda c: c.post("/v1/buckets", json={"bucket_name": "z", "bucket_schema": {
+        "properties": {"p": {"type": "pdf", "required": 0}}}}), "bucket_schema.properties.p.required"),
 ])
 def test_out_of_range_and_malformed_inputs_are_4xx(env, call, where):
     http, _, _ = env
     assert _where(call(http)).startswith(where)
+
+
+def test_a_method_a_path_lacks_is_405_listing_every_method_of_the_path(env):
+    http, _, _ = env
+    resp = http.request("OPTIONS", "/v1/buckets/b")
+    assert resp.status_code == 405 and resp.headers["allow"] == "DELETE, GET"  # two routes of one path
+    assert "use DELETE or GET" in resp.json()["error"]["message"]
 
 
 def test_a_taken_namespace_id_is_a_conflict(env):

@@ -3,12 +3,12 @@ execute / search across the wall answers 404 — as if it did not exist — and 
 
 from __future__ import annotations
 
-import time
 import uuid
 
 import httpx
 import pytest
 
+from tests.api.seeding import seed_namespace
 from warehouse.catalog.bootstrap import ensure_api_key
 
 pytestmark = [pytest.mark.ray, pytest.mark.slow]
@@ -26,31 +26,9 @@ def walls(live):
     """Organisation A's namespace with one of every resource; organisation B with a namespace of its own."""
     tag = uuid.uuid4().hex[:6]
     ns_a, a = live.new_namespace()
-    bucket = a.post("/v1/buckets", json={"bucket_name": f"bkt-{tag}", "bucket_schema": {
-        "properties": {"content": {"type": "text"}}}}).json()
-    obj = a.post(f"/v1/buckets/{bucket['bucket_id']}/objects", json={
-        "blobs": [{"property": "content", "type": "text", "data": "Glaciers carve valleys over millennia."}]}).json()
-    coll = a.post("/v1/collections", json={
-        "collection_name": f"col-{tag}", "source": {"type": "bucket", "bucket_ids": [bucket["bucket_id"]]},
-        "feature_extractor": {"feature_extractor_name": "text_extractor", "version": "v1",
-                              "input_mappings": {"text": "content"}}}).json()
-    batch = a.post(f"/v1/buckets/{bucket['bucket_id']}/batches", json={}, params={"auto_submit": True}).json()
-    for _ in range(600):
-        state = a.get(f"/v1/batches/{batch['batch_id']}").json()
-        if state["status"] in ("COMPLETED", "COMPLETED_WITH_ERRORS", "FAILED"):
-            break
-        time.sleep(0.2)
-    assert state["status"] == "COMPLETED", state
-    doc = a.post(f"/v1/collections/{coll['collection_id']}/documents/list", json={}).json()["results"][0]
-    uri = coll["vector_indexes"][0]["feature_uri"]
-    retriever = a.post("/v1/retrievers", json={
-        "retriever_name": f"ret-{tag}", "collection_identifiers": [coll["collection_id"]],
-        "input_schema": {"query": {"type": "string"}},
-        "stages": [{"stage_name": "s", "stage_type": "filter", "config": {"stage_id": "feature_search", "parameters": {
-            "searches": [{"feature_uri": uri, "query": {"input_mode": "text", "text": "{{INPUT.query}}"},
-                          "top_k": 5}], "final_top_k": 5}}}]}).json()
-    alert = a.post("/v1/alerts", json={"alert_name": f"alt-{tag}", "collection_id": coll["collection_id"],
-                                       "condition": {"field": "text", "operator": "contains", "value": "glacier"}}).json()
+    made = seed_namespace(a, tag)
+    bucket, obj, coll, state, doc = made["bucket"], made["object"], made["collection"], made["batch"], made["document"]
+    batch, retriever, alert = state, made["retriever"], made["alert"]
     with live.client() as admin_a:
         hook = admin_a.post("/v1/organizations/webhooks", json={"webhook_name": f"hook-{tag}", "events": ["*"],
                                                                 "url": "http://127.0.0.1:9/hook"}).json()  # loopback: allowed on the test server, nothing listens

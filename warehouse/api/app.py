@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 
 from warehouse import __version__
 from warehouse.api import internal
-from warehouse.api.errors import install_error_handlers
+from warehouse.api.errors import ERROR_RESPONSES, install_error_handlers
 from warehouse.api.middleware import BodyGuard, ErrorEnvelope
 from warehouse.api.routes import (
     alerts,
@@ -66,7 +66,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     install_error_handlers(app)
     for module in (namespaces, buckets, objects, batches, collections, retrievers, taxonomies, clusters, alerts,
                    webhooks, api_keys, discovery, internal):
-        app.include_router(module.router)
+        app.include_router(module.router, responses=ERROR_RESPONSES)
 
     @app.get("/docs/openapi.json", include_in_schema=False)
     def openapi_copy():

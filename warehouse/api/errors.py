@@ -14,18 +14,51 @@ from typing import Any, get_args
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from warehouse.errors import ERROR_TYPES, HINTS, WarehouseError
 
 
-def envelope(status: int, type_: str, message: str, details: dict[str, Any] | None = None) -> JSONResponse:
+def envelope(status: int, type_: str, message: str, details: dict[str, Any] | None = None,
+             headers: dict[str, str] | None = None) -> JSONResponse:
     return JSONResponse(
         status_code=status,
         content={"success": False, "status": status,
                  "error": {"type": type_, "message": message, "details": details or {}}},
+        headers=headers,
     )
+
+
+class ErrorBody(BaseModel):
+    type: str = Field(description="The kind of error, e.g. ValidationError, NotFoundError, ConflictError.")
+    message: str = Field(description="What is wrong, where, and how to fix it.")
+    details: dict[str, Any] = Field(description="Machine-readable context: the offending location, allowed keys…")
+
+
+class ErrorResponse(BaseModel):
+    """Every 4xx and 5xx answer."""
+
+    success: bool = False
+    status: int
+    error: ErrorBody
+
+
+#: the answers any operation may give besides its success (documented on every route)
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorResponse, "description": "Malformed request (e.g. a body that is not UTF-8)."},
+    401: {"model": ErrorResponse, "description": "Missing or unknown API key."},
+    403: {"model": ErrorResponse, "description": "The key lacks the permission or the namespace scope."},
+    404: {"model": ErrorResponse, "description": "No such resource in the caller's namespace or organisation."},
+    405: {"model": ErrorResponse, "description": "Method not allowed on this path (see the Allow header)."},
+    409: {"model": ErrorResponse, "description": "Conflicts with the current state (a duplicate name, a locked batch)."},
+    413: {"model": ErrorResponse, "description": "Body larger than the server's limit."},
+    422: {"model": ErrorResponse, "description": "Invalid input: names the field, what was wrong and what to send."},
+    500: {"model": ErrorResponse, "description": "Unexpected error; the body carries a request id for the logs."},
+    502: {"model": ErrorResponse, "description": "An upstream service (LLM endpoint, object store) failed."},
+    503: {"model": ErrorResponse, "description": "A dependency is not ready (e.g. the index owner)."},
+}
 
 
 def _model_in(annotation: Any) -> type[BaseModel] | None:
@@ -92,8 +125,39 @@ def install_error_handlers(app: FastAPI) -> None:
         return envelope(422, "ValidationError", message, {"errors": problems})
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, exc: StarletteHTTPException):
+    async def _http(request: Request, exc: StarletteHTTPException):
         message = exc.detail if isinstance(exc.detail, str) else "request failed"
+        headers = getattr(exc, "headers", None)
         if exc.status_code == 404 and message == "Not Found":
             message = "no such endpoint; see /docs for the API"
-        return envelope(exc.status_code, ERROR_TYPES.get(exc.status_code, "Error"), message)
+        elif exc.status_code == 405:
+            # Starlette's Allow names the first route that matched the path; a path served by several routes
+            # (GET and DELETE of one resource) supports the methods of all of them
+            allowed = _methods_for(request)
+            headers = {**(headers or {}), "Allow": ", ".join(allowed)}
+            message = f"{request.method} is not supported on {request.url.path}; use {' or '.join(allowed)}"
+        return envelope(exc.status_code, ERROR_TYPES.get(exc.status_code, "Error"), message, headers=headers)
+
+
+#: the methods a 405's Allow may name
+_METHODS = ("DELETE", "GET", "PATCH", "POST", "PUT")
+
+
+def _methods_for(request: Request) -> list[str]:
+    """The methods a route serves on this request's path. As in OpenAPI path matching, concrete segments win over
+    templated ones (``/v1/alerts/list`` over ``/v1/alerts/{alert_id}``): the documented path that matches most
+    specifically gives its documented methods; an undocumented path, the methods some route serves on it (asked of
+    the routes themselves: included routers answer ``matches`` for the routes they hold)."""
+    parts = request.url.path.strip("/").split("/")
+    best: tuple[tuple[int, ...], dict] | None = None
+    for template, operations in request.app.openapi().get("paths", {}).items():
+        segments = template.strip("/").split("/")
+        if len(segments) == len(parts) and all(t.startswith("{") or t == p for t, p in zip(segments, parts)):
+            rank = tuple(0 if t.startswith("{") else 1 for t in segments)
+            if best is None or rank > best[0]:
+                best = (rank, operations)
+    if best is not None:
+        return sorted(m.upper() for m in best[1] if m.upper() in _METHODS)
+    return [method for method in _METHODS
+            if any(route.matches({**request.scope, "method": method})[0] == Match.FULL
+                   for route in request.app.router.routes)]

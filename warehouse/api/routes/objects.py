@@ -105,7 +105,8 @@ def _document_ref(payload: dict) -> dict:
             "feature_extractor": lineage.get("feature_extractor")}
 
 
-@router.delete("/{bucket_identifier}/objects/{object_identifier}", summary="Delete an object and its documents")
+@router.delete("/{bucket_identifier}/objects/{object_identifier}", status_code=204,
+               summary="Delete an object and its documents")
 def delete_object(bucket_identifier: str, object_identifier: str, ns: Namespace = Depends(namespace),
                   svc: Services = Depends(services)):
     with svc.catalog.session() as s:

@@ -146,7 +146,7 @@ def delete_taxonomy(taxonomy_id: str, ns: Namespace = Depends(namespace), svc: S
 
 
 @router.get("/v1/taxonomies/{taxonomy_id}/versions", summary="Versions of a taxonomy")
-@router.post("/v1/taxonomies/{taxonomy_id}/versions", include_in_schema=False)
+@router.post("/v1/taxonomies/{taxonomy_id}/versions", summary="Versions of a taxonomy (POST form)")
 def taxonomy_versions(taxonomy_id: str, ns: Namespace = Depends(namespace), svc: Services = Depends(services)):
     with svc.catalog.session() as s:
         t = get_taxonomy(s, ns.namespace_id, taxonomy_id)

@@ -72,7 +72,7 @@ def create_webhook(body: WebhookRequest | None = None, who: Grant = Depends(call
 
 
 @router.post("/v1/organizations/webhooks/list", summary="List webhooks")
-@router.get("/v1/organizations/webhooks", include_in_schema=False)
+@router.get("/v1/organizations/webhooks", summary="List webhooks (GET form, the same body)")
 def list_webhooks(body: DefinitionListRequest | None = None, who: Grant = Depends(caller),
                   svc: Services = Depends(services)):
     body = body or DefinitionListRequest()
@@ -93,7 +93,7 @@ def get_webhook(webhook_id: str, who: Grant = Depends(caller), svc: Services = D
 
 
 @router.put("/v1/organizations/webhooks/{webhook_id}", summary="Update a webhook")
-@router.patch("/v1/organizations/webhooks/{webhook_id}", include_in_schema=False)
+@router.patch("/v1/organizations/webhooks/{webhook_id}", summary="Update a webhook (PATCH form)")
 def update_webhook(webhook_id: str, body: WebhookRequest | None = None, who: Grant = Depends(caller), svc: Services = Depends(services)):
     spec = webhooks.parse_request(fields(body), partial=True, policy=OutboundPolicy.from_settings(svc.settings))
     with svc.catalog.session() as s:

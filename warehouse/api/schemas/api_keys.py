@@ -25,7 +25,7 @@ class CreateApiKeyRequest(Strict):
         default=None, description="read, write, delete, admin (default: read, write, delete).")
     scopes: list[ResourceScope] | None = Field(default=None, description="Namespaces the key may reach "
                                                "(default: all of the organisation's).")
-    expires_at: datetime | None = None
+    expires_at: datetime | None = Field(default=None, strict=False, description="ISO 8601 time after which the key stops working.")
     allowed_origins: list[str] | None = Field(default=None, description="Browser origins the key may be used from.")
     rate_limit_override: int | None = Field(default=None, description="Not supported here: refused when set.")
     principal_id: str | None = Field(default=None, description="Not supported here: refused when set.")
@@ -36,7 +36,7 @@ class UpdateApiKeyRequest(Strict):
     description: str | None = Field(default=None, max_length=500)
     permissions: list[Permission] | None = None
     scopes: list[ResourceScope] | None = None
-    expires_at: datetime | None = None
+    expires_at: datetime | None = Field(default=None, strict=False, description="ISO 8601 time after which the key stops working.")
     allowed_origins: list[str] | None = None
     status: Literal["active", "revoked"] | None = None
     rate_limit_override: int | None = Field(default=None, description="Not supported here: refused when set.")

@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from warehouse.api.schemas.common import Strict
+from warehouse.api.schemas.common import BODY_CONFIG, Strict
 from warehouse.errors import rename_aliases
 
 FieldType = Literal[
@@ -16,7 +16,7 @@ FieldType = Literal[
 
 
 class SchemaField(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = BODY_CONFIG
     type: FieldType
     required: bool | None = None
     description: str | None = None
@@ -67,7 +67,7 @@ class BlobRequest(Strict):
 class CreateObjectRequest(BaseModel):
     """Root keys beyond these are the object's own fields (schema properties / metadata)."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", strict=True)
     blobs: list[BlobRequest] = Field(default_factory=list)
     key_prefix: str | None = None
     skip_duplicates: bool | None = None

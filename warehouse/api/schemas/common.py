@@ -8,15 +8,19 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from warehouse.catalog.paging import MAX_OFFSET
 
+#: every request body: unknown keys refused, and no type coercion — ``true`` is not the integer 1, ``"5"`` not 5,
+#: ``0`` not ``false`` (a client sending those has a bug it should hear about, not a guess stored)
+BODY_CONFIG = ConfigDict(extra="forbid", strict=True)
+
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = BODY_CONFIG
 
 
 class ListRequest(BaseModel):
     """List bodies: filters and paging (unknown keys refused)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = BODY_CONFIG
     search: str | None = None
     filters: Any = None
     sort: Any = None

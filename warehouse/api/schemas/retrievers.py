@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, Field, model_validator
 
-from warehouse.api.schemas.common import Strict
+from warehouse.api.schemas.common import BODY_CONFIG, Strict
 from warehouse.catalog.paging import MAX_OFFSET
 from warehouse.errors import rename_aliases
 
 
 class RetrieverInputField(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = BODY_CONFIG
     type: str
     required: bool | None = None
     description: str | None = None

@@ -1,0 +1,39 @@
+"""One of every namespace resource, made through the API: a bucket with an object, a collection that processed it
+(a batch, its task, a document), a retriever over it and an alert on it."""
+
+from __future__ import annotations
+
+import time
+
+import httpx
+
+
+def seed_namespace(client: httpx.Client, tag: str) -> dict:
+    """Create the resources in ``client``'s namespace; returns their API bodies by kind."""
+    bucket = client.post("/v1/buckets", json={"bucket_name": f"bkt-{tag}", "bucket_schema": {
+        "properties": {"content": {"type": "text"}}}}).json()
+    obj = client.post(f"/v1/buckets/{bucket['bucket_id']}/objects", json={
+        "blobs": [{"property": "content", "type": "text", "data": "Glaciers carve valleys over millennia."}]}).json()
+    coll = client.post("/v1/collections", json={
+        "collection_name": f"col-{tag}", "source": {"type": "bucket", "bucket_ids": [bucket["bucket_id"]]},
+        "feature_extractor": {"feature_extractor_name": "text_extractor", "version": "v1",
+                              "input_mappings": {"text": "content"}}}).json()
+    batch = client.post(f"/v1/buckets/{bucket['bucket_id']}/batches", json={}, params={"auto_submit": True}).json()
+    for _ in range(600):
+        state = client.get(f"/v1/batches/{batch['batch_id']}").json()
+        if state["status"] in ("COMPLETED", "COMPLETED_WITH_ERRORS", "FAILED"):
+            break
+        time.sleep(0.2)
+    assert state["status"] == "COMPLETED", state
+    doc = client.post(f"/v1/collections/{coll['collection_id']}/documents/list", json={}).json()["results"][0]
+    uri = coll["vector_indexes"][0]["feature_uri"]
+    retriever = client.post("/v1/retrievers", json={
+        "retriever_name": f"ret-{tag}", "collection_identifiers": [coll["collection_id"]],
+        "input_schema": {"query": {"type": "string"}},
+        "stages": [{"stage_name": "s", "stage_type": "filter", "config": {"stage_id": "feature_search", "parameters": {
+            "searches": [{"feature_uri": uri, "query": {"input_mode": "text", "text": "{{INPUT.query}}"},
+                          "top_k": 5}], "final_top_k": 5}}}]}).json()
+    alert = client.post("/v1/alerts", json={"alert_name": f"alt-{tag}", "collection_id": coll["collection_id"],
+                                            "condition": {"field": "text", "operator": "contains", "value": "glacier"}}).json()
+    return {"bucket": bucket, "object": obj, "collection": coll, "batch": state, "document": doc,
+            "retriever": retriever, "alert": alert}
