@@ -1,5 +1,5 @@
 """One of every namespace resource, made through the API: a bucket with an object, a collection that processed it
-(a batch, its task, a document), a retriever over it and an alert on it."""
+(a batch, its task, a document), a retriever over it, an alert on it, a taxonomy and a cluster definition."""
 
 from __future__ import annotations
 
@@ -35,5 +35,14 @@ def seed_namespace(client: httpx.Client, tag: str) -> dict:
                           "top_k": 5}], "final_top_k": 5}}}]}).json()
     alert = client.post("/v1/alerts", json={"alert_name": f"alt-{tag}", "collection_id": coll["collection_id"],
                                             "condition": {"field": "text", "operator": "contains", "value": "glacier"}}).json()
+    taxonomy = client.post("/v1/taxonomies", json={
+        "taxonomy_name": f"tax-{tag}", "taxonomy_type": "flat", "retriever_id": retriever["retriever_id"],
+        "collection_id": coll["collection_id"], "input_mappings": [{"source": "payload.text", "target": "query"}],
+        "enrichment_fields": [{"source": "payload.text", "target": "nearest_text"}], "execution_mode": "on_demand"})
+    assert taxonomy.status_code == 200, taxonomy.text
+    cluster = client.post("/v1/clusters", json={
+        "cluster_name": f"clu-{tag}", "collection_ids": [coll["collection_id"]],
+        "vector_config": {"feature_uri": uri, "clustering_method": "kmeans", "kmeans_parameters": {"n_clusters": 1}}})
+    assert cluster.status_code == 200, cluster.text
     return {"bucket": bucket, "object": obj, "collection": coll, "batch": state, "document": doc,
-            "retriever": retriever, "alert": alert}
+            "retriever": retriever, "alert": alert, "taxonomy": taxonomy.json(), "cluster": cluster.json()}

@@ -4,7 +4,7 @@ Valid and invalid inputs alike — generated from the schema, and the schema's b
 documented answer: never a 500, a status code the operation documents, a body matching the documented schema,
 invalid input refused with a 4xx, a 405 whose ``Allow`` lists the path's methods. Path ids are drawn half the time
 from a namespace seeded with one of every resource (so the operations reach real buckets, collections, batches,
-documents, retrievers and alerts, not only 404s), half the time generated.
+documents, retrievers, alerts, taxonomies and clusters, not only 404s), half the time generated.
 
 Left out, on purpose: ``positive_data_acceptance`` — several bodies take documented alternative shapes (the
 reference form and the tutorials' short forms) whose nested ``config`` objects the domain checks with precise 422s
@@ -52,7 +52,8 @@ def _config(made: dict) -> str:
         "object_identifier": [made["object"]["object_id"]], "object_id": [made["object"]["object_id"]],
         "batch_id": [made["batch"]["batch_id"]], "task_id": [made["batch"]["task_id"]],
         "document_id": [made["document"]["document_id"]], "retriever_id": [made["retriever"]["retriever_id"]],
-        "alert_id": [made["alert"]["alert_id"]],
+        "alert_id": [made["alert"]["alert_id"]], "taxonomy_id": [made["taxonomy"]["taxonomy_id"]],
+        "cluster_id": [made["cluster"]["cluster_id"]],
     }
     lines = []
     for name, values in ids.items():

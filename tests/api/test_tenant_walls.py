@@ -29,6 +29,7 @@ def walls(live):
     made = seed_namespace(a, tag)
     bucket, obj, coll, state, doc = made["bucket"], made["object"], made["collection"], made["batch"], made["document"]
     batch, retriever, alert = state, made["retriever"], made["alert"]
+    taxonomy, cluster = made["taxonomy"], made["cluster"]
     with live.client() as admin_a:
         hook = admin_a.post("/v1/organizations/webhooks", json={"webhook_name": f"hook-{tag}", "events": ["*"],
                                                                 "url": "http://127.0.0.1:9/hook"}).json()  # loopback: allowed on the test server, nothing listens
@@ -40,7 +41,9 @@ def walls(live):
            "collection": (coll["collection_id"], coll["collection_name"]), "batch": (batch["batch_id"], None),
            "task": (state["task_id"], None), "document": (doc["document_id"], None),
            "retriever": (retriever["retriever_id"], retriever["retriever_name"]),
-           "alert": (alert["alert_id"], alert["alert_name"]), "webhook": (hook["webhook_id"], hook["webhook_name"])}
+           "alert": (alert["alert_id"], alert["alert_name"]), "webhook": (hook["webhook_id"], hook["webhook_name"]),
+           "taxonomy": (taxonomy["taxonomy_id"], taxonomy["taxonomy_name"]),
+           "cluster": (cluster["cluster_id"], cluster["cluster_name"])}
     yield live, a, key_b, ns_b["namespace_id"], ids
     with live.client() as admin_a:  # the webhook is organisation-wide: other tests list the organisation's
         admin_a.delete(f"/v1/organizations/webhooks/{hook['webhook_id']}")
@@ -79,6 +82,16 @@ def _calls(ids: dict) -> list[tuple[str, str, dict | None]]:
                 ("PUT", f"/v1/organizations/webhooks/{ident}", {"webhook_name": "mine"}),
                 ("DELETE", f"/v1/organizations/webhooks/{ident}", None),
                 ("POST", f"/v1/organizations/webhooks/{ident}/test", None)]
+    for ident in filter(None, ids["taxonomy"]):
+        out += [("GET", f"/v1/taxonomies/{ident}", None), ("PATCH", f"/v1/taxonomies/{ident}", {"description": "mine"}),
+                ("GET", f"/v1/taxonomies/{ident}/versions", None), ("DELETE", f"/v1/taxonomies/{ident}", None),
+                ("POST", f"/v1/taxonomies/{ident}/execute", {"documents": [{"text": "glacier"}]}),
+                ("POST", f"/v1/collections/{ids['collection'][0]}/apply-taxonomy", {"taxonomy_id": ident})]
+    for ident in filter(None, ids["cluster"]):
+        out += [("GET", f"/v1/clusters/{ident}", None), ("PATCH", f"/v1/clusters/{ident}", {"description": "mine"}),
+                ("POST", f"/v1/clusters/{ident}/execute", {}), ("GET", f"/v1/clusters/{ident}/executions", None),
+                ("GET", f"/v1/clusters/{ident}/groups", None), ("GET", f"/v1/clusters/{ident}/visualization", None),
+                ("DELETE", f"/v1/clusters/{ident}", None)]
     out += [("GET", f"/v1/batches/{ids['batch'][0]}", None), ("POST", f"/v1/batches/{ids['batch'][0]}/cancel", None),
             ("GET", f"/v1/tasks/{ids['task'][0]}", None), ("GET", f"/v1/documents/{ids['document'][0]}", None),
             ("GET", f"/v1/documents/{ids['document'][0]}/lineage", None),
@@ -105,6 +118,8 @@ def test_lists_across_the_wall_show_nothing_of_the_other_organisation(walls):
         assert b.post("/v1/collections/list", json={}).json()["total_count"] == 0
         assert b.get("/v1/retrievers").json()["total_count"] == 0
         assert b.get("/v1/alerts").json()["total_count"] == 0
+        assert b.post("/v1/taxonomies/list", json={}).json()["total"] == 0
+        assert b.post("/v1/clusters/list", json={}).json()["total"] == 0
         assert b.post("/v1/organizations/webhooks/list", json={}).json()["total"] == 0
         assert [n["namespace_id"] for n in b.get("/v1/namespaces").json()["results"]] == [ns_b]
 
@@ -113,6 +128,8 @@ def test_nothing_of_the_first_organisation_changed(walls):
     live, a, key_b, ns_b, ids = walls
     assert a.get(f"/v1/buckets/{ids['bucket'][0]}").json()["object_count"] == 1
     assert a.get(f"/v1/alerts/{ids['alert'][0]}").json()["description"] is None
+    assert a.get(f"/v1/taxonomies/{ids['taxonomy'][0]}").json()["description"] is None
+    assert a.get(f"/v1/clusters/{ids['cluster'][0]}").json()["description"] is None
     assert a.post(f"/v1/retrievers/{ids['retriever'][0]}/execute",
                   json={"inputs": {"query": "glacier"}}).json()["documents"]
     with live.client() as admin_a:
