@@ -196,7 +196,7 @@ def main() -> None:
                                               args.duration, args.create_share, args.seed + 1000))
         lines = {name: _summary(name, rec.latencies.get(name, []), rec.errors.get(name, 0), load_s)
                  for name in ("retriever_execute", "object_create", "health")}
-        for name, line in lines.items():
+        for line in lines.values():
             print(json.dumps({"stage": "load", "clients": args.clients, "seconds": round(load_s, 1), **line}),
                   flush=True)
         execute = lines["retriever_execute"]

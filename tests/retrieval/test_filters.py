@@ -54,3 +54,26 @@ def test_regex_filters_run_in_linear_time_and_refuse_what_re2_cannot_do():
     with pytest.raises(WarehouseError, match="RE2") as exc:
         compile_filter({"field": "text", "operator": "regex", "value": r"(?=look)ahead"}, "filters")
     assert exc.value.status == 422 and exc.value.details["location"] == "filters.value"
+
+
+def test_booleans_are_matched_here_not_by_the_engine(tmp_path):
+    """Qdrant Edge's MatchValue(True) matches no point (indexed or not), so boolean conditions are evaluated on the
+    payloads; the rest of a filter still goes to the engine when it can."""
+    import uuid
+
+    from warehouse.index.base import IndexPoint, VectorSpec
+    from warehouse.index.edge import EdgeIndexStore
+
+    for expr in ({"field": "reviewed", "operator": "eq", "value": True},
+                 {"field": "reviewed", "operator": "ne", "value": False},
+                 {"field": "reviewed", "operator": "in", "value": [True]}):
+        compiled = compile_filter(expr)
+        assert compiled.qdrant is None
+        assert compiled.matches({"reviewed": True}) and not compiled.matches({"reviewed": False})
+    assert compile_filter({"field": "year", "operator": "eq", "value": 2001}).qdrant is not None
+    # The engine really cannot: what this works around.
+    store = EdgeIndexStore(tmp_path)
+    store.ensure_vectors("ns", [VectorSpec("v", 2)])
+    store.upsert("ns", [IndexPoint(id=str(uuid.uuid4()), vectors={"v": [1.0, 0.0]}, payload={"reviewed": True})])
+    assert store.count("ns", {"must": [{"key": "reviewed", "match": {"value": True}}]}) == 0
+    assert store.count("ns") == 1

@@ -21,6 +21,7 @@ from warehouse.api.routes import (
     clusters,
     collections,
     discovery,
+    documents,
     namespaces,
     objects,
     retrievers,
@@ -64,7 +65,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.add_middleware(BodyGuard, max_bytes=settings.max_body_bytes, max_depth=settings.max_json_depth)
     app.add_middleware(ErrorEnvelope)  # added last: the outermost of ours
     install_error_handlers(app)
-    for module in (namespaces, buckets, objects, batches, collections, retrievers, taxonomies, clusters, alerts,
+    for module in (namespaces, buckets, objects, batches, documents, collections, retrievers, taxonomies, clusters, alerts,
                    webhooks, api_keys, discovery, internal):
         app.include_router(module.router, responses=ERROR_RESPONSES)
 

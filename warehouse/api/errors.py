@@ -152,7 +152,7 @@ def _methods_for(request: Request) -> list[str]:
     best: tuple[tuple[int, ...], dict] | None = None
     for template, operations in request.app.openapi().get("paths", {}).items():
         segments = template.strip("/").split("/")
-        if len(segments) == len(parts) and all(t.startswith("{") or t == p for t, p in zip(segments, parts)):
+        if len(segments) == len(parts) and all(t.startswith("{") or t == p for t, p in zip(segments, parts, strict=True)):
             rank = tuple(0 if t.startswith("{") else 1 for t in segments)
             if best is None or rank > best[0]:
                 best = (rank, operations)

@@ -100,10 +100,14 @@ def _normalize(expr: Any, where: str = "filters") -> dict[str, Any]:
 def _pushable(node: dict[str, Any]) -> bool:
     if "op" in node:
         return all(_pushable(i) for i in node["items"])
+    if isinstance(node["value"], list) and any(isinstance(v, bool) for v in node["value"]):
+        return False  # booleans: see eq below
     if node["operator"] in ("gt", "lt", "gte", "lte"):
         return isinstance(node["value"], int | float) and not isinstance(node["value"], bool)
     if node["operator"] in ("eq", "ne"):
-        return isinstance(node["value"], str | int | bool) or node["value"] is None
+        # booleans are matched here, not by the engine: Qdrant Edge's MatchValue(True) matches no point, indexed
+        # or not (tests/retrieval/test_filters.py::test_booleans_are_matched_here_not_by_the_engine)
+        return (isinstance(node["value"], str | int) and not isinstance(node["value"], bool)) or node["value"] is None
     return node["operator"] in _PUSHABLE
 
 

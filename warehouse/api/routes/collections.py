@@ -16,7 +16,7 @@ from warehouse.catalog.lookups import get_collection
 from warehouse.catalog.paging import MAX_OFFSET, page_args
 from warehouse.errors import WarehouseError, not_found
 from warehouse.extractors.loader import code_version
-from warehouse.ids import uuid_from_document_id
+from warehouse.retrieval import documents as docs
 from warehouse.retrieval.documents import document_view
 from warehouse.retrieval.filters import compile_filter
 from warehouse.services import Services
@@ -128,8 +128,7 @@ def trigger(collection_identifier: str, body: TriggerCollectionRequest | None = 
 
 
 # -- documents -----------------------------------------------------------------------------------------
-def _vector_names(c: Collection) -> dict[str, str]:
-    return {vi["index"]["name"]: vi["name"] for vi in c.vector_indexes or []}
+_vector_names = docs.vector_names
 
 
 def _cursor(value: str | None) -> str | None:
@@ -193,14 +192,7 @@ def list_documents_get(collection_identifier: str, limit: int | None = Query(Non
 
 
 def _document(svc: Services, ns_id: str, document_id: str, collection: Collection | None, with_vectors: bool = False):
-    try:
-        point = str(uuid_from_document_id(document_id))
-    except ValueError as exc:
-        raise WarehouseError(422, f"malformed document id {document_id!r}: {exc}", {"document_id": document_id}) from exc
-    hits = svc.index.retrieve(ns_id, [point], with_vectors=with_vectors)
-    if not hits or (collection is not None and hits[0].payload.get("collection_id") != collection.collection_id):
-        raise not_found("document", document_id)
-    return hits[0]
+    return docs.fetch(svc, ns_id, document_id, collection, with_vectors)
 
 
 @router.get("/v1/collections/{collection_identifier}/documents/{document_id}", summary="Get a document")
@@ -214,7 +206,13 @@ def get_document(collection_identifier: str, document_id: str, return_vectors: b
 @router.get("/v1/documents/{document_id}", summary="Get a document by id (namespace-wide)")
 def get_document_any(document_id: str, return_vectors: bool = False, ns: Namespace = Depends(namespace),
                      svc: Services = Depends(services)):
-    return document_view(_document(svc, ns.namespace_id, document_id, None, return_vectors), return_vectors)
+    hit = _document(svc, ns.namespace_id, document_id, None, return_vectors)
+    names = None
+    if return_vectors:  # vectors by the collection's feature names, as the collection-scoped read gives them
+        with svc.catalog.session() as s:
+            c = s.get(Collection, (hit.payload or {}).get("collection_id"))
+            names = _vector_names(c) if c is not None else None
+    return document_view(hit, return_vectors, names)
 
 
 def _lineage(svc: Services, ns: Namespace, document_id: str, collection: Collection | None) -> dict:

@@ -25,6 +25,14 @@ from warehouse.api.schemas.collections import (
     TriggerCollectionRequest,
 )
 from warehouse.api.schemas.common import ListRequest, Strict
+from warehouse.api.schemas.documents import (
+    BatchDeleteDocumentsRequest,
+    BatchGetDocumentsRequest,
+    BatchUpdateDocumentsRequest,
+    CreateDocumentRequest,
+    DocumentUpdate,
+    UpdateDocumentRequest,
+)
 from warehouse.api.schemas.enrichment import (
     AlertRequest,
     ApplyTaxonomyRequest,
@@ -47,6 +55,12 @@ from warehouse.api.schemas.retrievers import (
 )
 
 __all__ = [
+    "BatchDeleteDocumentsRequest",
+    "BatchGetDocumentsRequest",
+    "BatchUpdateDocumentsRequest",
+    "CreateDocumentRequest",
+    "DocumentUpdate",
+    "UpdateDocumentRequest",
     "CreateApiKeyRequest",
     "ResourceScope",
     "UpdateApiKeyRequest",

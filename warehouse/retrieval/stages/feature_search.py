@@ -138,7 +138,7 @@ class FeatureSearchStage(Stage):
                 if isinstance(vec, list) and vec and isinstance(vec[0], list):
                     vec = vec[0]
                 if not isinstance(vec, list) or len(vec) != feature.embedding_dim:
-                    raise WarehouseError(422, f"vector query for {search.feature_uri} must be a list of "
+                    raise WarehouseError(422, f"vector query (query.value) for {search.feature_uri} must be a list of "
                                    f"{feature.embedding_dim} numbers", {"feature_uri": search.feature_uri})
                 return [float(x) for x in vec]
             if mode == "document":
