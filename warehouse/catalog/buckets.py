@@ -71,3 +71,44 @@ def delete_object(svc: Services, ns: Namespace, bucket: Bucket, obj: Object) -> 
         s.query(Object).filter(Object.object_id == obj.object_id).delete()
     svc.index.delete(ns.namespace_id, {"must": [{"key": "source_object_id", "match": {"value": obj.object_id}}]})
     svc.objects.delete_prefix(f"{ns.namespace_id}/{bucket.bucket_id}/{obj.object_id}/")
+
+
+#: update keys of the reference's BucketUpdateRequest this server does not implement: refused, named
+BUCKET_UPDATE_UNSUPPORTED = ("storage_class", "destination", "ingest_filter", "unique_key")
+
+
+def update_bucket(svc: Services, ns: Namespace, bucket: Bucket, fields: dict[str, Any]) -> Bucket:
+    """Rename, describe, re-tag a bucket, or add properties to its schema (PATCH and PUT: the keys given change).
+    A property's type cannot change, nor a property go: objects were stored and processed under it."""
+    for key in BUCKET_UPDATE_UNSUPPORTED:
+        if fields.get(key) is not None:
+            raise WarehouseError(422, f"{key} cannot be changed on this server; leave it out", {"location": key})
+    with svc.catalog.session() as s:
+        row = s.get(Bucket, bucket.bucket_id)
+        name = fields.get("bucket_name")
+        if name is not None and name != row.bucket_name:
+            clash = s.query(Bucket).filter(Bucket.namespace_id == ns.namespace_id, Bucket.bucket_name == name).one_or_none()
+            if clash is not None:
+                raise WarehouseError(409, f"bucket {name!r} already exists in this namespace", {"bucket_id": clash.bucket_id})
+            row.bucket_name = name
+        if "description" in fields:
+            row.description = fields["description"]
+        if fields.get("metadata") is not None:
+            row.metadata_ = fields["metadata"]
+        if fields.get("bucket_schema") is not None:
+            old = (row.bucket_schema or {}).get("properties") or {}
+            new = fields["bucket_schema"].get("properties") or {}
+            gone = sorted(set(old) - set(new))
+            if gone:
+                raise WarehouseError(422, f"bucket_schema: properties {gone} would be removed; a schema update may only "
+                                     "add properties (objects were stored under these)",
+                                     {"location": f"bucket_schema.properties.{gone[0]}"})
+            for prop, spec in new.items():
+                if prop in old and old[prop].get("type") != spec.get("type"):
+                    raise WarehouseError(422, f"bucket_schema.properties.{prop}: type {old[prop].get('type')!r} cannot "
+                                         f"become {spec.get('type')!r}; add a new property instead",
+                                         {"location": f"bucket_schema.properties.{prop}.type"})
+            row.bucket_schema = {**(row.bucket_schema or {}), "properties": new}
+        s.flush()
+        s.expunge(row)
+    return row

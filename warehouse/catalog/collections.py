@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from warehouse.catalog.batches import ACTIVE
 from warehouse.catalog.lookups import get_bucket, get_collection
-from warehouse.catalog.models import Batch, Collection, Namespace, Retriever
+from warehouse.catalog.models import Batch, Bucket, Collection, Namespace, Retriever
 from warehouse.errors import WarehouseError
 from warehouse.ids import new_id
 from warehouse.index.base import VectorSpec
@@ -90,6 +90,16 @@ class CollectionRequest:
     enabled: bool = True
 
 
+def _check_passthrough(items: list[Any]) -> None:
+    for i, item in enumerate(items):
+        source = item if isinstance(item, str) else item.get("source_path") or ""
+        target = item if isinstance(item, str) else item.get("target_path") or source.split(".")[-1]
+        if target.split(".")[0] in SYSTEM_FIELDS:
+            raise WarehouseError(422, f"feature_extractor.field_passthrough[{i}]: {target!r} is a field the warehouse "
+                                 f"writes itself ({sorted(SYSTEM_FIELDS)}); pick another target_path",
+                                 {"location": f"feature_extractor.field_passthrough[{i}].target_path"})
+
+
 def create_collection(svc: Services, ns: Namespace, req: CollectionRequest) -> Collection:
     """Validate ``req`` against the extractor and the namespace, store the collection, create its vector and
     payload indexes, add its Dagster partition and record ``collection.created``."""
@@ -103,13 +113,7 @@ def create_collection(svc: Services, ns: Namespace, req: CollectionRequest) -> C
     except LookupError as exc:
         raise WarehouseError(422, str(exc), {"location": "feature_extractor"}) from exc
     params = ext.validate_parameters(req.parameters)
-    for i, item in enumerate(req.field_passthrough):
-        source = item if isinstance(item, str) else item.get("source_path") or ""
-        target = item if isinstance(item, str) else item.get("target_path") or source.split(".")[-1]
-        if target.split(".")[0] in SYSTEM_FIELDS:
-            raise WarehouseError(422, f"feature_extractor.field_passthrough[{i}]: {target!r} is a field the warehouse "
-                                 f"writes itself ({sorted(SYSTEM_FIELDS)}); pick another target_path",
-                                 {"location": f"feature_extractor.field_passthrough[{i}].target_path"})
+    _check_passthrough(req.field_passthrough)
     if isinstance(req.input_mappings, dict) and not all(isinstance(p, str) for p in req.input_mappings.values()):
         raise WarehouseError(422, "input_mappings values must be object paths (strings)",
                              {"location": "feature_extractor.input_mappings"})
@@ -153,6 +157,63 @@ def delete_collection(svc: Services, ns: Namespace, identifier: str) -> tuple[Co
     svc.dagster.delete_partition("collections", c.collection_id)
     record_collection_event(svc, "collection.deleted", c)
     return c, users
+
+
+#: what a collection update may change; anything else of the collection is refused with the reason
+COLLECTION_UPDATABLE = ("collection_name", "description", "metadata", "enabled", "feature_extractor")
+
+
+def update_collection(svc: Services, ns: Namespace, c: Collection, fields: dict[str, Any]) -> Collection:
+    """Rename, describe, re-tag, enable/disable a collection, or change its ``field_passthrough`` (applies to the
+    documents written from now on). Its extractor, mappings and parameters cannot change: its documents and vector
+    indexes were made by them — create a new collection for another extractor."""
+    other = sorted(k for k in fields if k not in COLLECTION_UPDATABLE and fields[k] is not None)
+    if other:
+        raise WarehouseError(422, f"{other[0]} cannot be changed on an existing collection (its documents were made "
+                             f"from it); create a new collection. Updatable: {list(COLLECTION_UPDATABLE)}",
+                             {"location": other[0]})
+    fe = fields.get("feature_extractor") or {}
+    current = c.feature_extractor or {}
+    for key, value in fe.items():
+        if key == "field_passthrough" or value is None:
+            continue
+        if key in ("feature_extractor_name", "version") and value == current.get(key):
+            continue
+        raise WarehouseError(422, f"feature_extractor.{key} cannot change: the collection's documents and vector "
+                             "indexes were made by its extractor as configured; create a new collection (only "
+                             "field_passthrough may change)", {"location": f"feature_extractor.{key}"})
+    if fe.get("field_passthrough") is not None:
+        _check_passthrough(fe["field_passthrough"])
+    with svc.catalog.session() as s:
+        row = s.get(Collection, c.collection_id)
+        name = fields.get("collection_name")
+        if name is not None and name != row.collection_name:
+            if s.query(Collection).filter(Collection.namespace_id == ns.namespace_id,
+                                          Collection.collection_name == name).count():
+                raise WarehouseError(409, f"collection {name!r} already exists in this namespace",
+                                     {"location": "collection_name"})
+            row.collection_name = name
+        if "description" in fields:
+            row.description = fields["description"]
+        if fields.get("metadata") is not None:
+            row.metadata_ = {**fields["metadata"], **{k: v for k, v in (row.metadata_ or {}).items()
+                                                       if k.startswith("_")}}  # keeps the system's _indexed
+        if fields.get("enabled") is not None:
+            row.enabled = 1 if fields["enabled"] else 0
+        if fe.get("field_passthrough") is not None:
+            row.feature_extractor = {**current, "field_passthrough": fe["field_passthrough"]}
+        s.flush()
+        s.expunge(row)
+    if fe.get("field_passthrough") is not None:
+        with svc.catalog.session() as s:
+            buckets = [s.get(Bucket, b) for b in (row.source or {}).get("bucket_ids", [])]
+            schemas = [b.bucket_schema or {} for b in buckets if b is not None]
+        svc.index.ensure_payload_indexes(ns.namespace_id, payload_indexes(ns, row, schemas))
+    svc.record_event("collection.updated", row.namespace_id, row.collection_id,
+                     {"collection_id": row.collection_id, "collection_name": row.collection_name,
+                      "changed": sorted(k for k in fields if fields[k] is not None)},
+                     f"collection.updated:{row.collection_id}:{new_id('upd')}")  # every update is an event
+    return row
 
 
 def record_collection_event(svc: Services, event_type: str, c: Collection) -> None:

@@ -133,3 +133,46 @@ def delete_namespace(svc: Services, ns: Namespace) -> None:
     for name, keys in partitions.items():
         for key in keys:
             svc.dagster.delete_partition(name, key)
+
+
+#: update keys of the reference's PatchNamespaceRequest this server does not implement: refused, named
+NAMESPACE_UPDATE_UNSUPPORTED = ("auto_create_indexes", "adaptive_indexing", "repair_vectors", "infrastructure",
+                                "trusted_issuers", "spend_budget", "pinned", "tiering", "expires_at", "ttl_seconds",
+                                "cost_cap_override")
+
+
+def update_namespace(svc: Services, ns: Namespace, fields: dict[str, Any]) -> Namespace:
+    """Rename, describe, add extractors to, or re-declare the payload indexes of a namespace (PATCH and PUT: the
+    keys given change, the others stay)."""
+    for key in NAMESPACE_UPDATE_UNSUPPORTED:
+        if fields.get(key) is not None:
+            raise WarehouseError(422, f"{key} is not supported by this server; leave it out", {"location": key})
+    for fe in fields.get("feature_extractors") or []:
+        try:
+            svc.registry.get(fe["feature_extractor_name"], fe.get("version", "v1"))
+        except LookupError as exc:
+            raise WarehouseError(422, str(exc), {"location": "feature_extractors"}) from exc
+    indexes = (normalize_payload_indexes(fields["payload_indexes"])
+               if fields.get("payload_indexes") is not None else None)
+    with svc.catalog.session() as s:
+        row = s.get(Namespace, ns.namespace_id)
+        name = fields.get("namespace_name")
+        if name is not None and name != row.namespace_name:
+            clash = s.query(Namespace).filter(Namespace.organization_id == row.organization_id,
+                                              Namespace.namespace_name == name).one_or_none()
+            if clash is not None:
+                raise WarehouseError(409, f"namespace {name!r} already exists", {"namespace_id": clash.namespace_id})
+            row.namespace_name = name
+        if "description" in fields:
+            row.description = fields["description"]
+        if fields.get("feature_extractors"):
+            have = {(f["feature_extractor_name"], f.get("version", "v1")) for f in row.feature_extractors or []}
+            row.feature_extractors = list(row.feature_extractors or []) + [
+                f for f in fields["feature_extractors"] if (f["feature_extractor_name"], f.get("version", "v1")) not in have]
+        if indexes is not None:
+            row.payload_indexes = indexes
+        s.flush()
+        s.expunge(row)
+    if indexes:  # types checked above; a namespace without documents yet gets them with its first collection
+        svc.index.ensure_payload_indexes(ns.namespace_id, {i["field_name"]: i["type"] for i in indexes})
+    return row

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Query
 
 from warehouse.api.deps import namespace, services
-from warehouse.api.schemas import CreateBucketRequest, ListRequest
+from warehouse.api.schemas import CreateBucketRequest, ListRequest, UpdateBucketRequest
 from warehouse.api.views import bucket_view, listing
 from warehouse.catalog import Bucket, Namespace
 from warehouse.catalog import buckets as bucket_ops
@@ -51,6 +51,17 @@ def _list_buckets(svc: Services, ns: Namespace, body: ListRequest):
 def get_bucket_route(bucket_identifier: str, ns: Namespace = Depends(namespace), svc: Services = Depends(services)):
     with svc.catalog.session() as s:
         b = get_bucket(s, ns.namespace_id, bucket_identifier)
+        return bucket_view(b, *bucket_ops.bucket_stats(s, b.bucket_id))
+
+
+@router.patch("/{bucket_identifier}", summary="Update a bucket (the keys given; the schema may only grow)")
+@router.put("/{bucket_identifier}", summary="Update a bucket (the keys given; the schema may only grow)")
+def update_bucket_route(bucket_identifier: str, body: UpdateBucketRequest, ns: Namespace = Depends(namespace),
+                        svc: Services = Depends(services)):
+    with svc.catalog.session() as s:
+        b = get_bucket(s, ns.namespace_id, bucket_identifier)
+    b = bucket_ops.update_bucket(svc, ns, b, body.model_dump(exclude_unset=True))
+    with svc.catalog.session() as s:
         return bucket_view(b, *bucket_ops.bucket_stats(s, b.bucket_id))
 
 

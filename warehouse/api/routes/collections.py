@@ -7,7 +7,12 @@ import uuid
 from fastapi import APIRouter, Depends, Query
 
 from warehouse.api.deps import namespace, services
-from warehouse.api.schemas import CreateCollectionRequest, ListRequest, TriggerCollectionRequest
+from warehouse.api.schemas import (
+    CreateCollectionRequest,
+    ListRequest,
+    TriggerCollectionRequest,
+    UpdateCollectionRequest,
+)
 from warehouse.api.views import collection_view, listing
 from warehouse.catalog import Batch, Bucket, Collection, Namespace, Object
 from warehouse.catalog import collections as collection_ops
@@ -94,6 +99,15 @@ def get_collection_route(collection_identifier: str, ns: Namespace = Depends(nam
     with svc.catalog.session() as s:
         c = get_collection(s, ns.namespace_id, collection_identifier)
     return _view(svc, c)
+
+
+@router.patch("/v1/collections/{collection_identifier}",
+              summary="Update a collection: name, description, metadata, enabled, field_passthrough")
+def update_collection_route(collection_identifier: str, body: UpdateCollectionRequest,
+                            ns: Namespace = Depends(namespace), svc: Services = Depends(services)):
+    with svc.catalog.session() as s:
+        c = get_collection(s, ns.namespace_id, collection_identifier)
+    return _view(svc, collection_ops.update_collection(svc, ns, c, body.model_dump(exclude_unset=True)))
 
 
 @router.get("/v1/collections/{collection_identifier}/features", summary="Feature URIs of a collection")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Query
 
 from warehouse.api.deps import caller, services
-from warehouse.api.schemas import CreateNamespaceRequest, ListRequest
+from warehouse.api.schemas import CreateNamespaceRequest, ListRequest, UpdateNamespaceRequest
 from warehouse.api.views import listing, namespace_view
 from warehouse.catalog import Namespace, namespaces
 from warehouse.catalog.api_keys import Grant
@@ -57,6 +57,17 @@ def get(namespace_identifier: str, who: Grant = Depends(caller), svc: Services =
     ns = namespaces.find_namespace(svc.catalog, who.organization_id, namespace_identifier)
     if ns is None or not who.reaches(ns.namespace_id):
         raise not_found("namespace", namespace_identifier)
+    return namespace_view(ns, svc.registry, namespaces.namespace_counts(svc, ns))
+
+
+@router.patch("/{namespace_identifier}", summary="Update a namespace (the keys given)")
+@router.put("/{namespace_identifier}", summary="Update a namespace (the keys given)")
+def update(namespace_identifier: str, body: UpdateNamespaceRequest, who: Grant = Depends(caller),
+           svc: Services = Depends(services)):
+    ns = namespaces.find_namespace(svc.catalog, who.organization_id, namespace_identifier)
+    if ns is None or not who.reaches(ns.namespace_id):
+        raise not_found("namespace", namespace_identifier)
+    ns = namespaces.update_namespace(svc, ns, body.model_dump(exclude_unset=True))
     return namespace_view(ns, svc.registry, namespaces.namespace_counts(svc, ns))
 
 

@@ -16,6 +16,7 @@ from warehouse.api.schemas.buckets import (
     CreateObjectRequest,
     CreateObjectsBatchRequest,
     SchemaField,
+    UpdateBucketRequest,
 )
 from warehouse.api.schemas.collections import (
     CreateCollectionRequest,
@@ -23,6 +24,8 @@ from warehouse.api.schemas.collections import (
     FieldPassthrough,
     SourceConfig,
     TriggerCollectionRequest,
+    UpdateCollectionRequest,
+    UpdateFeatureExtractor,
 )
 from warehouse.api.schemas.common import ListRequest, Strict
 from warehouse.api.schemas.documents import (
@@ -44,7 +47,11 @@ from warehouse.api.schemas.enrichment import (
     TaxonomyRequest,
     WebhookRequest,
 )
-from warehouse.api.schemas.namespaces import CreateNamespaceRequest, FeatureExtractorRef
+from warehouse.api.schemas.namespaces import (
+    CreateNamespaceRequest,
+    FeatureExtractorRef,
+    UpdateNamespaceRequest,
+)
 from warehouse.api.schemas.retrievers import (
     AdhocExecuteRequest,
     BatchExecuteRequest,
@@ -55,6 +62,10 @@ from warehouse.api.schemas.retrievers import (
 )
 
 __all__ = [
+    "UpdateBucketRequest",
+    "UpdateCollectionRequest",
+    "UpdateFeatureExtractor",
+    "UpdateNamespaceRequest",
     "BatchDeleteDocumentsRequest",
     "BatchGetDocumentsRequest",
     "BatchUpdateDocumentsRequest",

@@ -48,6 +48,24 @@ class CreateBucketRequest(Strict):
         return rename_aliases(data, {"schema": "bucket_schema", "name": "bucket_name"})
 
 
+class UpdateBucketRequest(Strict):
+    """PATCH / PUT a bucket: the keys given change; ``bucket_schema`` may only add properties."""
+
+    bucket_name: str | None = Field(default=None, min_length=1, max_length=255)
+    description: str | None = None
+    metadata: dict[str, Any] | None = None
+    bucket_schema: BucketSchema | None = None
+    storage_class: Any = Field(default=None, description="Cannot change here: refused when set.")
+    destination: Any = Field(default=None, description="Cannot change here: refused when set.")
+    ingest_filter: Any = Field(default=None, description="Cannot change here: refused when set.")
+    unique_key: Any = Field(default=None, description="Cannot change here: refused when set.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _aliases(cls, data):
+        return rename_aliases(data, {"schema": "bucket_schema", "name": "bucket_name"})
+
+
 # -- objects ------------------------------------------------------------------------------------
 class BlobRequest(Strict):
     property: str = Field(min_length=1)

@@ -83,3 +83,30 @@ class TriggerCollectionRequest(Strict):
     source_filters: Any = None
     dedup_strategy: Literal["skip", "replace", "force"] | None = None
     reembed: bool | None = None
+
+
+class UpdateFeatureExtractor(Strict):
+    """Only ``field_passthrough`` may change; the rest must be left out or repeat the current value."""
+
+    feature_extractor_name: str | None = None
+    version: str | None = None
+    input_mappings: Any = None
+    parameters: dict[str, Any] | None = None
+    field_passthrough: list[str | FieldPassthrough] | None = None
+
+
+class UpdateCollectionRequest(Strict):
+    """PATCH a collection: name, description, metadata, enabled, field_passthrough. Source and extractor are
+    refused with the reason (the collection's documents were made from them)."""
+
+    collection_name: str | None = Field(default=None, min_length=1, max_length=255)
+    description: str | None = None
+    metadata: dict[str, Any] | None = None
+    enabled: bool | None = None
+    feature_extractor: UpdateFeatureExtractor | None = None
+    source: Any = Field(default=None, description="Cannot change: refused when set.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _aliases(cls, data):
+        return rename_aliases(data, {"name": "collection_name"})

@@ -1,0 +1,100 @@
+"""PATCH / PUT of namespaces, buckets and collections: what may change does, what may not is refused with the
+reason and the field named, and a refused update changes nothing."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+
+from warehouse.api.app import create_app
+from warehouse.catalog.bootstrap import ensure_api_key, ensure_namespace
+from warehouse.services import Services
+from warehouse.settings import Settings
+
+
+@pytest.fixture()
+def http(tmp_path):
+    settings = Settings(home=tmp_path, warm_batch_workers=False)
+    svc = Services.from_settings(settings)
+    key = ensure_api_key(svc.catalog, settings.organization_id)
+    ensure_namespace(svc.catalog, settings.organization_id, "default")
+    ensure_namespace(svc.catalog, settings.organization_id, "taken")
+    client = TestClient(create_app(settings, svc, resume=False))
+    client.headers.update({"Authorization": f"Bearer {key}", "X-Namespace": "default"})
+    for name in ("b", "b2"):
+        client.post("/v1/buckets", json={"bucket_name": name, "bucket_schema": {"properties": {
+            "content": {"type": "text"}, "genre": {"type": "string"}}}})
+    for name in ("c", "c2"):
+        client.post("/v1/collections", json={
+            "collection_name": name, "source": {"type": "bucket", "bucket_ids": ["b"]},
+            "feature_extractor": {"feature_extractor_name": "text_extractor", "version": "v1",
+                                  "input_mappings": {"text": "content"}}})
+    yield client
+    svc.close()
+
+
+def _refused(resp, status: int, where: str) -> None:
+    assert resp.status_code == status, resp.text
+    err = resp.json()["error"]
+    assert where in (err["details"].get("location") or err["message"]), err
+
+
+@pytest.mark.parametrize("method", ["PATCH", "PUT"])
+def test_a_namespace_is_renamed_described_and_reindexed(http, method):
+    resp = http.request(method, "/v1/namespaces/default", json={
+        "namespace_name": "main", "description": "the main one", "payload_indexes": [
+            {"field_name": "genre", "type": "keyword"}]})
+    assert resp.status_code == 200, resp.text
+    got = http.get("/v1/namespaces/main").json()
+    assert got["description"] == "the main one" and got["namespace_name"] == "main"
+    assert {"field_name": "genre", "type": "keyword"} in got["payload_indexes"]
+    assert http.get("/v1/namespaces/default").status_code == 404
+    _refused(http.request(method, "/v1/namespaces/main", json={"namespace_name": "taken"}), 409, "taken")
+    _refused(http.request(method, "/v1/namespaces/main", json={"ttl_seconds": 3600}), 422, "ttl_seconds")
+    _refused(http.request(method, "/v1/namespaces/main", json={"payload_indexes": [{"field_name": "x", "type": "blob"}]}),
+             422, "payload_indexes[0]")
+    assert http.get("/v1/namespaces/main").json()["description"] == "the main one"
+
+
+def test_a_bucket_is_renamed_and_its_schema_only_grows(http):
+    resp = http.patch("/v1/buckets/b", json={"bucket_name": "books", "description": "d", "metadata": {"team": "x"},
+                                             "bucket_schema": {"properties": {"content": {"type": "text"},
+                                                                              "genre": {"type": "string"},
+                                                                              "year": {"type": "integer"}}}})
+    assert resp.status_code == 200, resp.text
+    got = http.get("/v1/buckets/books").json()
+    assert got["description"] == "d" and got["metadata"] == {"team": "x"}
+    assert set(got["bucket_schema"]["properties"]) == {"content", "genre", "year"}
+    _refused(http.put("/v1/buckets/books", json={"bucket_name": "b2"}), 409, "b2")
+    _refused(http.patch("/v1/buckets/books", json={"bucket_schema": {"properties": {"content": {"type": "text"}}}}),
+             422, "bucket_schema.properties.genre")
+    _refused(http.patch("/v1/buckets/books", json={"bucket_schema": {"properties": {
+        "content": {"type": "image"}, "genre": {"type": "string"}, "year": {"type": "integer"}}}}),
+        422, "bucket_schema.properties.content.type")
+    _refused(http.patch("/v1/buckets/books", json={"unique_key": {"fields": ["genre"]}}), 422, "unique_key")
+    assert set(http.get("/v1/buckets/books").json()["bucket_schema"]["properties"]) == {"content", "genre", "year"}
+
+
+def test_a_collection_changes_what_it_may_and_refuses_its_extractor(http):
+    resp = http.patch("/v1/collections/c", json={
+        "collection_name": "articles", "description": "news", "enabled": False,
+        "feature_extractor": {"field_passthrough": [{"source_path": "genre"}]}})
+    assert resp.status_code == 200, resp.text
+    got = http.get("/v1/collections/articles").json()
+    assert got["description"] == "news" and got["enabled"] is False
+    assert got["feature_extractor"]["field_passthrough"] == [{"source_path": "genre"}]
+    assert got["feature_extractor"]["input_mappings"] == {"text": "content"}
+    _refused(http.patch("/v1/collections/articles", json={"collection_name": "c2"}), 409, "collection_name")
+    _refused(http.patch("/v1/collections/articles", json={"feature_extractor": {"feature_extractor_name": "other"}}),
+             422, "feature_extractor.feature_extractor_name")
+    _refused(http.patch("/v1/collections/articles", json={"feature_extractor": {"input_mappings": {"text": "genre"}}}),
+             422, "feature_extractor.input_mappings")
+    _refused(http.patch("/v1/collections/articles", json={"source": {"type": "bucket", "bucket_ids": ["b2"]}}),
+             422, "source")
+    _refused(http.patch("/v1/collections/articles", json={"feature_extractor": {"field_passthrough": [
+        {"source_path": "genre", "target_path": "collection_id"}]}}), 422, "field_passthrough[0].target_path")
+    # Repeating the extractor as it is, is no change.
+    same = http.patch("/v1/collections/articles", json={"feature_extractor": {
+        "feature_extractor_name": "text_extractor", "version": "v1"}, "enabled": True})
+    assert same.status_code == 200 and same.json()["enabled"] is True
+    assert http.get("/v1/collections/articles").json()["feature_extractor"]["field_passthrough"][0]["source_path"] == "genre"
