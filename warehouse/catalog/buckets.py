@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from warehouse.catalog.batches import ACTIVE
 from warehouse.catalog.lookups import get_bucket
 from warehouse.catalog.models import Batch, Bucket, Collection, Namespace, Object
+from warehouse.catalog.objects import check_unique_key
 from warehouse.errors import WarehouseError
 from warehouse.ids import new_id
 
@@ -28,6 +29,7 @@ def create_bucket(svc: Services, ns: Namespace, bucket_name: str, bucket_schema:
                   description: str | None = None, unique_key: dict[str, Any] | None = None,
                   metadata: dict[str, Any] | None = None) -> Bucket:
     """A new bucket (409 if the name is taken in the namespace) and its Dagster partition."""
+    unique_key = check_unique_key(bucket_schema, unique_key)
     with svc.catalog.session() as s:
         clash = s.query(Bucket).filter(Bucket.namespace_id == ns.namespace_id, Bucket.bucket_name == bucket_name).one_or_none()
         if clash is not None:

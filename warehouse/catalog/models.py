@@ -85,7 +85,12 @@ class Object(Timestamped, Base):
     etag: Mapped[str] = mapped_column(String(64))
     size_bytes: Mapped[int] = mapped_column(Integer, default=0)
     status: Mapped[str] = mapped_column(String(32), default="ACTIVE")
-    __table_args__ = (Index("ix_objects_bucket_created", "bucket_id", "created_at"),)
+    #: hash of the bucket's unique-key field values (None when the bucket has no unique key)
+    unique_value: Mapped[str | None] = mapped_column(String(64), default=None)
+    idempotency_key: Mapped[str | None] = mapped_column(String(255), default=None)
+    __table_args__ = (Index("ix_objects_bucket_created", "bucket_id", "created_at"),
+                      Index("ix_objects_bucket_unique", "bucket_id", "unique_value"),
+                      Index("ix_objects_bucket_idempotency", "bucket_id", "idempotency_key"))
 
 
 class Collection(Timestamped, Base):

@@ -1,11 +1,16 @@
-"""Objects: turning a create request's blobs into stored blob records (inline text, object-store blobs, URLs)."""
+"""Objects: turning a create request's blobs into stored blob records (inline text, object-store blobs, URLs), and
+where a new object goes — a new row, or, under the bucket's unique key or the request's idempotency key, an existing
+one."""
 
 from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import json
 from typing import Any
+
+from sqlalchemy.orm import Session
 
 from warehouse.catalog.models import Bucket, Object
 from warehouse.errors import WarehouseError
@@ -71,7 +76,8 @@ def _blob_record(objects: ObjectStore, ns_id: str, bucket: Bucket, object_id: st
     return record
 
 
-def new_object(objects: ObjectStore, bucket: Bucket, body: Any, policy: OutboundPolicy) -> Object:
+def new_object(objects: ObjectStore, bucket: Bucket, body: Any, policy: OutboundPolicy,
+               object_id: str | None = None) -> Object:
     """An object of ``bucket`` (not yet added to a session) from a create request: ``body`` has ``blobs`` (each
     with ``property, type, data, mime_type, content_type, metadata, upload_id``), ``metadata``, ``key_prefix``
     and its own fields in ``model_extra``. Binary blobs are stored in ``objects`` now; a bad blob is a 422
@@ -81,7 +87,7 @@ def new_object(objects: ObjectStore, bucket: Bucket, body: Any, policy: Outbound
         fields.setdefault("metadata", body.metadata)
         for k, v in body.metadata.items():
             fields.setdefault(k, v)
-    object_id = new_id("obj")
+    object_id = object_id or new_id("obj")
     blobs = [_blob_record(objects, bucket.namespace_id, bucket, object_id, b, i, policy)
              for i, b in enumerate(body.blobs)]
     for b in blobs:
@@ -99,3 +105,88 @@ def new_object(objects: ObjectStore, bucket: Bucket, body: Any, policy: Outbound
     return Object(object_id=object_id, namespace_id=bucket.namespace_id, bucket_id=bucket.bucket_id,
                   key_prefix=body.key_prefix, blobs=blobs, fields=fields, etag=content_etag(fingerprint),
                   size_bytes=sum(int(b.get("size_bytes") or 0) for b in blobs))
+
+
+#: insertion policies under a bucket's unique key
+POLICIES = ("insert", "update", "upsert")
+
+
+def check_unique_key(bucket_schema: dict[str, Any] | None, unique_key: Any) -> dict[str, Any] | None:
+    """A bucket's ``unique_key`` ``{fields, default_policy}``: fields of its schema that are not blobs; 422 else."""
+    if unique_key is None:
+        return None
+    if not isinstance(unique_key, dict) or set(unique_key) - {"fields", "default_policy"}:
+        raise WarehouseError(422, "unique_key is {fields: [schema field, …], default_policy: insert|update|upsert}",
+                             {"location": "unique_key"})
+    fields, default = unique_key.get("fields"), unique_key.get("default_policy")
+    props = (bucket_schema or {}).get("properties") or {}
+    if not isinstance(fields, list) or not fields or not all(isinstance(f, str) for f in fields):
+        raise WarehouseError(422, "unique_key.fields: one or more field names of the bucket schema",
+                             {"location": "unique_key.fields"})
+    for f in fields:
+        if f not in props or props[f].get("type") in BLOB_TYPES:
+            raise WarehouseError(422, f"unique_key.fields: {f!r} is not a non-blob property of the bucket schema "
+                                 f"({sorted(k for k, p in props.items() if p.get('type') not in BLOB_TYPES)})",
+                                 {"location": "unique_key.fields"})
+    if default is not None and default not in POLICIES:
+        raise WarehouseError(422, f"unique_key.default_policy: one of {list(POLICIES)}",
+                             {"location": "unique_key.default_policy"})
+    return {"fields": fields, "default_policy": default}
+
+
+def _unique_value(bucket: Bucket, body: Any) -> str:
+    fields = {**(body.metadata or {}), **(body.model_extra or {})}
+    missing = [f for f in bucket.unique_key["fields"] if fields.get(f) is None]
+    if missing:
+        raise WarehouseError(422, f"bucket {bucket.bucket_name!r} has unique key {bucket.unique_key['fields']}: the "
+                             f"object lacks {missing}", {"location": missing[0]})
+    values = [fields[f] for f in bucket.unique_key["fields"]]
+    return hashlib.sha256(json.dumps(values, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def place_object(s: Session, objects: ObjectStore, bucket: Bucket, body: Any, outbound: OutboundPolicy,
+                 policy: str | None = None) -> tuple[Object, str]:
+    """Store a create request's object; returns it and what happened: ``created``, ``updated`` (the bucket's
+    unique key matched an object: it takes the new blobs and fields, keeps its id, and its documents are replaced
+    when it is next processed) or ``existing`` (an object with this ``idempotency_key`` exists: returned as is)."""
+    if getattr(body, "skip_duplicates", None):
+        raise WarehouseError(422, "skip_duplicates is not supported here: give the bucket a unique_key (policy "
+                             "insert refuses a duplicate) or send an idempotency_key", {"location": "skip_duplicates"})
+    if bucket.unique_key is None and policy is not None:
+        raise WarehouseError(422, f"policy applies to buckets with a unique_key; bucket {bucket.bucket_name!r} has "
+                             "none", {"location": "policy"})
+    key = getattr(body, "idempotency_key", None)
+    if key is not None:
+        found = s.query(Object).filter(Object.bucket_id == bucket.bucket_id, Object.idempotency_key == key).first()
+        if found is not None:
+            return found, "existing"
+    if bucket.unique_key is None:
+        obj = new_object(objects, bucket, body, outbound)
+        obj.idempotency_key = key
+        s.add(obj)
+        s.flush()
+        return obj, "created"
+    policy = policy or bucket.unique_key.get("default_policy")
+    if policy is None:
+        raise WarehouseError(422, f"bucket {bucket.bucket_name!r} has a unique key and no default_policy: pass "
+                             f"?policy= one of {list(POLICIES)}", {"location": "policy"})
+    value = _unique_value(bucket, body)
+    found = s.query(Object).filter(Object.bucket_id == bucket.bucket_id, Object.unique_value == value).first()
+    if found is not None and policy == "insert":
+        raise WarehouseError(409, f"an object with this unique key ({bucket.unique_key['fields']}) exists: "
+                             f"{found.object_id}; use policy upsert or update to replace it",
+                             {"object_id": found.object_id})
+    if found is None and policy == "update":
+        raise WarehouseError(404, f"no object with this unique key ({bucket.unique_key['fields']}) to update; use "
+                             "policy upsert or insert to create it", {"location": "policy"})
+    obj = new_object(objects, bucket, body, outbound, object_id=found.object_id if found is not None else None)
+    obj.unique_value, obj.idempotency_key = value, key
+    if found is None:
+        s.add(obj)
+        s.flush()
+        return obj, "created"
+    for attr in ("key_prefix", "blobs", "fields", "etag", "size_bytes", "idempotency_key"):
+        setattr(found, attr, getattr(obj, attr))
+    found.status = "ACTIVE"
+    s.flush()
+    return found, "updated"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from fastapi import APIRouter, Depends, Query, Response
 
 from warehouse.api.deps import namespace, services
@@ -11,7 +13,7 @@ from warehouse.catalog import Namespace, Object
 from warehouse.catalog import buckets as bucket_ops
 from warehouse.catalog.batches import queue_objects
 from warehouse.catalog.lookups import get_bucket, get_object
-from warehouse.catalog.objects import new_object
+from warehouse.catalog.objects import place_object
 from warehouse.catalog.paging import MAX_OFFSET, page_args
 from warehouse.errors import WarehouseError
 from warehouse.outbound import OutboundPolicy
@@ -20,41 +22,45 @@ from warehouse.services import Services
 router = APIRouter(prefix="/v1/buckets", tags=["objects"])
 
 
-@router.post("/{bucket_identifier}/objects", summary="Create an object with blobs")
+#: the insertion policy under a bucket's unique key (the bucket's default_policy when left out)
+Policy = Literal["insert", "update", "upsert"]
+
+
+@router.post("/{bucket_identifier}/objects", summary="Create an object with blobs (or, under the bucket's unique "
+             "key, update the one it matches)")
 def create_object(bucket_identifier: str, body: CreateObjectRequest, auto_process: bool = False,
-                  ns: Namespace = Depends(namespace), svc: Services = Depends(services)):
+                  policy: Policy | None = None, ns: Namespace = Depends(namespace), svc: Services = Depends(services)):
     with svc.catalog.session() as s:
         bucket = get_bucket(s, ns.namespace_id, bucket_identifier)
-        obj = new_object(svc.objects, bucket, body, OutboundPolicy.from_settings(svc.settings))
-        s.add(obj)
+        obj, operation = place_object(s, svc.objects, bucket, body, OutboundPolicy.from_settings(svc.settings), policy)
         batch = None
-        if auto_process:
+        if auto_process and operation != "existing":
             batch = queue_objects(s, bucket, [obj.object_id], "auto_process")
+        out = {**object_view(obj), "operation": operation}
     if batch is not None:
         svc.dispatch(batch.batch_id)
-    out = object_view(obj)
-    if batch is not None:
         out.update(batch_id=batch.batch_id, task_id=batch.task_id)
     return out
 
 
-
 @router.post("/{bucket_identifier}/objects/batch", summary="Create up to 1,000 objects")
 def create_objects_batch(bucket_identifier: str, body: CreateObjectsBatchRequest, auto_process: bool = False,
-                         ns: Namespace = Depends(namespace), svc: Services = Depends(services)):
+                         policy: Policy | None = None, ns: Namespace = Depends(namespace),
+                         svc: Services = Depends(services)):
     with svc.catalog.session() as s:
         bucket = get_bucket(s, ns.namespace_id, bucket_identifier)
-        objs, policy = [], OutboundPolicy.from_settings(svc.settings)
+        placed, outbound = [], OutboundPolicy.from_settings(svc.settings)
         for i, item in enumerate(body.objects):
             try:
-                objs.append(new_object(svc.objects, bucket, item, policy))
+                placed.append(place_object(s, svc.objects, bucket, item, outbound, policy))
             except WarehouseError as exc:
                 raise WarehouseError(exc.status, f"objects[{i}]: {exc.message}", {"index": i, **exc.details}) from exc
-        s.add_all(objs)
-        batch = queue_objects(s, bucket, [o.object_id for o in objs], "auto_process") if auto_process else None
+        touched = list(dict.fromkeys(o.object_id for o, op in placed if op != "existing"))
+        batch = queue_objects(s, bucket, touched, "auto_process") if auto_process and touched else None
+        views = [{**object_view(o), "operation": op} for o, op in placed]
     if batch is not None:
         svc.dispatch(batch.batch_id)
-    return {"objects": [object_view(o) for o in objs], "count": len(objs),
+    return {"objects": views, "count": len(views),
             "batch_id": batch.batch_id if batch else None, "task_id": batch.task_id if batch else None}
 
 
