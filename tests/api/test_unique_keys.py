@@ -105,3 +105,44 @@ def test_a_bad_unique_key_is_refused_and_no_bucket_made(live, unique_key, where)
         "content": {"type": "text"}, "sku": {"type": "string"}}}, "unique_key": unique_key})
     assert resp.status_code == 422 and resp.json()["error"]["details"]["location"] == where
     assert client.get("/v1/buckets").json()["total_count"] == 0
+
+
+def test_retry_takes_the_failed_objects_only_and_counts_documents(live):
+    """A batch with an object whose extraction raises; the object is fixed (an upsert under the unique key, not
+    processed); retry runs that object alone and the collection ends with every document once."""
+    _, client = live.new_namespace()
+    client.post("/v1/buckets", json={"bucket_name": "f", "bucket_schema": {"properties": {
+        "content": {"type": "text"}, "sku": {"type": "string"}}},
+        "unique_key": {"fields": ["sku"], "default_policy": "upsert"}}).raise_for_status()
+    client.post("/v1/collections", json={"collection_name": "flaky", "source": {"type": "bucket", "bucket_ids": ["f"]},
+                                         "feature_extractor": {"feature_extractor_name": "flaky_embed",
+                                                               "version": "1.0.0"}}).raise_for_status()
+    texts = {"s1": "fine text one", "s2": "please EXPLODE now", "s3": "fine text three", "s4": "   "}
+    made = client.post("/v1/buckets/f/objects/batch", json={"objects": [
+        {"blobs": [{"property": "content", "type": "text", "data": t}], "sku": k} for k, t in texts.items()]}).json()
+    ids = {o["sku"]: o["object_id"] for o in made["objects"]}
+    first = _wait(client, client.post("/v1/buckets/f/batches", params={"auto_submit": True}, json={}).json()["batch_id"])
+    assert first["status"] == "COMPLETED_WITH_ERRORS" and first["documents_written"] == 2
+    count = lambda: client.get("/v1/collections/flaky/documents/count").json()["count"]  # noqa: E731
+    assert count() == 2
+    # The data is fixed; transient_only takes the extractor's failure, not the empty input.
+    fixed = client.post("/v1/buckets/f/objects", json={"blobs": [{"property": "content", "type": "text",
+                                                                  "data": "now fine"}], "sku": "s2"}).json()
+    assert fixed["operation"] == "updated" and fixed["object_id"] == ids["s2"]
+    retry = client.post(f"/v1/buckets/f/batches/{first['batch_id']}/retry", json={})
+    assert retry.status_code == 200, retry.text
+    retry = retry.json()
+    assert retry["object_ids"] == [ids["s2"]] and retry["metadata"]["retry_of"] == first["batch_id"]
+    assert _wait(client, retry["batch_id"])["status"] == "COMPLETED"
+    assert count() == 3
+    # 'all' takes the empty input too; it fails again (nothing to embed), and nothing is duplicated.
+    again = client.post(f"/v1/buckets/f/batches/{first['batch_id']}/retry", json={"retry_mode": "all"}).json()
+    assert sorted(again["object_ids"]) == sorted([ids["s2"], ids["s4"]])
+    _wait(client, again["batch_id"])
+    assert count() == 3
+    # Refusals name what is wrong.
+    done = client.post(f"/v1/buckets/f/batches/{retry['batch_id']}/retry", json={})
+    assert done.status_code == 409 and "no failed objects" in done.json()["error"]["message"]
+    assert client.post(f"/v1/buckets/f/batches/{first['batch_id']}/retry", json={"tier_nums": [2]}).status_code == 422
+    assert client.post(f"/v1/buckets/f/batches/{again['batch_id']}/retry",
+                       json={"retry_mode": "all", "max_retry_count": 1}).status_code == 409

@@ -138,6 +138,46 @@ def submit_batch(s: Session, bucket: Bucket, batch_id: str, collection_ids: list
     return queue_batch(s, batch)
 
 
+#: failure kinds a retry in ``transient_only`` mode takes again: the extractor raised (a timeout, an unreachable URL,
+#: a worker lost — or a bug; ``all`` takes the data problems too: missing fields, bad vectors, empty inputs…)
+TRANSIENT_ERRORS = frozenset({"EXTRACTION_ERROR"})
+
+
+def retry_batch(s: Session, bucket: Bucket, batch_id: str, mode: str = "transient_only",
+                max_retry_count: int = 3) -> Batch:
+    """A new QUEUED batch of ``batch_id``'s failed objects only (a batch that failed as a whole: all its objects),
+    for the same collections; ``metadata`` records ``retry_of`` and ``retry_count``. 409 while the batch runs, when
+    nothing qualifies, or when its objects were retried ``max_retry_count`` times already."""
+    batch = lock_row(s, Batch, batch_id)
+    if batch.status not in TERMINAL:
+        raise WarehouseError(409, f"batch is {batch.status}; retry it once it has finished", {"batch_id": batch_id})
+    count = int((batch.metadata_ or {}).get("retry_count") or 0) + 1
+    if count > max_retry_count:
+        raise WarehouseError(409, f"batch {batch_id} is retry {count - 1} of its objects already (max_retry_count "
+                             f"{max_retry_count}); fix the data or raise max_retry_count", {"batch_id": batch_id})
+    failures = batch.failed_objects or []
+    if batch.status == BatchStatus.FAILED and not failures:
+        object_ids = list(batch.object_ids or [])
+    else:
+        object_ids = list(dict.fromkeys(f["object_id"] for f in failures
+                                        if mode == "all" or f.get("error_type") in TRANSIENT_ERRORS))
+    existing = {o for (o,) in s.query(Object.object_id).filter(Object.object_id.in_(object_ids))} if object_ids else set()
+    object_ids = [o for o in object_ids if o in existing]
+    if not object_ids:
+        kinds = sorted({f.get("error_type") for f in failures})
+        raise WarehouseError(409, f"batch {batch_id} has no failed objects to retry in mode {mode!r}"
+                             + (f" (its failures: {kinds}; retry_mode 'all' takes every kind)" if kinds else ""),
+                             {"batch_id": batch_id})
+    retry = Batch(batch_id=new_id("btch"), namespace_id=batch.namespace_id, bucket_id=bucket.bucket_id,
+                  batch_name=f"retry of {batch.batch_name or batch_id}", object_ids=object_ids,
+                  collection_ids=list(batch.collection_ids or []),
+                  metadata_={"retry_of": batch_id, "retry_count": count, "retry_mode": mode})
+    s.add(retry)
+    require_submittable(retry)
+    queue_batch(s, retry)
+    return retry
+
+
 def require_submittable(batch: Batch) -> None:
     if not batch.collection_ids:
         raise WarehouseError(422, "batch has no collections to process; pass collection_ids or create a collection "

@@ -10,6 +10,7 @@ from warehouse.api.schemas import (
     AddObjectsRequest,
     CreateBatchRequest,
     ListRequest,
+    RetryBatchRequest,
     SubmitBatchRequest,
 )
 from warehouse.api.views import batch_view, listing, task_view
@@ -17,7 +18,7 @@ from warehouse.catalog import Batch, Namespace, Task, batches
 from warehouse.catalog.api_keys import Grant
 from warehouse.catalog.lookups import get_batch, get_bucket
 from warehouse.catalog.paging import page_args
-from warehouse.errors import not_found
+from warehouse.errors import WarehouseError, not_found
 from warehouse.services import Services
 
 router = APIRouter(tags=["batches", "tasks"])
@@ -108,6 +109,24 @@ def submit_batch(bucket_identifier: str, batch_id: str, body: SubmitBatchRequest
         task = batches.submit_batch(s, bucket, batch_id, body.collection_ids if body else None)
     svc.dispatch(batch_id)
     return task_view(task)
+
+
+@router.post("/v1/buckets/{bucket_identifier}/batches/{batch_id}/retry",
+             summary="Retry a finished batch's failed objects only (a new batch)")
+def retry_batch(bucket_identifier: str, batch_id: str, body: RetryBatchRequest | None = None,
+                ns: Namespace = Depends(namespace), svc: Services = Depends(services)):
+    body = body or RetryBatchRequest()
+    if body.tier_nums and set(body.tier_nums) != {0}:
+        raise WarehouseError(422, "tier_nums: this server's batches have one tier, 0; leave it out",
+                             {"location": "tier_nums"})
+    with svc.catalog.session() as s:
+        bucket = get_bucket(s, ns.namespace_id, bucket_identifier)
+        get_batch(s, bucket, batch_id)
+    with svc.catalog.session() as s:
+        retry = batches.retry_batch(s, bucket, batch_id, body.retry_mode, body.max_retry_count)
+        out = batch_view(retry)
+    svc.dispatch(out["batch_id"])
+    return out
 
 
 @router.get("/v1/buckets/{bucket_identifier}/batches/{batch_id}", summary="Get a batch")

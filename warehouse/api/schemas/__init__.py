@@ -8,7 +8,12 @@ validation (``schema`` → ``bucket_schema``, ``name`` → ``*_name``, ``collect
 
 
 from warehouse.api.schemas.api_keys import CreateApiKeyRequest, ResourceScope, UpdateApiKeyRequest
-from warehouse.api.schemas.batches import AddObjectsRequest, CreateBatchRequest, SubmitBatchRequest
+from warehouse.api.schemas.batches import (
+    AddObjectsRequest,
+    CreateBatchRequest,
+    RetryBatchRequest,
+    SubmitBatchRequest,
+)
 from warehouse.api.schemas.buckets import (
     BlobRequest,
     BucketSchema,
@@ -62,6 +67,7 @@ from warehouse.api.schemas.retrievers import (
 )
 
 __all__ = [
+    "RetryBatchRequest",
     "UpdateBucketRequest",
     "UpdateCollectionRequest",
     "UpdateFeatureExtractor",

@@ -27,5 +27,14 @@ class SubmitBatchRequest(Strict):
     webhook_url: str | None = None
 
 
+class RetryBatchRequest(Strict):
+    retry_mode: Literal["transient_only", "all"] = Field(
+        default="transient_only", description="transient_only: objects whose extractor raised; all: every failed "
+        "object (after fixing the data).")
+    tier_nums: list[int] | None = Field(default=None, description="This server's batches have one tier: [] or [0].")
+    max_retry_count: int = Field(default=3, ge=1, le=10, description="Refused once the objects were retried this "
+                                 "many times.")
+
+
 class AddObjectsRequest(Strict):
     object_ids: list[str] = Field(min_length=1)
