@@ -9,7 +9,7 @@ from warehouse.services import Services
 from warehouse.settings import Settings
 
 #: bodies whose unknown root keys are data, by design (an object's own fields)
-OPEN_BODIES = {"CreateObjectRequest", "CreateDocumentRequest", "UpdateDocumentRequest"}
+OPEN_BODIES = {"CreateObjectRequest", "CreateDocumentRequest", "UpdateDocumentRequest", "UpdateObjectRequest"}
 
 
 @pytest.fixture(scope="module")

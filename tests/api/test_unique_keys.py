@@ -146,3 +146,23 @@ def test_retry_takes_the_failed_objects_only_and_counts_documents(live):
     assert client.post(f"/v1/buckets/f/batches/{first['batch_id']}/retry", json={"tier_nums": [2]}).status_code == 422
     assert client.post(f"/v1/buckets/f/batches/{again['batch_id']}/retry",
                        json={"retry_mode": "all", "max_retry_count": 1}).status_code == 409
+
+
+def test_an_updated_object_is_reprocessed_and_its_documents_replaced(shop):
+    a = _put(shop, "A-1", "Red running shoes")
+    b = _put(shop, "B-2", "Blue rain jacket")
+    resp = shop.patch(f"/v1/buckets/products/objects/{a['object_id']}", params={"auto_process": True}, json={
+        "blobs": [{"property": "content", "type": "text", "data": "Green hiking boots"}], "colour": "green"})
+    assert resp.status_code == 200, resp.text
+    out = resp.json()
+    assert out["operation"] == "updated" and out["colour"] == "green" and out["sku"] == "A-1"
+    assert _wait(shop, out["batch_id"])["status"] == "COMPLETED"
+    assert _docs(shop) == {a["object_id"]: "Green hiking boots", b["object_id"]: "Blue rain jacket"}
+    # the same content again is no change (and no batch); a unique-key clash and skip_duplicates are refused
+    same = shop.put(f"/v1/buckets/products/objects/{a['object_id']}", params={"auto_process": True},
+                    json={"colour": "green"}).json()
+    assert same["operation"] == "unchanged" and "batch_id" not in same
+    clash = shop.patch(f"/v1/buckets/products/objects/{a['object_id']}", json={"sku": "B-2"})
+    assert clash.status_code == 409 and clash.json()["error"]["details"]["object_id"] == b["object_id"]
+    assert shop.patch(f"/v1/buckets/products/objects/{a['object_id']}", json={"skip_duplicates": True}).status_code == 422
+    assert shop.get(f"/v1/buckets/products/objects/{a['object_id']}").json()["sku"] == "A-1"

@@ -93,6 +93,13 @@ def new_object(objects: ObjectStore, bucket: Bucket, body: Any, policy: Outbound
     for b in blobs:
         for k, v in (b.get("metadata") or {}).items():
             fields.setdefault(k, v)
+    _check_complete(bucket, blobs, fields)
+    return Object(object_id=object_id, namespace_id=bucket.namespace_id, bucket_id=bucket.bucket_id,
+                  key_prefix=body.key_prefix, blobs=blobs, fields=fields, etag=_etag(blobs, fields),
+                  size_bytes=sum(int(b.get("size_bytes") or 0) for b in blobs))
+
+
+def _check_complete(bucket: Bucket, blobs: list[dict[str, Any]], fields: dict[str, Any]) -> None:
     props = (bucket.bucket_schema or {}).get("properties", {})
     present = {b["property"] for b in blobs} | set(fields)
     missing = [name for name, p in props.items() if p.get("required") and name not in present]
@@ -100,11 +107,56 @@ def new_object(objects: ObjectStore, bucket: Bucket, body: Any, policy: Outbound
         raise WarehouseError(422, f"object is missing required schema propert(ies) {missing}", {"missing": missing})
     if not blobs and not fields:
         raise WarehouseError(422, "an object needs at least one blob or field", {"location": "blobs"})
+
+
+def _etag(blobs: list[dict[str, Any]], fields: dict[str, Any]) -> str:
     fingerprint = json.dumps([[b["property"], b.get("data") or b.get("checksum") or b.get("url")] for b in blobs]
                              + [fields], sort_keys=True, default=str)
-    return Object(object_id=object_id, namespace_id=bucket.namespace_id, bucket_id=bucket.bucket_id,
-                  key_prefix=body.key_prefix, blobs=blobs, fields=fields, etag=content_etag(fingerprint),
-                  size_bytes=sum(int(b.get("size_bytes") or 0) for b in blobs))
+    return content_etag(fingerprint)
+
+
+def update_object(s: Session, objects: ObjectStore, bucket: Bucket, obj: Object, changes: dict[str, Any],
+                  blobs: list[Any] | None, outbound: OutboundPolicy) -> bool:
+    """Change an object's fields (the keys given) and, when ``blobs`` is given, its blobs; ``metadata`` keys the object holds in its own ``metadata`` change there, others at its root. Returns
+    whether its content changed (then its documents are replaced when it is next processed)."""
+    if changes.pop("skip_duplicates", None):
+        raise WarehouseError(422, "skip_duplicates is not supported here; leave it out", {"location": "skip_duplicates"})
+    key_prefix = changes.pop("key_prefix", obj.key_prefix)
+    meta_changes = changes.pop("metadata", None) or {}
+    fields = {**(obj.fields or {}), **changes}
+    meta = dict((obj.fields or {}).get("metadata") or {})
+    for k, v in meta_changes.items():
+        if k in meta:
+            meta[k] = v
+        fields[k] = v
+    if meta:
+        fields["metadata"] = meta
+    stored = obj.blobs or []
+    if blobs is not None:
+        stored = [_blob_record(objects, bucket.namespace_id, bucket, obj.object_id, b, i, outbound)
+                  for i, b in enumerate(blobs)]
+    _check_complete(bucket, stored, fields)
+    if bucket.unique_key is not None:
+        value = _unique_value(bucket, _FieldsView(fields))
+        clash = s.query(Object).filter(Object.bucket_id == bucket.bucket_id, Object.unique_value == value,
+                                       Object.object_id != obj.object_id).first()
+        if clash is not None:
+            raise WarehouseError(409, f"object {clash.object_id} already has this unique key "
+                                 f"({bucket.unique_key['fields']})", {"object_id": clash.object_id})
+        obj.unique_value = value
+    etag = _etag(stored, fields)
+    changed = etag != obj.etag
+    obj.key_prefix, obj.blobs, obj.fields, obj.etag = key_prefix, stored, fields, etag
+    obj.size_bytes = sum(int(b.get("size_bytes") or 0) for b in stored)
+    s.flush()
+    return changed
+
+
+class _FieldsView:
+    """An object's fields in the shape :func:`_unique_value` reads a create request in."""
+
+    def __init__(self, fields: dict[str, Any]) -> None:
+        self.metadata, self.model_extra = None, fields
 
 
 #: insertion policies under a bucket's unique key

@@ -7,13 +7,18 @@ from typing import Literal
 from fastapi import APIRouter, Depends, Query, Response
 
 from warehouse.api.deps import namespace, services
-from warehouse.api.schemas import CreateObjectRequest, CreateObjectsBatchRequest, ListRequest
+from warehouse.api.schemas import (
+    CreateObjectRequest,
+    CreateObjectsBatchRequest,
+    ListRequest,
+    UpdateObjectRequest,
+)
 from warehouse.api.views import listing, object_view
 from warehouse.catalog import Namespace, Object
 from warehouse.catalog import buckets as bucket_ops
 from warehouse.catalog.batches import queue_objects
 from warehouse.catalog.lookups import get_bucket, get_object
-from warehouse.catalog.objects import place_object
+from warehouse.catalog.objects import place_object, update_object
 from warehouse.catalog.paging import MAX_OFFSET, page_args
 from warehouse.errors import WarehouseError
 from warehouse.outbound import OutboundPolicy
@@ -109,6 +114,25 @@ def _document_ref(payload: dict) -> dict:
             "blob_property": lineage.get("blob_property"), "chunk_index": lineage.get("chunk_index"),
             "batch_id": lineage.get("batch_id"), "dagster_run_id": lineage.get("dagster_run_id"),
             "feature_extractor": lineage.get("feature_extractor")}
+
+
+@router.patch("/{bucket_identifier}/objects/{object_identifier}", summary="Update an object's fields or blobs")
+@router.put("/{bucket_identifier}/objects/{object_identifier}", summary="Update an object's fields or blobs")
+def update_object_route(bucket_identifier: str, object_identifier: str, body: UpdateObjectRequest,
+                        auto_process: bool = False, ns: Namespace = Depends(namespace),
+                        svc: Services = Depends(services)):
+    changes = {k: v for k, v in body.model_dump(exclude_unset=True).items() if k != "blobs"}
+    with svc.catalog.session() as s:
+        bucket = get_bucket(s, ns.namespace_id, bucket_identifier)
+        obj = get_object(s, bucket, object_identifier)
+        changed = update_object(s, svc.objects, bucket, obj, changes, body.blobs,
+                                OutboundPolicy.from_settings(svc.settings))
+        batch = queue_objects(s, bucket, [obj.object_id], "auto_process") if auto_process and changed else None
+        out = {**object_view(obj), "operation": "updated" if changed else "unchanged"}
+    if batch is not None:
+        svc.dispatch(batch.batch_id)
+        out.update(batch_id=batch.batch_id, task_id=batch.task_id)
+    return out
 
 
 @router.delete("/{bucket_identifier}/objects/{object_identifier}", status_code=204,

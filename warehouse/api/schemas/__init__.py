@@ -22,6 +22,7 @@ from warehouse.api.schemas.buckets import (
     CreateObjectsBatchRequest,
     SchemaField,
     UpdateBucketRequest,
+    UpdateObjectRequest,
 )
 from warehouse.api.schemas.collections import (
     CreateCollectionRequest,
@@ -67,6 +68,7 @@ from warehouse.api.schemas.retrievers import (
 )
 
 __all__ = [
+    "UpdateObjectRequest",
     "RetryBatchRequest",
     "UpdateBucketRequest",
     "UpdateCollectionRequest",

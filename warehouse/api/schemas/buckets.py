@@ -98,3 +98,14 @@ class CreateObjectRequest(BaseModel):
 
 class CreateObjectsBatchRequest(Strict):
     objects: list[CreateObjectRequest] = Field(min_length=1, max_length=1000)
+
+
+class UpdateObjectRequest(BaseModel):
+    """Root keys beyond these are fields to set on the object; ``blobs`` replaces its blobs."""
+
+    model_config = ConfigDict(extra="allow", strict=True)
+    key_prefix: str | None = None
+    metadata: dict[str, Any] | None = Field(default=None, description="Fields to change: a key the object holds in its "
+                                            "own metadata changes there, any other at its root.")
+    blobs: list[BlobRequest] | None = None
+    skip_duplicates: bool | None = Field(default=None, description="Not supported: refused when true.")
