@@ -125,3 +125,82 @@ def test_a_home_in_use_is_refused_and_a_stale_pid_file_replaced(tmp_path):
     (home / "warehouse.pid").write_text(str(sleeper.pid))  # that process is gone now
     claim_home(Settings(home=home), [_port()])  # the stale case, without starting a whole warehouse
     assert (home / "warehouse.pid").read_text() == str(os.getpid())
+
+
+def _pids_named(root: int, name: str) -> list[int]:
+    out = []
+    for pid in _descendants(root):
+        try:
+            if (Path("/proc") / str(pid) / "comm").read_text().strip() == name:
+                out.append(pid)
+        except OSError:
+            pass
+    return out
+
+
+def test_a_dead_ray_process_fails_the_batch_in_flight_not_the_api(tmp_path):
+    """Batches run in Dagster run workers on a Ray head beside the API: killing the raylet mid-batch ends the batch
+    FAILED with its reason, the API answers throughout, the head comes back and the next batch completes."""
+    api, ui = _port(), _port()
+    home = tmp_path / "home"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "warehouse.cli", "up", "--home", str(home), "--api-port", str(api), "--ui-port", str(ui),
+         "--no-demo"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    base = f"http://127.0.0.1:{api}"
+    try:
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline:
+            try:
+                if (httpx.get(f"{base}/v1/health", timeout=2).status_code == 200
+                        and httpx.get(f"http://127.0.0.1:{ui}/server_info", timeout=2).status_code == 200):
+                    break
+            except httpx.HTTPError:
+                pass
+            time.sleep(1)
+        else:
+            pytest.fail("warehouse up did not come up")
+        assert _pids_named(proc.pid, "raylet"), "the Ray head runs beside the API"
+        c = httpx.Client(base_url=base, timeout=60, headers={
+            "Authorization": f"Bearer {(home / 'api_key').read_text().strip()}", "X-Namespace": "default"})
+        c.post("/v1/buckets", json={"bucket_name": "b", "bucket_schema": {"properties": {
+            "content": {"type": "text"}}}}).raise_for_status()
+        c.post("/v1/collections", json={"collection_name": "c", "source": {"type": "bucket", "bucket_ids": ["b"]},
+                                        "feature_extractor": {"feature_extractor_name": "text_extractor", "version": "v1",
+                                                              "input_mappings": {"text": "content"}}}).raise_for_status()
+        ids = [o["object_id"] for o in c.post("/v1/buckets/b/objects/batch", json={"objects": [
+            {"blobs": [{"property": "content", "type": "text", "data": f"passage {i} " * 60}]} for i in range(600)]}
+        ).json()["objects"]]
+        batch = c.post("/v1/buckets/b/batches", params={"auto_submit": True}, json={}).json()["batch_id"]
+
+        def status(batch_id: str) -> dict:
+            return c.get(f"/v1/batches/{batch_id}").json()
+
+        deadline = time.monotonic() + 180
+        while status(batch)["status"] != "PROCESSING" and time.monotonic() < deadline:
+            time.sleep(0.5)
+        time.sleep(3)
+        for pid in _pids_named(proc.pid, "raylet"):
+            os.kill(pid, signal.SIGKILL)
+        health, deadline = [], time.monotonic() + 180
+        while (b := status(batch))["status"] not in ("COMPLETED", "COMPLETED_WITH_ERRORS", "FAILED") \
+                and time.monotonic() < deadline:
+            health.append(c.get("/v1/health").status_code)
+            time.sleep(1)
+        assert b["status"] == "FAILED" and "Ray" in (b.get("error") or ""), b
+        assert health and set(health) == {200}
+        small = c.post("/v1/buckets/b/batches", params={"auto_submit": True}, json={"object_ids": ids[:5]}).json()
+        deadline = time.monotonic() + 240
+        while (b := status(small["batch_id"]))["status"] not in ("COMPLETED", "COMPLETED_WITH_ERRORS", "FAILED") \
+                and time.monotonic() < deadline:
+            time.sleep(1)
+        assert b["status"] == "COMPLETED" and b["documents_written"] == 5, b
+        assert proc.poll() is None and c.get("/v1/health").status_code == 200
+    finally:
+        started = _descendants(proc.pid)
+        proc.terminate()
+        proc.wait(timeout=60)
+        deadline = time.monotonic() + 20
+        while _alive(started) and time.monotonic() < deadline:
+            time.sleep(0.5)
+        for pid in _alive(started):
+            os.kill(pid, signal.SIGKILL)

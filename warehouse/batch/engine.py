@@ -18,11 +18,12 @@ import json
 import logging
 import math
 import os
+import socket
 import threading
 import time
 import traceback
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -89,8 +90,12 @@ def _init_ray(address: str | None, num_cpus: int | None) -> None:
         }
         if address:
             kwargs["address"] = address
-        elif num_cpus:
-            kwargs["num_cpus"] = num_cpus
+        else:
+            # a new local Ray, never whatever cluster /tmp/ray/ray_current_cluster names (a head left by a killed
+            # `ray start` would be joined, and refuse num_cpus)
+            kwargs["address"] = "local"
+            if num_cpus:
+                kwargs["num_cpus"] = num_cpus
         ray.init(**kwargs)
         # lazy: Ray is started or joined only where batches run; importing it costs ~1 s
         from ray.data import DataContext
@@ -362,3 +367,33 @@ def run_pipeline(
 
 def describe_exception(exc: BaseException) -> str:
     return "".join(traceback.format_exception_only(type(exc), exc)).strip()
+
+
+def watch_ray(on_dead: Callable[[str], None], stop: threading.Event, interval: float = 2.0) -> threading.Thread:
+    """Call ``on_dead(reason)`` once if this driver's raylet is gone — a Ray Data job whose raylet died hangs
+    instead of failing. The check connects to the raylet's unix socket every ``interval`` seconds until ``stop`` is
+    set: no Ray RPC, which after a head restart can abort the process (Ray 2.60: ``WrongClusterID``)."""
+    # lazy: Ray is started or joined only where batches run; importing it costs ~1 s
+    import ray
+
+    path = ray._private.worker.global_worker.node.raylet_socket_name
+
+    def gone() -> str | None:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
+            probe.settimeout(5)
+            try:
+                probe.connect(path)
+            except OSError as exc:
+                return f"the Ray node this run used is gone (its raylet does not answer: {exc.strerror or exc})"
+        return None
+
+    def loop() -> None:
+        while not stop.wait(interval):
+            reason = gone()
+            if reason is not None:
+                on_dead(reason)
+                return
+
+    thread = threading.Thread(target=loop, name="ray-watchdog", daemon=True)
+    thread.start()
+    return thread

@@ -30,6 +30,11 @@ run_coordinator:
 sensors:
   use_threads: true
   num_workers: 4
+# a run whose worker died (a Ray process took it down, an OOM kill) is marked failed, and its batch part with it
+run_monitoring:
+  enabled: true
+  poll_interval_seconds: 5
+  max_resume_run_attempts: 0
 """
 
 
@@ -50,7 +55,8 @@ SUPERVISOR = Path(__file__).resolve().parent / "supervise.py"
 STOP_GRACE_S = 8.0  # dagster dev's orderly shutdown, before what is left of its process group is killed
 
 
-def start_dagster(settings: Settings, owner_url: str, port: int, host: str = "127.0.0.1") -> subprocess.Popen:
+def start_dagster(settings: Settings, owner_url: str, port: int, host: str = "127.0.0.1",
+                  extra_env: dict[str, str] | None = None) -> subprocess.Popen:
     """Start ``dagster dev`` (webserver on ``host:port`` and the daemon) under its keeper (``supervise.py``), in
     a process group of their own that goes with this process, however it ends — SIGKILL included: the kernel
     tells the keeper, which stops dagster dev and kills what is left of the group after ``STOP_GRACE_S``. Call it
@@ -59,7 +65,8 @@ def start_dagster(settings: Settings, owner_url: str, port: int, host: str = "12
     log = open(settings.logs_dir / "dagster.log", "ab")  # noqa: SIM115 - the child keeps it open
     cmd = [sys.executable, str(SUPERVISOR), str(STOP_GRACE_S), str(os.getpid()), "--",
            sys.executable, "-m", "dagster", "dev", "-m", "warehouse.definitions", "-h", host, "-p", str(port)]
-    return subprocess.Popen(cmd, env=dagster_env(settings, owner_url), stdout=log, stderr=subprocess.STDOUT,
+    return subprocess.Popen(cmd, env={**dagster_env(settings, owner_url), **(extra_env or {})}, stdout=log,
+                            stderr=subprocess.STDOUT,
                             start_new_session=True, cwd=settings.home_dir)
 
 

@@ -16,12 +16,19 @@ from warehouse.api.app import create_app
 from warehouse.catalog.bootstrap import ensure_api_key, ensure_namespace
 from warehouse.cli.client import Client, console, saved_key, wait_for_batch
 from warehouse.cli.dagster import prepare_home, start_dagster, stop_dagster, wait_for_ui
+from warehouse.cli.ray_head import ray_env, start_ray_head, stop_ray_head
 from warehouse.cli.waiting import wait_for_http
 from warehouse.services import Services
 from warehouse.settings import load_settings
 
 DEMO_DIR = Path(__file__).resolve().parent.parent / "demo"
 REPO_EXAMPLES = Path(__file__).resolve().parent.parent.parent / "examples" / "extractors"
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket() as s:
+        s.bind((host, 0))
+        return s.getsockname()[1]
 
 
 def wait_until_healthy(base_url: str, timeout: float = 120.0) -> None:
@@ -86,8 +93,11 @@ def up(
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)  # not one line per status poll
     logging.getLogger("alembic").setLevel(logging.WARNING)  # the Dagster instance's storage checks
+    # With Dagster, batches run in Dagster's run workers on a Ray head beside the API (cli/ray_head.py): the API
+    # server never starts Ray, so no Ray process can take it down.
     settings = load_settings(home=home, api_port=api_port, ui_port=ui_port, api_host=host,
-                             orchestrator="dagster" if dagster else None)
+                             orchestrator="dagster" if dagster else None,
+                             warm_batch_workers=False if dagster else None)
     try:
         claim_home(settings, [settings.api_port] + ([settings.ui_port] if dagster else []))
     except RuntimeError as exc:
@@ -109,9 +119,12 @@ def up(
                                            port=settings.api_port, log_level="warning"))
 
     ui = f"http://{settings.api_host}:{settings.ui_port}"
-    dagster_proc = None
+    dagster_proc = ray_proc = None
     if dagster:
-        dagster_proc = start_dagster(settings, base, settings.ui_port, settings.api_host)
+        ray_port = free_port()
+        ray_proc = start_ray_head(settings, ray_port)
+        dagster_proc = start_dagster(settings, base, settings.ui_port, settings.api_host,
+                                     extra_env={**ray_env(settings, ray_port), "WAREHOUSE_DAGSTER_EXECUTOR": "in_process"})
 
     def after_start() -> None:
         try:
@@ -149,6 +162,8 @@ def up(
     finally:
         if dagster_proc is not None:
             stop_dagster(dagster_proc)
+        if ray_proc is not None:
+            stop_ray_head(ray_proc)
 
 
 def _ingest_demo(base: str, key: str, namespace: str) -> None:

@@ -14,16 +14,20 @@ One interface, :class:`WarehouseResource`, with two implementations chosen by co
 from __future__ import annotations
 
 import json
+import os
 import threading
 from collections.abc import Callable
+from datetime import UTC, datetime
 from functools import cache
 from typing import Any
 
 import httpx
 from dagster import ConfigurableResource
 
-from warehouse.batch.runner import BatchRunner
+from warehouse.batch.engine import ensure_ray, watch_ray
+from warehouse.batch.runner import BatchRunner, record_part
 from warehouse.catalog import Catalog
+from warehouse.catalog.batches import BatchStatus
 from warehouse.enrichment import runs
 from warehouse.extractors.registry import ExtractorRegistry
 from warehouse.index import IndexStore, make_index_store
@@ -152,10 +156,25 @@ class InProcessWarehouse(WarehouseResource):
 
     def run_partition(self, batch_id: str, collection_id: str, run_id: str | None, progress: Progress,
                       log: Log = print) -> dict[str, Any]:
-        runner = BatchRunner(self.catalog(), self.registry(), self.index(), self.settings())
+        settings = self.settings()
+        runner = BatchRunner(self.catalog(), self.registry(), self.index(), settings)
+        stop = threading.Event()
+        if settings.ray_address:  # a cluster beside this process: its death must end the run, not hang it
+            ensure_ray(settings.ray_address, settings.ray_num_cpus)
+
+            def dead(reason: str) -> None:
+                message = f"{reason}; the run was stopped — submit the batch again (or retry it) once Ray is back"
+                log(message)
+                record_part(self.catalog(), batch_id, collection_id, {
+                    "status": BatchStatus.FAILED.value, "error": message, "dagster_run_id": run_id,
+                    "finished_at": datetime.now(UTC).isoformat()})
+                os._exit(70)  # a Ray Data job whose raylet died never returns; the run worker ends, Dagster marks it
+
+            watch_ray(dead, stop)
         try:
             return runner.run_partition(batch_id, collection_id, run_id, threading.Event(), progress)
         finally:
+            stop.set()
             runner.shutdown()
 
     def run_enrichment(self, kind: str, resource_id: str, run_id: str | None, log: Log = print) -> dict[str, Any]:

@@ -1,0 +1,69 @@
+"""The Ray head beside the API: ``ray start --head --block`` under the keeper (``supervise.py``), in a process group
+of its own.
+
+Under ``warehouse up`` (with Dagster) batches run in Dagster's run workers, which join this head as Ray drivers
+(``WAREHOUSE_DAGSTER_EXECUTOR=in_process``, ``WAREHOUSE_RAY_ADDRESS``); the API server never starts Ray. A Ray
+process that dies (a raylet, an agent, a worker) then takes down at most the run in flight — which ends FAILED with
+its reason through the run-status sensor — never the API: a Ray driver dies with its raylet once it has run Ray
+Data (measured with Ray 2.60), so the API must not be one. The keeper watches the raylet and starts the head again
+when it is gone. Ray's servers listen on every interface (Ray offers no loopback-only bind), so the head requires
+a token: generated once into ``$WAREHOUSE_HOME/ray_auth_token`` (0600) and given to the processes that join.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import secrets
+import subprocess
+import sys
+from pathlib import Path
+
+from warehouse.cli.dagster import SUPERVISOR
+from warehouse.settings import Settings
+
+RAY_GRACE_S = 2.0  # Ray's state is ephemeral: a short orderly stop, then the group is killed
+
+
+def ray_token(settings: Settings) -> str:
+    path = settings.home_dir / "ray_auth_token"
+    if not path.exists():
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def ray_temp(settings: Settings) -> Path:
+    """The head's own temp dir (sessions, sockets, its ``ray_current_cluster``), short enough for unix socket paths
+    and apart from /tmp/ray, so a head killed outright leaves no cluster file another Ray would join."""
+    return Path("/tmp") / f"wh-ray-{hashlib.sha256(str(settings.home_dir.resolve()).encode()).hexdigest()[:10]}"
+
+
+def ray_env(settings: Settings, port: int) -> dict[str, str]:
+    """What a process needs to join the head: its address and token."""
+    return {"WAREHOUSE_RAY_ADDRESS": f"127.0.0.1:{port}", "RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": ray_token(settings)}
+
+
+def start_ray_head(settings: Settings, port: int) -> subprocess.Popen:
+    """The head's keeper (restarting the head whenever its raylet is gone); it goes with this process, however this
+    process ends (call it from the main thread: the kernel ties the death signal to the spawning thread)."""
+    settings.logs_dir.mkdir(parents=True, exist_ok=True)
+    log = open(settings.logs_dir / "ray.log", "ab")  # noqa: SIM115 - the child keeps it open
+    ray = Path(sys.executable).with_name("ray")
+    cpus = settings.ray_num_cpus or os.cpu_count() or 1
+    cmd = [sys.executable, str(SUPERVISOR), str(RAY_GRACE_S), str(os.getpid()), "--restart", "--watch", "raylet",
+           "--", str(ray), "start", "--head", "--block", "--node-ip-address=127.0.0.1", f"--port={port}",
+           f"--num-cpus={cpus}", "--include-dashboard=false", "--disable-usage-stats", f"--temp-dir={ray_temp(settings)}"]
+    return subprocess.Popen(cmd, env={**os.environ, **ray_env(settings, port)}, stdout=log,
+                            stderr=subprocess.STDOUT, start_new_session=True, cwd=settings.home_dir)
+
+
+def stop_ray_head(proc: subprocess.Popen) -> None:
+    if proc.poll() is not None:
+        return
+    proc.terminate()
+    try:
+        proc.wait(timeout=RAY_GRACE_S + 5)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, 9)
+        proc.wait(timeout=10)
