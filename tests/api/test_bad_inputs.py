@@ -61,8 +61,8 @@ def test_out_of_range_and_malformed_inputs_are_4xx(env, call, where):
 def test_a_method_a_path_lacks_is_405_listing_every_method_of_the_path(env):
     http, _, _ = env
     resp = http.request("OPTIONS", "/v1/buckets/b")
-    assert resp.status_code == 405 and resp.headers["allow"] == "DELETE, GET"  # two routes of one path
-    assert "use DELETE or GET" in resp.json()["error"]["message"]
+    assert resp.status_code == 405 and resp.headers["allow"] == "DELETE, GET, PATCH, PUT"  # four routes of one path
+    assert "use DELETE or GET or PATCH or PUT" in resp.json()["error"]["message"]
 
 
 def test_a_taken_namespace_id_is_a_conflict(env):
