@@ -56,6 +56,20 @@ def _alive(pids: set[int]) -> set[int]:
     return alive
 
 
+def _wait_up(api: int, ui: int, timeout: float = 180) -> None:
+    """Until the API and the Dagster UI both answer."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if (httpx.get(f"http://127.0.0.1:{api}/v1/health", timeout=2).status_code == 200
+                    and httpx.get(f"http://127.0.0.1:{ui}/server_info", timeout=2).status_code == 200):
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(1)
+    pytest.fail("warehouse up did not come up")
+
+
 @pytest.mark.parametrize("how", [signal.SIGKILL, signal.SIGTERM])
 def test_nothing_survives_warehouse_up(tmp_path, how):
     api, ui = _port(), _port()
@@ -66,17 +80,7 @@ def test_nothing_survives_warehouse_up(tmp_path, how):
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
         env={**os.environ, "WAREHOUSE_WARM_BATCH_WORKERS": "false"})
     try:
-        deadline = time.monotonic() + 180
-        while time.monotonic() < deadline:
-            try:
-                if (httpx.get(f"http://127.0.0.1:{api}/v1/health", timeout=2).status_code == 200
-                        and httpx.get(f"http://127.0.0.1:{ui}/server_info", timeout=2).status_code == 200):
-                    break
-            except httpx.HTTPError:
-                pass
-            time.sleep(1)
-        else:
-            pytest.fail("warehouse up did not come up")
+        _wait_up(api, ui)
         started |= _descendants(proc.pid)
         assert len(started) >= 3  # dagster dev and its webserver and daemon at least
         os.kill(proc.pid, how)
@@ -148,17 +152,7 @@ def test_a_dead_ray_process_fails_the_batch_in_flight_not_the_api(tmp_path):
          "--no-demo"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     base = f"http://127.0.0.1:{api}"
     try:
-        deadline = time.monotonic() + 180
-        while time.monotonic() < deadline:
-            try:
-                if (httpx.get(f"{base}/v1/health", timeout=2).status_code == 200
-                        and httpx.get(f"http://127.0.0.1:{ui}/server_info", timeout=2).status_code == 200):
-                    break
-            except httpx.HTTPError:
-                pass
-            time.sleep(1)
-        else:
-            pytest.fail("warehouse up did not come up")
+        _wait_up(api, ui)
         assert _pids_named(proc.pid, "raylet"), "the Ray head runs beside the API"
         c = httpx.Client(base_url=base, timeout=60, headers={
             "Authorization": f"Bearer {(home / 'api_key').read_text().strip()}", "X-Namespace": "default"})
