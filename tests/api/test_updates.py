@@ -98,3 +98,19 @@ def test_a_collection_changes_what_it_may_and_refuses_its_extractor(http):
         "feature_extractor_name": "text_extractor", "version": "v1"}, "enabled": True})
     assert same.status_code == 200 and same.json()["enabled"] is True
     assert http.get("/v1/collections/articles").json()["feature_extractor"]["field_passthrough"][0]["source_path"] == "genre"
+
+
+@pytest.mark.parametrize("path, body, where", [
+    ("/v1/namespaces", {"namespace_name": "ns1", "ttl_seconds": 60}, "ttl_seconds"),
+    ("/v1/namespaces", {"namespace_name": "ns1", "auto_create_indexes": True}, "auto_create_indexes"),
+    ("/v1/namespaces", {"namespace_name": "ns1", "mode": "standalone"}, "mode"),
+    ("/v1/namespaces", {"namespace_name": "ns1", "vector_configs": [{"name": "v"}]}, "vector_configs"),
+    ("/v1/buckets", {"bucket_name": "x", "storage_class": "coldline"}, "storage_class"),
+    ("/v1/buckets", {"bucket_name": "x", "destination": {"type": "s3"}}, "destination"),
+    ("/v1/buckets", {"bucket_name": "x", "ingest_filter": {"retriever_id": "r"}}, "ingest_filter"),
+])
+def test_a_create_key_this_server_would_ignore_is_refused(http, path, body, where):
+    _refused(http.post(path, json=body), 422, where)
+    assert http.get("/v1/namespaces/ns1").status_code == 404 and http.get("/v1/buckets/x").status_code == 404
+    ok = http.post(path, json={k: v for k, v in body.items() if k in ("namespace_name", "bucket_name")})
+    assert ok.status_code == 200, ok.text
