@@ -78,6 +78,14 @@ def check_keys(data: Any, allowed: set[str], where: str) -> dict[str, Any]:
     return data
 
 
+def refuse_set(values: dict[str, Any], reasons: dict[str, str]) -> None:
+    """A 422 for the first key of ``reasons`` that ``values`` sets (not None), with its reason: a key this server
+    cannot honour is refused, never accepted and dropped."""
+    for key, why in reasons.items():
+        if values.get(key) is not None:
+            raise WarehouseError(422, f"{key}: {why}", {"location": key})
+
+
 def rename_aliases(data: Any, pairs: dict[str, str]) -> Any:
     """Accept documented alternative spellings: ``{old: new}`` renames ``old`` unless ``new`` is given."""
     if not isinstance(data, dict):

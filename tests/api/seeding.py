@@ -1,11 +1,21 @@
 """One of every namespace resource, made through the API: a bucket with an object, a collection that processed it
-(a batch, its task, a document), a retriever over it, an alert on it, a taxonomy and a cluster definition."""
+(a batch, its task, a document), a retriever over it, an alert on it, a taxonomy and a cluster definition;
+and the in-process app the tests that need no server use."""
 
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
 import httpx
+from fastapi.testclient import TestClient
+
+from warehouse.api.app import create_app
+from warehouse.catalog.bootstrap import ensure_api_key, ensure_namespace
+from warehouse.services import Services
+from warehouse.settings import Settings
 
 
 def seed_namespace(client: httpx.Client, tag: str) -> dict:
@@ -46,3 +56,31 @@ def seed_namespace(client: httpx.Client, tag: str) -> dict:
     assert cluster.status_code == 200, cluster.text
     return {"bucket": bucket, "object": obj, "collection": coll, "batch": state, "document": doc,
             "retriever": retriever, "alert": alert, "taxonomy": taxonomy.json(), "cluster": cluster.json()}
+
+
+@contextmanager
+def in_process_api(home: Path, namespaces: tuple[str, ...] = ("default",)) -> Iterator[tuple[TestClient, dict]]:
+    """The API app on a fresh home, without a server or Ray: a client speaking as an admin key in the first of
+    ``namespaces`` (all created), and the namespaces by name."""
+    settings = Settings(home=home, warm_batch_workers=False)
+    svc = Services.from_settings(settings)
+    try:
+        key = ensure_api_key(svc.catalog, settings.organization_id)
+        made = {name: ensure_namespace(svc.catalog, settings.organization_id, name) for name in namespaces}
+        http = TestClient(create_app(settings, svc, resume=False))
+        http.headers.update({"Authorization": f"Bearer {key}", "X-Namespace": namespaces[0]})
+        yield http, made
+    finally:
+        svc.close()
+
+
+def text_collection(client, bucket: str, collection: str, properties: dict | None = None) -> tuple[dict, dict]:
+    """A bucket (a ``content`` text property, plus ``properties``) and a MiniLM ``text_extractor`` collection over
+    it; their API bodies."""
+    made = client.post("/v1/buckets", json={"bucket_name": bucket, "bucket_schema": {
+        "properties": {"content": {"type": "text"}, **(properties or {})}}}).json()
+    coll = client.post("/v1/collections", json={
+        "collection_name": collection, "source": {"type": "bucket", "bucket_ids": [made["bucket_id"]]},
+        "feature_extractor": {"feature_extractor_name": "text_extractor", "version": "v1",
+                              "input_mappings": {"text": "content"}}}).json()
+    return made, coll

@@ -3,32 +3,17 @@
 from __future__ import annotations
 
 import pytest
-from fastapi.testclient import TestClient
 
-from warehouse.api.app import create_app
-from warehouse.catalog.bootstrap import ensure_api_key, ensure_namespace
-from warehouse.services import Services
-from warehouse.settings import Settings
+from tests.api.seeding import in_process_api, text_collection
 
 HUGE = 2**70
 
 
 @pytest.fixture(scope="module")
 def env(tmp_path_factory):
-    settings = Settings(home=tmp_path_factory.mktemp("bad-inputs"), warm_batch_workers=False)
-    svc = Services.from_settings(settings)
-    key = ensure_api_key(svc.catalog, settings.organization_id)
-    ns = ensure_namespace(svc.catalog, settings.organization_id, "default")
-    http = TestClient(create_app(settings, svc, resume=False))
-    http.headers.update({"Authorization": f"Bearer {key}", "X-Namespace": "default"})
-    bucket = http.post("/v1/buckets", json={"bucket_name": "b", "bucket_schema": {
-        "properties": {"content": {"type": "text"}}}}).json()
-    coll = http.post("/v1/collections", json={
-        "collection_name": "c", "source": {"type": "bucket", "bucket_ids": [bucket["bucket_id"]]},
-        "feature_extractor": {"feature_extractor_name": "text_extractor", "version": "v1",
-                              "input_mappings": {"text": "content"}}}).json()
-    yield http, ns, coll
-    svc.close()
+    with in_process_api(tmp_path_factory.mktemp("bad-inputs")) as (http, made):
+        _, coll = text_collection(http, "b", "c")
+        yield http, made["default"], coll
 
 
 def _where(resp, status: int = 422) -> str:

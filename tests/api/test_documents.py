@@ -9,10 +9,7 @@ import math
 import pytest
 from fastapi.testclient import TestClient
 
-from warehouse.api.app import create_app
-from warehouse.catalog.bootstrap import ensure_api_key, ensure_namespace
-from warehouse.services import Services
-from warehouse.settings import Settings
+from tests.api.seeding import in_process_api, text_collection
 
 DIM = 384
 
@@ -25,22 +22,10 @@ def unit(seed: int) -> list[float]:
 
 @pytest.fixture()
 def env(tmp_path):
-    settings = Settings(home=tmp_path, warm_batch_workers=False)
-    svc = Services.from_settings(settings)
-    key = ensure_api_key(svc.catalog, settings.organization_id)
-    ensure_namespace(svc.catalog, settings.organization_id, "default")
-    ensure_namespace(svc.catalog, settings.organization_id, "other")
-    http = TestClient(create_app(settings, svc, resume=False))
-    http.headers.update({"Authorization": f"Bearer {key}", "X-Namespace": "default"})
-    bucket = http.post("/v1/buckets", json={"bucket_name": "b", "bucket_schema": {
-        "properties": {"content": {"type": "text"}}}}).json()
-    coll = http.post("/v1/collections", json={
-        "collection_name": "c", "source": {"type": "bucket", "bucket_ids": [bucket["bucket_id"]]},
-        "feature_extractor": {"feature_extractor_name": "text_extractor", "version": "v1",
-                              "input_mappings": {"text": "content"}}}).json()
-    dense = next(vi for vi in coll["vector_indexes"] if vi["index"]["type"] == "dense")
-    yield http, coll, dense, bucket
-    svc.close()
+    with in_process_api(tmp_path, ("default", "other")) as (http, _):
+        bucket, coll = text_collection(http, "b", "c")
+        dense = next(vi for vi in coll["vector_indexes"] if vi["index"]["type"] == "dense")
+        yield http, coll, dense, bucket
 
 
 def _count(http) -> int:

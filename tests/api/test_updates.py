@@ -4,33 +4,16 @@ reason and the field named, and a refused update changes nothing."""
 from __future__ import annotations
 
 import pytest
-from fastapi.testclient import TestClient
 
-from warehouse.api.app import create_app
-from warehouse.catalog.bootstrap import ensure_api_key, ensure_namespace
-from warehouse.services import Services
-from warehouse.settings import Settings
+from tests.api.seeding import in_process_api, text_collection
 
 
 @pytest.fixture()
 def http(tmp_path):
-    settings = Settings(home=tmp_path, warm_batch_workers=False)
-    svc = Services.from_settings(settings)
-    key = ensure_api_key(svc.catalog, settings.organization_id)
-    ensure_namespace(svc.catalog, settings.organization_id, "default")
-    ensure_namespace(svc.catalog, settings.organization_id, "taken")
-    client = TestClient(create_app(settings, svc, resume=False))
-    client.headers.update({"Authorization": f"Bearer {key}", "X-Namespace": "default"})
-    for name in ("b", "b2"):
-        client.post("/v1/buckets", json={"bucket_name": name, "bucket_schema": {"properties": {
-            "content": {"type": "text"}, "genre": {"type": "string"}}}})
-    for name in ("c", "c2"):
-        client.post("/v1/collections", json={
-            "collection_name": name, "source": {"type": "bucket", "bucket_ids": ["b"]},
-            "feature_extractor": {"feature_extractor_name": "text_extractor", "version": "v1",
-                                  "input_mappings": {"text": "content"}}})
-    yield client
-    svc.close()
+    with in_process_api(tmp_path, ("default", "taken")) as (client, _):
+        text_collection(client, "b", "c", {"genre": {"type": "string"}})
+        text_collection(client, "b2", "c2", {"genre": {"type": "string"}})
+        yield client
 
 
 def _refused(resp, status: int, where: str) -> None:

@@ -11,7 +11,7 @@ from warehouse.catalog.batches import ACTIVE
 from warehouse.catalog.lookups import get_bucket
 from warehouse.catalog.models import Batch, Bucket, Collection, Namespace, Object
 from warehouse.catalog.objects import check_unique_key
-from warehouse.errors import WarehouseError
+from warehouse.errors import WarehouseError, refuse_set
 from warehouse.ids import new_id
 
 if TYPE_CHECKING:  # annotations only: the domain receives the process's services, it never builds them
@@ -82,9 +82,7 @@ BUCKET_UPDATE_UNSUPPORTED = ("storage_class", "destination", "ingest_filter", "u
 def update_bucket(svc: Services, ns: Namespace, bucket: Bucket, fields: dict[str, Any]) -> Bucket:
     """Rename, describe, re-tag a bucket, or add properties to its schema (PATCH and PUT: the keys given change).
     A property's type cannot change, nor a property go: objects were stored and processed under it."""
-    for key in BUCKET_UPDATE_UNSUPPORTED:
-        if fields.get(key) is not None:
-            raise WarehouseError(422, f"{key} cannot be changed on this server; leave it out", {"location": key})
+    refuse_set(fields, {key: "cannot be changed on this server; leave it out" for key in BUCKET_UPDATE_UNSUPPORTED})
     with svc.catalog.session() as s:
         row = s.get(Bucket, bucket.bucket_id)
         name = fields.get("bucket_name")

@@ -22,7 +22,7 @@ from warehouse.catalog.models import (
     Task,
     Taxonomy,
 )
-from warehouse.errors import WarehouseError
+from warehouse.errors import WarehouseError, refuse_set
 from warehouse.ids import is_valid_id, new_id
 
 if TYPE_CHECKING:  # annotations only: the domain receives the process's services, it never builds them
@@ -144,9 +144,7 @@ NAMESPACE_UPDATE_UNSUPPORTED = ("auto_create_indexes", "adaptive_indexing", "rep
 def update_namespace(svc: Services, ns: Namespace, fields: dict[str, Any]) -> Namespace:
     """Rename, describe, add extractors to, or re-declare the payload indexes of a namespace (PATCH and PUT: the
     keys given change, the others stay)."""
-    for key in NAMESPACE_UPDATE_UNSUPPORTED:
-        if fields.get(key) is not None:
-            raise WarehouseError(422, f"{key} is not supported by this server; leave it out", {"location": key})
+    refuse_set(fields, {key: "not supported by this server; leave it out" for key in NAMESPACE_UPDATE_UNSUPPORTED})
     for fe in fields.get("feature_extractors") or []:
         try:
             svc.registry.get(fe["feature_extractor_name"], fe.get("version", "v1"))

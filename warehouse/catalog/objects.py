@@ -117,8 +117,9 @@ def _etag(blobs: list[dict[str, Any]], fields: dict[str, Any]) -> str:
 
 def update_object(s: Session, objects: ObjectStore, bucket: Bucket, obj: Object, changes: dict[str, Any],
                   blobs: list[Any] | None, outbound: OutboundPolicy) -> bool:
-    """Change an object's fields (the keys given) and, when ``blobs`` is given, its blobs; ``metadata`` keys the object holds in its own ``metadata`` change there, others at its root. Returns
-    whether its content changed (then its documents are replaced when it is next processed)."""
+    """Change an object's fields (the keys given) and, when ``blobs`` is given, its blobs; ``metadata`` keys the
+    object holds in its own ``metadata`` change there, others at its root. Returns whether its content changed (then
+    its documents are replaced when it is next processed)."""
     if changes.pop("skip_duplicates", None):
         raise WarehouseError(422, "skip_duplicates is not supported here; leave it out", {"location": "skip_duplicates"})
     key_prefix = changes.pop("key_prefix", obj.key_prefix)
@@ -137,7 +138,7 @@ def update_object(s: Session, objects: ObjectStore, bucket: Bucket, obj: Object,
                   for i, b in enumerate(blobs)]
     _check_complete(bucket, stored, fields)
     if bucket.unique_key is not None:
-        value = _unique_value(bucket, _FieldsView(fields))
+        value = _unique_value(bucket, fields)
         clash = s.query(Object).filter(Object.bucket_id == bucket.bucket_id, Object.unique_value == value,
                                        Object.object_id != obj.object_id).first()
         if clash is not None:
@@ -150,13 +151,6 @@ def update_object(s: Session, objects: ObjectStore, bucket: Bucket, obj: Object,
     obj.size_bytes = sum(int(b.get("size_bytes") or 0) for b in stored)
     s.flush()
     return changed
-
-
-class _FieldsView:
-    """An object's fields in the shape :func:`_unique_value` reads a create request in."""
-
-    def __init__(self, fields: dict[str, Any]) -> None:
-        self.metadata, self.model_extra = None, fields
 
 
 #: insertion policies under a bucket's unique key
@@ -186,8 +180,8 @@ def check_unique_key(bucket_schema: dict[str, Any] | None, unique_key: Any) -> d
     return {"fields": fields, "default_policy": default}
 
 
-def _unique_value(bucket: Bucket, body: Any) -> str:
-    fields = {**(body.metadata or {}), **(body.model_extra or {})}
+def _unique_value(bucket: Bucket, fields: dict[str, Any]) -> str:
+    """The hash of the bucket's unique-key field values among an object's ``fields``; 422 when one is missing."""
     missing = [f for f in bucket.unique_key["fields"] if fields.get(f) is None]
     if missing:
         raise WarehouseError(422, f"bucket {bucket.bucket_name!r} has unique key {bucket.unique_key['fields']}: the "
@@ -222,7 +216,7 @@ def place_object(s: Session, objects: ObjectStore, bucket: Bucket, body: Any, ou
     if policy is None:
         raise WarehouseError(422, f"bucket {bucket.bucket_name!r} has a unique key and no default_policy: pass "
                              f"?policy= one of {list(POLICIES)}", {"location": "policy"})
-    value = _unique_value(bucket, body)
+    value = _unique_value(bucket, {**(body.metadata or {}), **(body.model_extra or {})})
     found = s.query(Object).filter(Object.bucket_id == bucket.bucket_id, Object.unique_value == value).first()
     if found is not None and policy == "insert":
         raise WarehouseError(409, f"an object with this unique key ({bucket.unique_key['fields']}) exists: "

@@ -55,19 +55,40 @@ SUPERVISOR = Path(__file__).resolve().parent / "supervise.py"
 STOP_GRACE_S = 8.0  # dagster dev's orderly shutdown, before what is left of its process group is killed
 
 
+def start_kept(cmd: list[str], grace: float, log_path: Path, env: dict[str, str], cwd: Path,
+               options: tuple[str, ...] = ()) -> subprocess.Popen:
+    """Run ``cmd`` under the keeper (``supervise.py``) in a process group of its own that goes with this process,
+    however it ends — SIGKILL included: the kernel tells the keeper, which stops ``cmd`` and kills what is left of
+    the group after ``grace``. Call it from the main thread: the kernel ties the death signal to the spawning
+    thread."""
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    log = open(log_path, "ab")  # noqa: SIM115 - the child keeps it open
+    return subprocess.Popen([sys.executable, str(SUPERVISOR), str(grace), str(os.getpid()), *options, "--", *cmd],
+                            env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, cwd=cwd)
+
+
+def stop_kept(proc: subprocess.Popen, grace: float) -> None:
+    """Stop the keeper (it stops its command and, after ``grace``, kills the rest of the group); SIGKILL the group
+    should the keeper itself not be done soon after."""
+    if proc.poll() is not None:
+        return
+    try:
+        proc.terminate()
+        proc.wait(timeout=grace + 5)
+    except (subprocess.TimeoutExpired, ProcessLookupError):
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        proc.wait(timeout=10)
+
+
 def start_dagster(settings: Settings, owner_url: str, port: int, host: str = "127.0.0.1",
                   extra_env: dict[str, str] | None = None) -> subprocess.Popen:
-    """Start ``dagster dev`` (webserver on ``host:port`` and the daemon) under its keeper (``supervise.py``), in
-    a process group of their own that goes with this process, however it ends — SIGKILL included: the kernel
-    tells the keeper, which stops dagster dev and kills what is left of the group after ``STOP_GRACE_S``. Call it
-    from the main thread: the kernel ties the death signal to the spawning thread."""
-    settings.logs_dir.mkdir(parents=True, exist_ok=True)
-    log = open(settings.logs_dir / "dagster.log", "ab")  # noqa: SIM115 - the child keeps it open
-    cmd = [sys.executable, str(SUPERVISOR), str(STOP_GRACE_S), str(os.getpid()), "--",
-           sys.executable, "-m", "dagster", "dev", "-m", "warehouse.definitions", "-h", host, "-p", str(port)]
-    return subprocess.Popen(cmd, env={**dagster_env(settings, owner_url), **(extra_env or {})}, stdout=log,
-                            stderr=subprocess.STDOUT,
-                            start_new_session=True, cwd=settings.home_dir)
+    """Start ``dagster dev`` (webserver on ``host:port`` and the daemon) under its keeper."""
+    cmd = [sys.executable, "-m", "dagster", "dev", "-m", "warehouse.definitions", "-h", host, "-p", str(port)]
+    return start_kept(cmd, STOP_GRACE_S, settings.logs_dir / "dagster.log",
+                      {**dagster_env(settings, owner_url), **(extra_env or {})}, settings.home_dir)
 
 
 def wait_for_ui(url: str, timeout: float = 120, proc: subprocess.Popen | None = None) -> None:
@@ -76,16 +97,4 @@ def wait_for_ui(url: str, timeout: float = 120, proc: subprocess.Popen | None = 
 
 
 def stop_dagster(proc: subprocess.Popen) -> None:
-    """Stop the keeper (it stops dagster dev and, after the grace, kills the rest of the group); SIGKILL the group
-    should the keeper itself not be done soon after."""
-    if proc.poll() is not None:
-        return
-    try:
-        proc.terminate()
-        proc.wait(timeout=STOP_GRACE_S + 5)
-    except (subprocess.TimeoutExpired, ProcessLookupError):
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        proc.wait(timeout=10)
+    stop_kept(proc, STOP_GRACE_S)

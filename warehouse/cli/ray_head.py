@@ -19,7 +19,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from warehouse.cli.dagster import SUPERVISOR
+from warehouse.cli.dagster import start_kept, stop_kept
 from warehouse.settings import Settings
 
 RAY_GRACE_S = 2.0  # Ray's state is ephemeral: a short orderly stop, then the group is killed
@@ -45,25 +45,13 @@ def ray_env(settings: Settings, port: int) -> dict[str, str]:
 
 
 def start_ray_head(settings: Settings, port: int) -> subprocess.Popen:
-    """The head's keeper (restarting the head whenever its raylet is gone); it goes with this process, however this
-    process ends (call it from the main thread: the kernel ties the death signal to the spawning thread)."""
-    settings.logs_dir.mkdir(parents=True, exist_ok=True)
-    log = open(settings.logs_dir / "ray.log", "ab")  # noqa: SIM115 - the child keeps it open
-    ray = Path(sys.executable).with_name("ray")
-    cpus = settings.ray_num_cpus or os.cpu_count() or 1
-    cmd = [sys.executable, str(SUPERVISOR), str(RAY_GRACE_S), str(os.getpid()), "--restart", "--watch", "raylet",
-           "--", str(ray), "start", "--head", "--block", "--node-ip-address=127.0.0.1", f"--port={port}",
-           f"--num-cpus={cpus}", "--include-dashboard=false", "--disable-usage-stats", f"--temp-dir={ray_temp(settings)}"]
-    return subprocess.Popen(cmd, env={**os.environ, **ray_env(settings, port)}, stdout=log,
-                            stderr=subprocess.STDOUT, start_new_session=True, cwd=settings.home_dir)
+    """The head's keeper, restarting the head whenever its raylet is gone."""
+    cmd = [str(Path(sys.executable).with_name("ray")), "start", "--head", "--block", "--node-ip-address=127.0.0.1",
+           f"--port={port}", f"--num-cpus={settings.ray_num_cpus or os.cpu_count() or 1}", "--include-dashboard=false",
+           "--disable-usage-stats", f"--temp-dir={ray_temp(settings)}"]
+    return start_kept(cmd, RAY_GRACE_S, settings.logs_dir / "ray.log", {**os.environ, **ray_env(settings, port)},
+                      settings.home_dir, options=("--restart", "--watch", "raylet"))
 
 
 def stop_ray_head(proc: subprocess.Popen) -> None:
-    if proc.poll() is not None:
-        return
-    proc.terminate()
-    try:
-        proc.wait(timeout=RAY_GRACE_S + 5)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, 9)
-        proc.wait(timeout=10)
+    stop_kept(proc, RAY_GRACE_S)

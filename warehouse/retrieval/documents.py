@@ -14,7 +14,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from warehouse.catalog.collections import IDENTITY_FIELDS, index_specs
+from warehouse.catalog.collections import SYSTEM_FIELDS, index_specs
 from warehouse.catalog.models import Bucket, Collection, Object
 from warehouse.errors import WarehouseError, not_found
 from warehouse.ids import document_id_from_uuid, uuid_from_document_id
@@ -25,8 +25,9 @@ from warehouse.retrieval.filters import compile_filter
 if TYPE_CHECKING:  # annotations only: the domain receives the process's services, it never builds them
     from warehouse.services import Services
 
-#: fields a caller may not set on a document: its identity and lineage, and what enrichment writes
-PROTECTED_FIELDS = IDENTITY_FIELDS | {"taxonomies", "clusters", "vectors", "document_blobs", "searchable_at"}
+#: fields a caller may not set on a document: the system's (but ``text``, which a direct document brings) and the
+#: response-only ones
+PROTECTED_FIELDS = (SYSTEM_FIELDS - {"text"}) | {"vectors", "document_blobs", "searchable_at"}
 #: lineage keys a created document may carry (the SDK's ``DocumentCreateRequest``)
 LINEAGE_KEYS = ("root_object_id", "root_bucket_id", "source_type", "source_collection_id", "source_document_id",
                 "source_object_id", "lineage_path", "lineage_chain", "content_hash")
@@ -178,14 +179,14 @@ def delete(svc: Services, namespace_id: str, collection: Collection | None, docu
     svc.index.delete(namespace_id, {"must": [{"has_id": [hit.id]}]})
 
 
-def _in_collection(collection: Collection, filters: Any, where: str) -> tuple[dict[str, Any], Any]:
+def _match_in(collection: Collection, filters: Any, where: str) -> tuple[dict[str, Any], Any]:
     """The engine filter for ``filters`` inside the collection, and the compiled filter when the engine cannot
     evaluate all of it."""
     compiled = compile_filter(filters, where)
     if compiled is None:
         raise WarehouseError(422, f"{where} matches every document; delete the collection or name documents "
                              "with document_ids", {"location": where})
-    flt: dict[str, Any] = {"must": [{"key": "collection_id", "match": {"value": collection.collection_id}}]}
+    flt = in_collection(collection)
     if compiled.qdrant is not None:
         flt["must"].append(compiled.qdrant)
         return flt, None
@@ -214,7 +215,7 @@ def delete_many(svc: Services, namespace_id: str, collection: Collection, docume
     """Delete the named documents (each reported) or every document matching ``filters``."""
     _one_mode(document_ids, filters, "document_ids")
     if filters is not None:
-        flt, compiled = _in_collection(collection, filters, "filters")
+        flt, compiled = _match_in(collection, filters, "filters")
         ids = _matching_ids(svc, namespace_id, flt, compiled)
         for start in range(0, len(ids), MAX_MANY):
             svc.index.delete(namespace_id, {"must": [{"has_id": ids[start:start + MAX_MANY]}]})
@@ -247,7 +248,7 @@ def update_many(svc: Services, namespace_id: str, collection: Collection, update
         if "vectors" in update_data:
             raise WarehouseError(422, "update_data.vectors: vectors change one document at a time (PATCH it)",
                                  {"location": "update_data.vectors"})
-        flt, compiled = _in_collection(collection, filters, "filters")
+        flt, compiled = _match_in(collection, filters, "filters")
         ids = _matching_ids(svc, namespace_id, flt, compiled)
         svc.index.set_payloads(namespace_id, [(i, fields) for i in ids])
         return {"updated_count": len(ids), "failed_count": 0, "results": [],
@@ -277,8 +278,13 @@ def update_many(svc: Services, namespace_id: str, collection: Collection, update
             "message": f"updated {len(writes)} of {len(checked)} documents"}
 
 
+def in_collection(collection: Collection) -> dict[str, Any]:
+    """The engine filter for the collection's documents."""
+    return {"must": [{"key": "collection_id", "match": {"value": collection.collection_id}}]}
+
+
 def count(svc: Services, namespace_id: str, collection: Collection) -> int:
-    return svc.index.count(namespace_id, {"must": [{"key": "collection_id", "match": {"value": collection.collection_id}}]})
+    return svc.index.count(namespace_id, in_collection(collection))
 
 
 def get_many(svc: Services, namespace_id: str, document_ids: list[str]) -> dict[str, Any]:

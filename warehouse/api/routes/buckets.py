@@ -11,7 +11,7 @@ from warehouse.catalog import Bucket, Namespace
 from warehouse.catalog import buckets as bucket_ops
 from warehouse.catalog.lookups import get_bucket
 from warehouse.catalog.paging import MAX_OFFSET, page_args
-from warehouse.errors import WarehouseError
+from warehouse.errors import refuse_set
 from warehouse.services import Services
 
 router = APIRouter(prefix="/v1/buckets", tags=["buckets"])
@@ -19,11 +19,11 @@ router = APIRouter(prefix="/v1/buckets", tags=["buckets"])
 
 @router.post("", summary="Create a bucket")
 def create_bucket(body: CreateBucketRequest, ns: Namespace = Depends(namespace), svc: Services = Depends(services)):
-    for key, value in (("storage_class", body.storage_class if body.storage_class != "standard" else None),
-                       ("destination", body.destination), ("ingest_filter", body.ingest_filter),
-                       ("source_adapter", body.source_adapter)):
-        if value is not None:  # accepted and ignored would be a silent drop
-            raise WarehouseError(422, f"{key} is not supported by this server; leave it out", {"location": key})
+    refuse_set({"storage_class": body.storage_class if body.storage_class != "standard" else None,
+                "destination": body.destination, "ingest_filter": body.ingest_filter,
+                "source_adapter": body.source_adapter},
+               dict.fromkeys(("storage_class", "destination", "ingest_filter", "source_adapter"),
+                             "not supported by this server; leave it out"))
     bucket = bucket_ops.create_bucket(
         svc, ns, body.bucket_name, body.bucket_schema.model_dump(exclude_none=True) if body.bucket_schema else None,
         body.description, body.unique_key, body.metadata)

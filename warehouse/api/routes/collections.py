@@ -29,16 +29,12 @@ from warehouse.services import Services
 router = APIRouter(tags=["collections"])
 
 
-def _doc_count(svc: Services, c: Collection) -> int:
-    return svc.index.count(c.namespace_id, {"must": [{"key": "collection_id", "match": {"value": c.collection_id}}]})
-
-
 def _view(svc: Services, c: Collection, hashed: dict | None = None) -> dict:
     """The collection with ``index_status``: is the index written by the extractor's current code?
 
     ``hashed`` memoises folder hashes across the collections of one listing (many share an extractor).
     """
-    out = collection_view(c, _doc_count(svc, c))
+    out = collection_view(c, docs.count(svc, c.namespace_id, c))
     fe = c.feature_extractor or {}
     indexed = (c.metadata_ or {}).get("_indexed") or {}
     hashed = {} if hashed is None else hashed

@@ -10,7 +10,7 @@ from warehouse.api.views import listing, namespace_view
 from warehouse.catalog import Namespace, namespaces
 from warehouse.catalog.api_keys import Grant
 from warehouse.catalog.paging import MAX_OFFSET
-from warehouse.errors import WarehouseError, not_found
+from warehouse.errors import WarehouseError, not_found, refuse_set
 from warehouse.services import Services
 
 router = APIRouter(prefix="/v1/namespaces", tags=["namespaces"])
@@ -21,15 +21,14 @@ def create(body: CreateNamespaceRequest, who: Grant = Depends(caller), svc: Serv
     if who.namespaces is not None:
         raise WarehouseError(403, f"API key {who.name!r} is scoped to namespaces; creating one needs an unscoped "
                              "admin key", {"needed": "an unscoped admin key"})
-    for key, value, why in (
-            ("mode", body.mode if body.mode == "standalone" else None, "standalone (bring-your-own-vector) namespaces "
-             "are not supported; create a managed one and write documents with your vectors into a collection "
-             "(POST /v1/collections/{c}/documents)"),
-            ("auto_create_indexes", body.auto_create_indexes or None, "declare payload_indexes instead"),
-            ("ttl_seconds", body.ttl_seconds, "namespaces do not expire here; delete it when done"),
-            ("vector_configs", body.vector_configs, "vector indexes come from the collections' extractors")):
-        if value is not None:  # accepted and ignored would be a silent drop
-            raise WarehouseError(422, f"{key}: {why}", {"location": key})
+    refuse_set({"mode": body.mode if body.mode == "standalone" else None,
+                "auto_create_indexes": body.auto_create_indexes or None, "ttl_seconds": body.ttl_seconds,
+                "vector_configs": body.vector_configs}, {
+        "mode": "standalone (bring-your-own-vector) namespaces are not supported; create a managed one and write "
+                "documents with your vectors into a collection (POST /v1/collections/{c}/documents)",
+        "auto_create_indexes": "declare payload_indexes instead",
+        "ttl_seconds": "namespaces do not expire here; delete it when done",
+        "vector_configs": "vector indexes come from the collections' extractors"})
     ns = namespaces.create_namespace(
         svc, who.organization_id, body.namespace_name, body.description,
         [fe.model_dump(exclude_none=True) for fe in body.feature_extractors or []], body.payload_indexes,
