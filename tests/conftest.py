@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import shutil
 import socket
 import threading
@@ -12,10 +13,27 @@ from pathlib import Path
 
 import httpx
 import pytest
+from _pytest.logging import catching_logs
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).parent / "fixtures"
 SHARED_DATA = ROOT.parent / "shared" / "data"
+
+
+# pytest attaches its log capture to every non-propagating logger before each test phase by iterating
+# logging's loggerDict without logging's lock. The session's API server, its model-warming thread and Ray's
+# threads create loggers (imports, requests) while tests run, so that loop can meet "dictionary changed size
+# during iteration" and fail whichever test is starting (seen once in CI, reproduced 185 times in 300 with a
+# thread calling getLogger). Holding logging's own lock, as getLogger does, closes the race.
+_attach_log_capture = catching_logs.__enter__
+
+
+def _attach_log_capture_locked(self):
+    with logging._lock:
+        return _attach_log_capture(self)
+
+
+catching_logs.__enter__ = _attach_log_capture_locked
 
 
 def free_port() -> int:
