@@ -13,6 +13,7 @@ from warehouse.catalog import (
     Namespace,
     Object,
     Retriever,
+    RetrieverVersion,
     Task,
 )
 from warehouse.catalog.batches import TERMINAL, BatchStatus
@@ -127,12 +128,22 @@ def task_view(t: Task) -> dict[str, Any]:
     }
 
 
+def retriever_version_view(v: RetrieverVersion) -> dict[str, Any]:
+    d = v.definition
+    return {"retriever_id": v.retriever_id, "version": v.version, "change": v.change, "created_at": _ts(v.created_at),
+            "retriever_name": d.get("retriever_name"), "description": d.get("description"),
+            "collection_ids": d.get("collection_ids") or [], "stages": d.get("stages") or [],
+            "input_schema": d.get("input_schema") or {}, "metadata": d.get("metadata_") or {},
+            "tags": d.get("tags") or [], "budget_limits": d.get("budget_limits")}
+
+
 def retriever_view(r: Retriever) -> dict[str, Any]:
     flat = {
         "retriever_id": r.retriever_id, "retriever_name": r.retriever_name, "description": r.description,
         "namespace_id": r.namespace_id, "collection_identifiers": r.collection_ids,
         "collection_ids": r.collection_ids, "stages": r.stages, "input_schema": r.input_schema or {},
-        "metadata": r.metadata_ or {}, "tags": r.tags or [], "version": 1,
+        "metadata": r.metadata_ or {}, "tags": r.tags or [], "version": r.version or 1,
+        "budget_limits": r.budget_limits,
         "created_at": _ts(r.created_at), "updated_at": _ts(r.updated_at),
     }
     return {**flat, "retriever": dict(flat)}

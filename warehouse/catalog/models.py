@@ -151,7 +151,22 @@ class Retriever(Timestamped, Base):
     input_schema: Mapped[dict[str, Any]] = mapped_column(default=dict)
     metadata_: Mapped[dict[str, Any]] = mapped_column("metadata", JSON, default=dict)
     tags: Mapped[list[Any]] = mapped_column(default=list)
+    budget_limits: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+    version: Mapped[int | None] = mapped_column(Integer, default=1)  # None: stored before versions (read as 1)
     __table_args__ = (UniqueConstraint("namespace_id", "retriever_name"),)
+
+
+class RetrieverVersion(Base):
+    """What a retriever was at one version: every edit (and a rollback) stores the whole definition, so any
+    version can be read back, compared, or made current again."""
+
+    __tablename__ = "retriever_versions"
+    retriever_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    namespace_id: Mapped[str] = mapped_column(String(64), index=True)
+    definition: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    change: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
 class Event(Base):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -187,17 +188,33 @@ def describe(plans: list[StagePlan], inputs: dict[str, Any]) -> dict[str, Any]:
 def execute(services, namespace_id: str, collections: list[Any], stages: list[dict[str, Any]],
             input_schema: dict[str, Any], inputs: dict[str, Any], limit: int | None = None, offset: int = 0,
             filters: dict[str, Any] | None = None, retriever_id: str | None = None,
-            with_plan: bool = False) -> dict[str, Any]:
+            with_plan: bool = False, retriever_version: int | None = None, budget: dict[str, Any] | None = None,
+            on_event: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
+    """Run the stages and page the result. ``budget``'s ``max_time_ms`` stops the run after the stage that
+    crosses it (status ``budget_exceeded``, the stages not run named in ``warnings``); ``on_event`` receives
+    ``stage_start`` / ``stage_complete`` events as the stages run (the streaming response sends them)."""
     started = time.perf_counter()
     inputs = validate_inputs(input_schema, inputs)
     built = build_stages(stages, inputs)
     ctx = StageContext(services=services, namespace_id=namespace_id, collections=collections, inputs=inputs)
     request_filter = compile_filter(filters, "filters")
     plans = plan(built, request_filter)
+    execution_id = "exec_" + uuid.uuid4().hex[:12]
+    max_ms = (budget or {}).get("max_time_ms")
     stats: dict[str, Any] = {}
     docs: list[dict[str, Any]] = []
+    warnings: list[str] = []
+    status = "completed"
     for i, (stage, sp) in enumerate(zip(built, plans, strict=True)):
+        if max_ms is not None and i and (time.perf_counter() - started) * 1000 > max_ms:
+            status = "budget_exceeded"
+            warnings.append(f"budget_limits.max_time_ms ({max_ms}) reached after {i} stage(s); not run: "
+                            f"{[st.name for st in built[i:]]}")
+            break
         ctx.pushed_filter, ctx.limit_hint, ctx.mmr = sp.pushed_filter, sp.limit_hint, sp.mmr
+        if on_event is not None:
+            on_event({"event_type": "stage_start", "execution_id": execution_id, "stage_name": stage.name,
+                      "stage_id": stage.stage_id, "stage_index": i, "total_stages": len(built)})
         t0 = time.perf_counter()
         before = len(docs)
         docs = stage.run(ctx, docs)
@@ -206,19 +223,26 @@ def execute(services, namespace_id: str, collections: list[Any], stages: list[di
         stats[stage.name] = {"stage_id": stage.stage_id, "input_count": before, "output_count": len(docs),
                              "duration_ms": round(ms, 3), "efficiency": round(len(docs) / before, 4) if before else 0,
                              "metadata": stage.metadata or None}
+        if on_event is not None:
+            on_event({"event_type": "stage_complete", "execution_id": execution_id, "stage_name": stage.name,
+                      "stage_id": stage.stage_id, "stage_index": i, "total_stages": len(built),
+                      "documents": docs, "statistics": stats[stage.name]})
     if request_filter is not None:
         docs = [d for d in docs if request_filter.matches(d)]
     total = len(docs)
     page = docs[offset: offset + limit] if limit else docs[offset:]
+    elapsed_ms = round((time.perf_counter() - started) * 1000, 3)
     result = {
-        "execution_id": "exec_" + uuid.uuid4().hex[:12], "status": "completed", "retriever_id": retriever_id,
+        "execution_id": execution_id, "status": status, "retriever_id": retriever_id,
+        "retriever_version": retriever_version,
         "documents": page,
         "pagination": {"method": "offset", "page_number": offset // limit + 1 if limit else 1,
                        "page_size": limit or total, "returned": len(page), "total": total,
                        "has_next": offset + len(page) < total},
-        "stage_statistics": {"stages": stats, "total_time_ms": round((time.perf_counter() - started) * 1000, 3),
-                             "credits_used": 0.0},
-        "warnings": [],
+        "stage_statistics": {"stages": stats, "total_time_ms": elapsed_ms, "credits_used": 0.0},
+        "budget": {"credits_used": 0.0, "time_used_ms": elapsed_ms, **({"limits": budget} if budget else {})},
+        "consistency_mode": "strong",
+        "warnings": warnings,
     }
     if with_plan:
         result["explain_plan"] = describe(plans, inputs)

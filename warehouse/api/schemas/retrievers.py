@@ -48,6 +48,48 @@ class CreateRetrieverRequest(Strict):
         return data
 
 
+class PatchRetrieverRequest(Strict):
+    """An edit of a saved retriever; every edit is a new version (``GET .../versions``, ``POST .../rollback``)."""
+    retriever_name: str | None = Field(default=None, min_length=1, max_length=255)
+    description: str | None = None
+    tags: list[str] | None = None
+    metadata: dict[str, Any] | None = None
+    collection_identifiers: list[str] | None = None
+    stages: list[dict[str, Any]] | None = Field(default=None, min_length=1)
+    input_schema: dict[str, RetrieverInputField] | None = None
+    budget_limits: dict[str, Any] | None = None
+    display_config: Any = None
+    visibility: Any = None
+    marketplace_listing_id: Any = None
+    requires_subscription: Any = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _aliases(cls, data):
+        return rename_aliases(data, {"name": "retriever_name", "collection_ids": "collection_identifiers"})
+
+
+class CloneRetrieverRequest(Strict):
+    retriever_name: str = Field(min_length=1, max_length=255)
+    description: str | None = None
+    collection_identifiers: list[str] | None = None
+    stages: list[dict[str, Any]] | None = Field(default=None, min_length=1)
+    input_schema: dict[str, RetrieverInputField] | None = None
+    budget_limits: dict[str, Any] | None = None
+    tags: list[str] | None = None
+    metadata: dict[str, Any] | None = None
+    display_config: Any = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _aliases(cls, data):
+        return rename_aliases(data, {"name": "retriever_name", "collection_ids": "collection_identifiers"})
+
+
+class RollbackRetrieverRequest(Strict):
+    version: int = Field(ge=1)
+
+
 class ExecuteRetrieverRequest(Strict):
     inputs: dict[str, Any] = Field(default_factory=dict)
     filters: dict[str, Any] | None = None
