@@ -44,3 +44,24 @@ def test_concurrent_submits_queue_the_batch_once(live):
     with live.services.catalog.session() as s:
         for batch in drafts:
             assert s.query(Task).filter(Task.resource_id == batch["batch_id"]).count() == 1
+
+
+@pytest.mark.parametrize("status, refused", [("QUEUED", True), ("PROCESSING", True), ("DRAFT", False),
+                                             ("COMPLETED", False), ("CANCELED", False)])
+def test_a_batch_is_deleted_only_when_nothing_works_on_it(tmp_path, status, refused):
+    from warehouse.catalog import Batch, Catalog, batches
+    from warehouse.errors import WarehouseError
+
+    catalog = Catalog(f"sqlite:///{tmp_path / 'c.db'}")
+    with catalog.session() as s:
+        s.add(Batch(batch_id="btch_1", namespace_id="ns_1", bucket_id="bkt_1", status=status))
+    with catalog.session() as s:
+        batch = s.get(Batch, "btch_1")
+        if refused:
+            with pytest.raises(WarehouseError, match=f"batch is {status}; cancel it first"):
+                batches.delete_batch(s, batch)
+        else:
+            batches.delete_batch(s, batch)
+    with catalog.session() as s:
+        assert (s.get(Batch, "btch_1") is None) is not refused
+    catalog.dispose()

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from enum import StrEnum
+from typing import Any
 
 from sqlalchemy.orm import Session
 
 from warehouse.catalog.db import lock_row
 from warehouse.catalog.lookups import get_collection
-from warehouse.catalog.models import Batch, Bucket, Collection, Object, Task
+from warehouse.catalog.models import Batch, Bucket, Collection, Event, Object, Task
 from warehouse.errors import WarehouseError
 from warehouse.ids import new_id
 
@@ -219,3 +220,82 @@ def trigger_collection(s: Session, c: Collection, include_buckets: list[str] | N
         queue_batch(s, batch)
         batches.append(batch)
     return batches
+
+
+def batch_log(s: Session, batch: Batch) -> list[dict[str, Any]]:
+    """What happened to a batch, oldest first, from what the catalog recorded: created, submitted, each
+    collection's part (documents written, its error), each failed object and skipped row with its reason, the
+    events recorded for it, finished. Entries are ``{timestamp, level, message, ...}`` (timestamp None when the
+    moment was not recorded: per-object failures carry none)."""
+    def at(when) -> str | None:
+        return when.isoformat() if when is not None else None
+
+    entries = [{"timestamp": at(batch.created_at), "level": "info",
+                "message": f"batch created with {len(batch.object_ids or [])} object(s) for collections "
+                           f"{batch.collection_ids or []}"}]
+    if batch.submitted_at is not None:
+        entries.append({"timestamp": at(batch.submitted_at), "level": "info", "message": "batch submitted"})
+    events = (s.query(Event).filter(Event.resource_id == batch.batch_id).order_by(Event.created_at).all())
+    timed = [{"timestamp": at(e.created_at), "level": "error" if e.event_type.endswith("failed") else "info",
+              "message": f"event {e.event_type}", "event_id": e.event_id} for e in events]
+    for collection_id, part in ((batch.stats or {}).get("collections") or {}).items():
+        timed.append({"timestamp": part.get("finished_at"), "level": "error" if part.get("error") else "info",
+                      "collection_id": collection_id,
+                      "message": f"collection {collection_id}: {part.get('status')}, "
+                                 f"{part.get('documents_written', 0)} document(s) written"
+                                 + (f" — {part['error']}" if part.get("error") else "")})
+    entries += sorted(timed, key=lambda e: (e["timestamp"] or "")[:26])  # all UTC: the ISO prefix orders them
+    entries += [{"timestamp": None, "level": "error", "collection_id": f.get("collection_id"),
+                 "object_id": f.get("object_id"),
+                 "message": f"object {f.get('object_id')} failed ({f.get('error_type')}): {f.get('error')}"}
+                for f in batch.failed_objects or []]
+    entries += [{"timestamp": None, "level": "warning", "collection_id": r.get("collection_id"),
+                 "message": f"row {r.get('document_id') or r.get('object_id')} skipped: {r.get('reason')}"}
+                for r in batch.skipped_rows or []]
+    if batch.completed_at is not None:
+        entries.append({"timestamp": at(batch.completed_at), "level": "error" if batch.error else "info",
+                        "message": f"batch {batch.status}" + (f": {batch.error}" if batch.error else "")})
+    return entries
+
+
+def failed_rows(batch: Batch, collection_id: str | None = None) -> list[dict[str, Any]]:
+    """The objects that produced no documents (with error type and reason) and the rows skipped, optionally of one
+    collection; each with ``kind`` ``failed_object`` or ``skipped_row``."""
+    rows = ([{"kind": "failed_object", **f} for f in batch.failed_objects or []]
+            + [{"kind": "skipped_row", **r} for r in batch.skipped_rows or []])
+    return [r for r in rows if collection_id is None or r.get("collection_id") == collection_id]
+
+
+def delete_batch(s: Session, batch: Batch) -> None:
+    """Forget a batch that is not running (its documents stay; delete them first with
+    ``DELETE .../documents`` if they should go too). 409 while it is QUEUED or PROCESSING: cancel it first."""
+    if batch.status in (BatchStatus.QUEUED, BatchStatus.PROCESSING):
+        raise WarehouseError(409, f"batch is {batch.status}; cancel it first", {"batch_id": batch.batch_id})
+    s.delete(s.get(Batch, batch.batch_id))
+
+
+def resubmit_batch(s: Session, bucket: Bucket, batch_id: str) -> Batch:
+    """A new QUEUED batch of all of a finished batch's objects that still exist, for the same collections
+    (``metadata.resubmit_of`` names the original); 409 while it runs."""
+    batch = s.get(Batch, batch_id)
+    if batch.status not in TERMINAL:
+        raise WarehouseError(409, f"batch is {batch.status}; submit it, or resubmit once it has finished",
+                             {"batch_id": batch_id})
+    existing = {o for (o,) in s.query(Object.object_id).filter(Object.object_id.in_(batch.object_ids or []))}
+    again = Batch(batch_id=new_id("btch"), namespace_id=batch.namespace_id, bucket_id=bucket.bucket_id,
+                  batch_name=f"resubmit of {batch.batch_name or batch_id}",
+                  object_ids=[o for o in batch.object_ids or [] if o in existing],
+                  collection_ids=list(batch.collection_ids or []), metadata_={"resubmit_of": batch_id})
+    s.add(again)
+    require_submittable(again)
+    queue_batch(s, again)
+    return again
+
+
+def submit_drafts(s: Session, bucket: Bucket) -> list[tuple[Batch, Task]]:
+    """Submit every DRAFT batch of ``bucket`` that has objects and collections; the others stay DRAFT."""
+    out = []
+    for b in s.query(Batch).filter(Batch.bucket_id == bucket.bucket_id, Batch.status == BatchStatus.DRAFT):
+        if b.object_ids and b.collection_ids:
+            out.append((b, submit_batch(s, bucket, b.batch_id)))
+    return out

@@ -171,6 +171,9 @@ class Dispatcher:
         self._thread = threading.Thread(target=self._loop, name="webhook-dispatcher", daemon=True)
         self._thread.start()
 
+    def alive(self) -> bool:
+        return self._thread is not None and self._thread.is_alive() and not self._stop.is_set()
+
     def wake(self) -> None:
         self._wake.set()
 

@@ -3,22 +3,26 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Query
 
 from warehouse.api.deps import caller, namespace, services
 from warehouse.api.schemas import (
     AddObjectsRequest,
     CreateBatchRequest,
+    ListBatchesRequest,
     ListRequest,
+    ListTasksRequest,
+    PatchBatchRequest,
     RetryBatchRequest,
     SubmitBatchRequest,
 )
 from warehouse.api.views import batch_view, listing, task_view
 from warehouse.catalog import Batch, Namespace, Task, batches
 from warehouse.catalog.api_keys import Grant
+from warehouse.catalog.batches import BatchStatus
 from warehouse.catalog.lookups import get_batch, get_bucket
-from warehouse.catalog.paging import page_args
-from warehouse.errors import WarehouseError, not_found
+from warehouse.catalog.paging import MAX_OFFSET, page_args
+from warehouse.errors import WarehouseError, not_found, refuse_set
 from warehouse.services import Services
 
 router = APIRouter(tags=["batches", "tasks"])
@@ -81,6 +85,10 @@ def kill_task(task_id: str, who: Grant = Depends(caller), svc: Services = Depend
 def create_batch(bucket_identifier: str, body: CreateBatchRequest | None = None, auto_submit: bool = False,
                  ns: Namespace = Depends(namespace), svc: Services = Depends(services)):
     body = body or CreateBatchRequest()
+    refuse_set({"filters": body.filters, "dedup_strategy": body.dedup_strategy if body.dedup_strategy == "skip" else None},
+               {"filters": "not supported; choose the objects with object_ids (list them with a filter first)",
+                "dedup_strategy": "'skip' is not supported: a batch reprocesses its objects and replaces their "
+                                  "documents ('replace', 'force'); leave already processed objects out of object_ids"})
     submit = auto_submit or bool(body.auto_submit) or bool(body.trigger_processing)
     with svc.catalog.session() as s:
         bucket = get_bucket(s, ns.namespace_id, bucket_identifier)
@@ -102,6 +110,11 @@ def add_objects(bucket_identifier: str, batch_id: str, body: AddObjectsRequest, 
 @router.post("/v1/buckets/{bucket_identifier}/batches/{batch_id}/submit", summary="Submit a batch for processing")
 def submit_batch(bucket_identifier: str, batch_id: str, body: SubmitBatchRequest | None = None,
                  ns: Namespace = Depends(namespace), svc: Services = Depends(services)):
+    if body is not None:
+        refuse_set({"webhook_url": body.webhook_url, "include_processing_history": body.include_processing_history or None},
+                   {"webhook_url": "not supported per batch; register a webhook for batch.completed with POST "
+                                   "/v1/organizations/webhooks",
+                    "include_processing_history": "not supported; read the batch's history at GET .../logs"})
     with svc.catalog.session() as s:  # whose batch it is, read-only
         bucket = get_bucket(s, ns.namespace_id, bucket_identifier)
         get_batch(s, bucket, batch_id)
@@ -140,6 +153,7 @@ def get_bucket_batch(bucket_identifier: str, batch_id: str, ns: Namespace = Depe
 def list_batches(bucket_identifier: str, body: ListRequest | None = None, ns: Namespace = Depends(namespace),
                  svc: Services = Depends(services)):
     body = body or ListRequest()
+    body.refuse_unhonoured()
     limit, offset = page_args(body.limit, body.offset, body.page, body.page_size)
     with svc.catalog.session() as s:
         bucket = get_bucket(s, ns.namespace_id, bucket_identifier)
@@ -155,3 +169,142 @@ def cancel_bucket_batch(bucket_identifier: str, batch_id: str, ns: Namespace = D
     with svc.catalog.session() as s:
         get_batch(s, get_bucket(s, ns.namespace_id, bucket_identifier), batch_id)
     return cancel_batch_by_id(svc, batch_id)
+
+
+# -- listings across a namespace, a batch's history, and batch housekeeping -------------------------------
+@router.post("/v1/batches/list", summary="List the namespace's batches (newest first)")
+def list_all_batches(body: ListBatchesRequest | None = None, ns: Namespace = Depends(namespace),
+                     svc: Services = Depends(services)):
+    body = body or ListBatchesRequest()
+    limit, offset = page_args(body.limit, body.offset, body.page, body.page_size, default=100)
+    with svc.catalog.session() as s:
+        q = s.query(Batch).filter(Batch.namespace_id == ns.namespace_id)
+        if body.status:
+            q = q.filter(Batch.status == body.status.upper())
+        if body.bucket_id:
+            q = q.filter(Batch.bucket_id == get_bucket(s, ns.namespace_id, body.bucket_id).bucket_id)
+        rows = q.order_by(Batch.created_at.desc()).all()
+    if body.collection_id:  # collection_ids is a JSON list: matched here, portable across SQLite and PostgreSQL
+        rows = [b for b in rows if body.collection_id in (b.collection_ids or [])]
+    return listing([batch_view(b) for b in rows[offset:offset + limit]], len(rows), limit, offset)
+
+
+@router.post("/v1/tasks/list", summary="List the namespace's tasks (newest first)")
+def list_tasks(body: ListTasksRequest | None = None, limit: int | None = Query(None, ge=1, le=1000),
+               offset: int | None = Query(None, ge=0, le=MAX_OFFSET), ns: Namespace = Depends(namespace),
+               svc: Services = Depends(services)):
+    body = body or ListTasksRequest()
+    limit, offset = page_args(body.limit or limit, body.offset if body.offset is not None else offset, body.page,
+                              body.page_size)
+    with svc.catalog.session() as s:
+        q = s.query(Task).filter(Task.namespace_id == ns.namespace_id)
+        if body.status:
+            q = q.filter(Task.status == body.status.upper())
+        if body.task_type:
+            q = q.filter(Task.task_type == body.task_type)
+        if body.search:
+            q = q.filter(Task.task_type.contains(body.search) | Task.resource_id.contains(body.search))
+        total = q.count()
+        rows = q.order_by(Task.created_at.desc()).offset(offset).limit(limit).all()
+    return listing([task_view(t) for t in rows], total, limit, offset)
+
+
+def _bucket_batch(svc: Services, ns: Namespace, bucket_identifier: str, batch_id: str):
+    with svc.catalog.session() as s:
+        bucket = get_bucket(s, ns.namespace_id, bucket_identifier)
+        return bucket, get_batch(s, bucket, batch_id)
+
+
+@router.get("/v1/buckets/{bucket_identifier}/batches/{batch_id}/logs", summary="A batch's history, oldest first")
+def batch_logs(bucket_identifier: str, batch_id: str, ns: Namespace = Depends(namespace),
+               svc: Services = Depends(services)):
+    _, batch = _bucket_batch(svc, ns, bucket_identifier, batch_id)
+    with svc.catalog.session() as s:
+        logs = batches.batch_log(s, batch)
+    return {"batch_id": batch.batch_id, "status": batch.status, "logs": logs, "total_count": len(logs)}
+
+
+@router.get("/v1/buckets/{bucket_identifier}/batches/{batch_id}/failed-documents",
+            summary="Objects that produced no documents, and rows skipped, with reasons")
+def failed_documents(bucket_identifier: str, batch_id: str, collection_id: str | None = None,
+                     limit: int | None = Query(None, ge=1, le=1000), offset: int | None = Query(None, ge=0, le=MAX_OFFSET),
+                     ns: Namespace = Depends(namespace), svc: Services = Depends(services)):
+    _, batch = _bucket_batch(svc, ns, bucket_identifier, batch_id)
+    rows = batches.failed_rows(batch, collection_id)
+    limit, offset = page_args(limit, offset, default=100)
+    return {"batch_id": batch.batch_id, **listing(rows[offset:offset + limit], len(rows), limit, offset),
+            "failed_object_count": len({f["object_id"] for f in batch.failed_objects or []}),
+            "skipped_row_count": len(batch.skipped_rows or [])}
+
+
+@router.patch("/v1/buckets/{bucket_identifier}/batches/{batch_id}", summary="Rename a batch or replace its metadata")
+def patch_batch(bucket_identifier: str, batch_id: str, body: PatchBatchRequest, ns: Namespace = Depends(namespace),
+                svc: Services = Depends(services)):
+    _bucket_batch(svc, ns, bucket_identifier, batch_id)
+    if body.batch_name is None and body.metadata is None:
+        raise WarehouseError(400, "nothing to update: send batch_name and/or metadata")
+    with svc.catalog.session() as s:
+        row = s.get(Batch, batch_id)
+        if body.batch_name is not None:
+            row.batch_name = body.batch_name
+        if body.metadata is not None:  # the system's keys (retry_of, resubmit_of…) stay
+            system = {k: v for k, v in (row.metadata_ or {}).items() if k in ("retry_of", "retry_count", "retry_mode",
+                                                                             "resubmit_of")}
+            row.metadata_ = {**body.metadata, **system}
+        s.flush()
+        return batch_view(row)
+
+
+@router.delete("/v1/buckets/{bucket_identifier}/batches/{batch_id}", summary="Delete a batch that is not running")
+def delete_batch(bucket_identifier: str, batch_id: str, ns: Namespace = Depends(namespace),
+                 svc: Services = Depends(services)):
+    _, batch = _bucket_batch(svc, ns, bucket_identifier, batch_id)
+    with svc.catalog.session() as s:
+        batches.delete_batch(s, batch)
+    return {"success": True, "batch_id": batch_id,
+            "message": "batch deleted; the documents it wrote stay (DELETE .../documents first to remove them)"}
+
+
+@router.delete("/v1/buckets/{bucket_identifier}/batches/{batch_id}/documents",
+               summary="Delete the documents a batch wrote (that a later batch has not rewritten)")
+def delete_batch_documents(bucket_identifier: str, batch_id: str, ns: Namespace = Depends(namespace),
+                           svc: Services = Depends(services)):
+    _, batch = _bucket_batch(svc, ns, bucket_identifier, batch_id)
+    if batch.status in (BatchStatus.QUEUED, BatchStatus.PROCESSING):
+        raise WarehouseError(409, f"batch is {batch.status}; cancel it first", {"batch_id": batch_id})
+    flt = {"must": [{"key": "batch_id", "match": {"value": batch_id}}]}
+    found = svc.index.count(ns.namespace_id, flt)
+    if found:
+        svc.index.delete(ns.namespace_id, flt)
+    return {"batch_id": batch_id, "deleted_count": found,
+            "message": f"deleted {found} document(s) written by batch {batch_id}"}
+
+
+@router.post("/v1/buckets/{bucket_identifier}/batches/{batch_id}/resubmit",
+             summary="Run a finished batch again: all its objects, as a new batch")
+def resubmit_batch(bucket_identifier: str, batch_id: str, ns: Namespace = Depends(namespace),
+                   svc: Services = Depends(services)):
+    bucket, _ = _bucket_batch(svc, ns, bucket_identifier, batch_id)
+    with svc.catalog.session() as s:
+        again = batches.resubmit_batch(s, bucket, batch_id)
+        out = batch_view(again)
+    svc.dispatch(out["batch_id"])
+    return {**out, "resubmit_of": batch_id}
+
+
+@router.post("/v1/buckets/{bucket_identifier}/batches/submit-all", summary="Submit every DRAFT batch of a bucket")
+def submit_all(bucket_identifier: str, ns: Namespace = Depends(namespace), svc: Services = Depends(services)):
+    with svc.catalog.session() as s:
+        bucket = get_bucket(s, ns.namespace_id, bucket_identifier)
+        drafts = [b.batch_id for b in s.query(Batch).filter(Batch.bucket_id == bucket.bucket_id,
+                                                               Batch.status == BatchStatus.DRAFT)]
+    submitted, skipped = [], []
+    for batch_id in drafts:
+        try:
+            with svc.catalog.session() as s:
+                task = batches.submit_batch(s, bucket, batch_id)
+            svc.dispatch(batch_id)
+            submitted.append({"batch_id": batch_id, "task_id": task.task_id})
+        except WarehouseError as exc:  # an empty draft stays a draft, and says why
+            skipped.append({"batch_id": batch_id, "reason": exc.message})
+    return {"submitted": submitted, "skipped": skipped, "submitted_count": len(submitted)}

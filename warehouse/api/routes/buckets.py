@@ -43,6 +43,7 @@ def list_buckets(body: ListRequest | None = None, ns: Namespace = Depends(namesp
 
 
 def _list_buckets(svc: Services, ns: Namespace, body: ListRequest):
+    body.refuse_unhonoured("search")
     limit, offset = page_args(body.limit, body.offset, body.page, body.page_size)
     with svc.catalog.session() as s:
         q = s.query(Bucket).filter(Bucket.namespace_id == ns.namespace_id)

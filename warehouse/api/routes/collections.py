@@ -79,6 +79,7 @@ def list_collections(body: ListRequest | None = None, ns: Namespace = Depends(na
 
 
 def _list(svc: Services, ns: Namespace, body: ListRequest):
+    body.refuse_unhonoured("search")
     limit, offset = page_args(body.limit, body.offset, body.page, body.page_size)
     with svc.catalog.session() as s:
         q = s.query(Collection).filter(Collection.namespace_id == ns.namespace_id)
@@ -153,6 +154,7 @@ def _cursor(value: str | None) -> str | None:
 
 
 def list_documents_in(svc: Services, ns_id: str, collections: list[Collection], body: ListRequest) -> dict:
+    body.refuse_unhonoured("filters", "cursor", "return_vectors")
     limit, offset = page_args(body.limit, body.offset, body.page, body.page_size, default=10)
     compiled = compile_filter(body.filters, "filters")
     flt = {"must": [{"key": "collection_id", "match": {"any": [c.collection_id for c in collections]}}]}

@@ -9,7 +9,7 @@ from warehouse.api.schemas import CreateNamespaceRequest, ListRequest, UpdateNam
 from warehouse.api.views import listing, namespace_view
 from warehouse.catalog import Namespace, namespaces
 from warehouse.catalog.api_keys import Grant
-from warehouse.catalog.paging import MAX_OFFSET
+from warehouse.catalog.paging import MAX_OFFSET, page_args
 from warehouse.errors import WarehouseError, not_found, refuse_set
 from warehouse.services import Services
 
@@ -48,7 +48,8 @@ def list_post(body: ListRequest | None = None, who: Grant = Depends(caller), svc
 
 
 def _list(svc: Services, who: Grant, body: ListRequest):
-    limit, offset = body.limit or 50, body.offset or 0
+    body.refuse_unhonoured("search")
+    limit, offset = page_args(body.limit, body.offset, body.page, body.page_size, default=50)
     with svc.catalog.session() as s:
         q = s.query(Namespace).filter(Namespace.organization_id == who.organization_id)
         if who.namespaces is not None:

@@ -83,6 +83,7 @@ def list_objects(bucket_identifier: str, body: ListRequest | None = None, ns: Na
 
 
 def _list_objects(svc: Services, ns: Namespace, bucket_identifier: str, body: ListRequest):
+    body.refuse_unhonoured()
     limit, offset = page_args(body.limit, body.offset, body.page, body.page_size, default=100)
     with svc.catalog.session() as s:
         bucket = get_bucket(s, ns.namespace_id, bucket_identifier)

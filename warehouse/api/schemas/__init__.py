@@ -11,6 +11,9 @@ from warehouse.api.schemas.api_keys import CreateApiKeyRequest, ResourceScope, U
 from warehouse.api.schemas.batches import (
     AddObjectsRequest,
     CreateBatchRequest,
+    ListBatchesRequest,
+    ListTasksRequest,
+    PatchBatchRequest,
     RetryBatchRequest,
     SubmitBatchRequest,
 )
@@ -62,12 +65,21 @@ from warehouse.api.schemas.retrievers import (
     AdhocExecuteRequest,
     BatchExecuteRequest,
     BatchQuery,
+    CloneRetrieverRequest,
     CreateRetrieverRequest,
     ExecuteRetrieverRequest,
+    PatchRetrieverRequest,
     RetrieverInputField,
+    RollbackRetrieverRequest,
 )
 
 __all__ = [
+    "ListBatchesRequest",
+    "ListTasksRequest",
+    "PatchBatchRequest",
+    "CloneRetrieverRequest",
+    "PatchRetrieverRequest",
+    "RollbackRetrieverRequest",
     "UpdateObjectRequest",
     "RetryBatchRequest",
     "UpdateBucketRequest",

@@ -7,6 +7,7 @@ from typing import Any, Literal
 from pydantic import Field
 
 from warehouse.api.schemas.common import Strict
+from warehouse.catalog.paging import MAX_OFFSET
 
 
 class CreateBatchRequest(Strict):
@@ -38,3 +39,29 @@ class RetryBatchRequest(Strict):
 
 class AddObjectsRequest(Strict):
     object_ids: list[str] = Field(min_length=1)
+
+
+class PatchBatchRequest(Strict):
+    batch_name: str | None = Field(default=None, min_length=1, max_length=255)
+    metadata: dict[str, Any] | None = None
+
+
+class _Paged(Strict):
+    limit: int | None = Field(default=None, ge=1, le=1000)
+    offset: int | None = Field(default=None, ge=0, le=MAX_OFFSET)
+    page: int | None = Field(default=None, ge=1, le=MAX_OFFSET)
+    page_size: int | None = Field(default=None, ge=1, le=1000)
+
+
+class ListBatchesRequest(_Paged):
+    """Batches of the caller's namespace, newest first."""
+    status: str | None = None
+    bucket_id: str | None = None
+    collection_id: str | None = None
+
+
+class ListTasksRequest(_Paged):
+    """Tasks of the caller's namespace, newest first; ``search`` matches the task type or the resource id."""
+    status: str | None = None
+    task_type: str | None = None
+    search: str | None = None

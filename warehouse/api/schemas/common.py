@@ -7,6 +7,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from warehouse.catalog.paging import MAX_OFFSET
+from warehouse.errors import WarehouseError
 
 #: every request body: unknown keys refused, and no type coercion — ``true`` is not the integer 1, ``"5"`` not 5,
 #: ``0`` not ``false`` (a client sending those has a bug it should hear about, not a guess stored)
@@ -15,6 +16,10 @@ BODY_CONFIG = ConfigDict(extra="forbid", strict=True)
 
 class Strict(BaseModel):
     model_config = BODY_CONFIG
+
+
+#: list-body fields every listing honours
+PAGING = frozenset({"limit", "offset", "page", "page_size", "include_total"})
 
 
 class ListRequest(BaseModel):
@@ -38,3 +43,13 @@ class ListRequest(BaseModel):
     group_by: Any = None
     expand: Any = None
     partition: Any = None
+
+    def refuse_unhonoured(self, *honoured: str) -> None:
+        """A 422 naming the first field set that this listing does not apply (paging always applies): one
+        body shape serves every listing, but no listing accepts an option and ignores it."""
+        for name in type(self).model_fields:
+            if name in PAGING or name in honoured:
+                continue
+            if getattr(self, name) not in (None, False):
+                raise WarehouseError(422, f"{name}: this listing does not support it; it takes "
+                                     f"{sorted(PAGING | set(honoured))}", {"location": name})
