@@ -102,3 +102,24 @@ def test_submit_all_runs_the_drafts_and_refusals_name_their_field(flaky):
         assert resp.status_code == 422 and resp.json()["error"]["details"]["location"] == where
     resp = client.post(f"/v1/buckets/f/batches/{draft['batch_id']}/submit", json={"webhook_url": "https://x.example"})
     assert resp.status_code == 422 and resp.json()["error"]["details"]["location"] == "webhook_url"
+
+
+def test_diagnose_groups_failures_and_bulk_submit_chunks_the_bucket(flaky):
+    client, _, ids, batch = flaky
+    diag = client.get(f"/v1/buckets/f/batches/{batch['batch_id']}/diagnose").json()
+    kinds = {g["error_type"]: g for g in diag["failures"]}
+    assert set(kinds) == {"EXTRACTION_ERROR", "EMPTY_INPUT"} and diag["healthy"] is False
+    assert kinds["EXTRACTION_ERROR"]["object_ids"] == [ids[1]] and "retry" in kinds["EXTRACTION_ERROR"]["advice"]
+    assert diag["retryable"] == 1 and diag["documents_written"] == 2
+    bulk = client.post("/v1/buckets/f/batches/bulk-submit", json={"chunk_size": 3}).json()
+    assert bulk["batch_count"] == 2 and bulk["total_objects"] == 4
+    assert [len(b["object_ids"]) for b in bulk["batches"]] == [3, 1]
+    assert sorted(o for b in bulk["batches"] for o in b["object_ids"]) == sorted(ids)
+    for batch_id in bulk["batch_ids"]:
+        _wait(client, batch_id)
+    assert _count(client) == 2  # the same objects again: replaced, not duplicated
+    capped = client.post("/v1/buckets/f/batches/bulk-submit", json={"chunk_size": 3, "max_objects": 1}).json()
+    assert capped["total_objects"] == 1 and capped["batch_count"] == 1
+    _wait(client, capped["batch_ids"][0])
+    refused = client.post("/v1/buckets/f/batches/bulk-submit", json={"chunk_size": 0})
+    assert refused.status_code == 422 and "chunk_size" in refused.text

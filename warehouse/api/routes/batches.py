@@ -3,7 +3,10 @@
 
 from __future__ import annotations
 
+from typing import Any, Literal
+
 from fastapi import APIRouter, Depends, Query
+from pydantic import Field
 
 from warehouse.api.deps import caller, namespace, services
 from warehouse.api.schemas import (
@@ -16,8 +19,9 @@ from warehouse.api.schemas import (
     RetryBatchRequest,
     SubmitBatchRequest,
 )
+from warehouse.api.schemas.common import Strict
 from warehouse.api.views import batch_view, listing, task_view
-from warehouse.catalog import Batch, Namespace, Task, batches
+from warehouse.catalog import Batch, Namespace, Object, Task, batches
 from warehouse.catalog.api_keys import Grant
 from warehouse.catalog.batches import BatchStatus
 from warehouse.catalog.lookups import get_batch, get_bucket
@@ -308,3 +312,62 @@ def submit_all(bucket_identifier: str, ns: Namespace = Depends(namespace), svc: 
         except WarehouseError as exc:  # an empty draft stays a draft, and says why
             skipped.append({"batch_id": batch_id, "reason": exc.message})
     return {"submitted": submitted, "skipped": skipped, "submitted_count": len(submitted)}
+
+
+_ADVICE = {
+    "EXTRACTION_ERROR": "the extractor raised: read the error, fix the data or the extractor, then POST .../retry",
+    "EMPTY_INPUT": "the object had nothing to embed: fix or remove it, then POST .../retry with retry_mode 'all'",
+    "MISSING_INPUT": "the object lacks a field the collection's input_mappings name: update the object or the "
+                     "mapping, then retry with retry_mode 'all'",
+}
+
+
+@router.get("/v1/buckets/{bucket_identifier}/batches/{batch_id}/diagnose",
+            summary="A batch's failures grouped by kind, with what to do about each")
+def diagnose(bucket_identifier: str, batch_id: str, ns: Namespace = Depends(namespace),
+             svc: Services = Depends(services)):
+    _, batch = _bucket_batch(svc, ns, bucket_identifier, batch_id)
+    groups: dict[str, dict] = {}
+    for f in batch.failed_objects or []:
+        kind = f.get("error_type") or "UNKNOWN"
+        g = groups.setdefault(kind, {"error_type": kind, "count": 0, "object_ids": [], "example": f.get("error"),
+                                     "advice": _ADVICE.get(kind, "read the error; fix, then retry")})
+        g["count"] += 1
+        g["object_ids"].append(f.get("object_id"))
+    healthy = batch.status == BatchStatus.COMPLETED and not groups
+    return {"batch_id": batch.batch_id, "status": batch.status, "healthy": healthy, "error": batch.error,
+            "failures": sorted(groups.values(), key=lambda g: -g["count"]),
+            "skipped_rows": len(batch.skipped_rows or []), "documents_written": batch.documents_written,
+            "retryable": sum(g["count"] for k, g in groups.items() if k in batches.TRANSIENT_ERRORS)}
+
+
+class BulkSubmitRequest(Strict):
+    collection_ids: list[str] | None = None
+    chunk_size: int = Field(default=1000, ge=1, le=50_000)
+    max_objects: int | None = Field(default=None, ge=1)
+    filters: Any = None
+    dedup_strategy: Literal["skip", "replace", "force"] | None = None
+
+
+@router.post("/v1/buckets/{bucket_identifier}/batches/bulk-submit",
+             summary="Submit every object of a bucket, in batches of chunk_size")
+def bulk_submit(bucket_identifier: str, body: BulkSubmitRequest | None = None, ns: Namespace = Depends(namespace),
+                svc: Services = Depends(services)):
+    body = body or BulkSubmitRequest()
+    refuse_set({"filters": body.filters, "dedup_strategy": body.dedup_strategy if body.dedup_strategy == "skip" else None},
+               {"filters": "not supported; create batches of the chosen object_ids instead",
+                "dedup_strategy": "'skip' is not supported: batches reprocess their objects and replace their documents"})
+    with svc.catalog.session() as s:
+        bucket = get_bucket(s, ns.namespace_id, bucket_identifier)
+        q = s.query(Object.object_id).filter(Object.bucket_id == bucket.bucket_id).order_by(Object.created_at,
+                                                                                          Object.object_id)
+        ids = [o for (o,) in (q.limit(body.max_objects) if body.max_objects else q)]
+    made = []
+    for start in range(0, len(ids), body.chunk_size):
+        with svc.catalog.session() as s:
+            batch = batches.create_batch(s, bucket, ids[start:start + body.chunk_size], body.collection_ids, None,
+                                         f"bulk {start // body.chunk_size + 1}", None, submit=True)
+            made.append(batch_view(batch))
+        svc.dispatch(made[-1]["batch_id"])
+    return {"batches": made, "batch_ids": [b["batch_id"] for b in made], "total_objects": len(ids),
+            "batch_count": len(made)}

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import uuid
+from collections import Counter
+from typing import Any
 
 from fastapi import APIRouter, Depends, Query
+from pydantic import Field, ValidationError
 
 from warehouse.api.deps import namespace, services
 from warehouse.api.schemas import (
@@ -13,6 +17,7 @@ from warehouse.api.schemas import (
     TriggerCollectionRequest,
     UpdateCollectionRequest,
 )
+from warehouse.api.schemas.common import Strict
 from warehouse.api.views import collection_view, listing
 from warehouse.catalog import Batch, Bucket, Collection, Namespace, Object
 from warehouse.catalog import collections as collection_ops
@@ -23,7 +28,7 @@ from warehouse.errors import WarehouseError, not_found
 from warehouse.extractors.loader import code_version
 from warehouse.retrieval import documents as docs
 from warehouse.retrieval.documents import document_view
-from warehouse.retrieval.filters import compile_filter
+from warehouse.retrieval.filters import compile_filter, get_path
 from warehouse.services import Services
 
 router = APIRouter(tags=["collections"])
@@ -65,6 +70,38 @@ def create_collection(body: CreateCollectionRequest, ns: Namespace = Depends(nam
         parameters={**(fe.params or {}), **(fe.parameters or {})}, description=body.description,
         metadata=body.metadata or {}, enabled=body.enabled is not False))
     return collection_view(c)
+
+
+class CloneCollectionRequest(Strict):
+    collection_name: str = Field(min_length=1, max_length=255)
+    description: str | None = None
+    source: dict[str, Any] | None = None
+    feature_extractor: dict[str, Any] | None = None
+    enabled: bool | None = None
+    metadata: dict[str, Any] | None = None
+
+
+@router.post("/v1/collections/{collection_identifier}/clone",
+             summary="A new, empty collection with this one's source and extractor (each may be overridden)")
+def clone_collection(collection_identifier: str, body: CloneCollectionRequest, ns: Namespace = Depends(namespace),
+                     svc: Services = Depends(services)):
+    with svc.catalog.session() as s:
+        src = get_collection(s, ns.namespace_id, collection_identifier)
+    merged = {"collection_name": body.collection_name,
+              "description": body.description if body.description is not None else src.description,
+              "source": body.source or src.source,
+              "feature_extractor": {k: v for k, v in (body.feature_extractor or src.feature_extractor).items()
+                                    if k != "feature_extractor_id" and v is not None},
+              "metadata": body.metadata if body.metadata is not None else
+              {k: v for k, v in (src.metadata_ or {}).items() if not k.startswith("_")},
+              "enabled": body.enabled if body.enabled is not None else bool(src.enabled)}
+    try:
+        request = CreateCollectionRequest.model_validate(merged)
+    except ValidationError as exc:  # an override in the wrong shape: named like a create's field
+        err = exc.errors()[0]
+        where = ".".join(str(p) for p in err["loc"])
+        raise WarehouseError(422, f"{where}: {err['msg']}", {"location": where}) from None
+    return create_collection(request, ns, svc)
 
 
 @router.get("/v1/collections", summary="List collections")
@@ -196,6 +233,57 @@ def list_documents(collection_identifier: str, body: ListRequest | None = None, 
     return list_documents_in(svc, ns.namespace_id, [c], body or ListRequest())
 
 
+class NamespaceDocumentsRequest(ListRequest):
+    collection_ids: list[str] | None = None
+
+
+@router.post("/v1/documents/list", summary="List documents across the namespace's collections (or those named)")
+def list_namespace_documents(body: NamespaceDocumentsRequest | None = None, ns: Namespace = Depends(namespace),
+                             svc: Services = Depends(services)):
+    body = body or NamespaceDocumentsRequest()
+    with svc.catalog.session() as s:
+        if body.collection_ids:
+            collections = [get_collection(s, ns.namespace_id, c) for c in body.collection_ids]
+        else:
+            collections = s.query(Collection).filter(Collection.namespace_id == ns.namespace_id).all()
+    return list_documents_in(svc, ns.namespace_id, collections, body)
+
+
+class DistinctRequest(Strict):
+    field: str = Field(min_length=1)
+    filters: Any = None
+    limit: int | None = Field(default=None, ge=1, le=10_000)
+
+
+@router.post("/v1/collections/{collection_identifier}/documents/distinct",
+             summary="The distinct values of a document field, with counts")
+def distinct_values(collection_identifier: str, body: DistinctRequest, ns: Namespace = Depends(namespace),
+                    svc: Services = Depends(services)):
+    with svc.catalog.session() as s:
+        c = get_collection(s, ns.namespace_id, collection_identifier)
+    compiled = compile_filter(body.filters, "filters")
+    flt = {"must": [{"key": "collection_id", "match": {"value": c.collection_id}}]}
+    if compiled is not None and compiled.qdrant is not None:
+        flt["must"].append(compiled.qdrant)
+    counts: Counter = Counter()
+    cursor = None
+    while True:  # one pass over the matching payloads, a page at a time
+        hits, cursor = svc.index.scroll(ns.namespace_id, flt, limit=1000, offset=cursor)
+        for h in hits:
+            payload = h.payload or {}
+            if compiled is not None and compiled.qdrant is None and not compiled.matches(payload):
+                continue
+            value = get_path(payload, body.field)
+            for v in value if isinstance(value, list) else [value]:
+                if v is not None and not isinstance(v, dict):
+                    counts[json.dumps(v, sort_keys=True)] += 1
+        if cursor is None:
+            break
+    ranked = counts.most_common(body.limit)
+    return {"field": body.field, "values": [{"value": json.loads(k), "count": n} for k, n in ranked],
+            "total_distinct": len(ranked), "query_info": {}}
+
+
 @router.get("/v1/collections/{collection_identifier}/documents", summary="List documents")
 def list_documents_get(collection_identifier: str, limit: int | None = Query(None, ge=1, le=1000),
                        offset: int | None = Query(None, ge=0, le=MAX_OFFSET), ns: Namespace = Depends(namespace),
@@ -283,3 +371,37 @@ def object_documents(object_id: str, limit: int = Query(100, ge=1, le=1000), ns:
     return {"object_id": object_id, "results": docs, "total": svc.index.count(ns.namespace_id, flt)}
 
 
+
+
+@router.get("/v1/objects/{object_id}/decomposition-tree",
+            summary="An object and what it became: per collection, its documents (by blob and chunk)")
+def decomposition_tree(object_id: str, include_document_ids: bool = True, ns: Namespace = Depends(namespace),
+                       svc: Services = Depends(services)):
+    with svc.catalog.session() as s:
+        obj = s.get(Object, object_id)
+        if obj is None or obj.namespace_id != ns.namespace_id:
+            raise not_found("object", object_id)
+        names = {c.collection_id: c.collection_name
+                 for c in s.query(Collection).filter(Collection.namespace_id == ns.namespace_id)}
+    flt = {"must": [{"key": "source_object_id", "match": {"value": object_id}}]}
+    tree: dict[str, dict] = {}
+    cursor = None
+    while True:
+        hits, cursor = svc.index.scroll(ns.namespace_id, flt, limit=1000, offset=cursor)
+        for h in hits:
+            p = h.payload or {}
+            node = tree.setdefault(p.get("collection_id"), {
+                "collection_id": p.get("collection_id"), "collection_name": names.get(p.get("collection_id")),
+                "document_count": 0, "blobs": {}})
+            node["document_count"] += 1
+            blob = node["blobs"].setdefault(p.get("blob_id") or "", {"blob_id": p.get("blob_id"), "documents": 0,
+                                                                      "document_ids": []})
+            blob["documents"] += 1
+            if include_document_ids:
+                blob["document_ids"].append(p.get("document_id"))
+        if cursor is None:
+            break
+    collections = [{**n, "blobs": list(n["blobs"].values())} for n in tree.values()]
+    return {"object_id": object_id, "bucket_id": obj.bucket_id, "blobs": [
+        {"blob_id": b.get("blob_id"), "property": b.get("property"), "type": b.get("type")} for b in obj.blobs or []],
+        "collections": collections, "document_count": sum(n["document_count"] for n in collections)}

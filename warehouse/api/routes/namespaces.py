@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Query
+from pydantic import Field
 
 from warehouse.api.deps import caller, services
 from warehouse.api.schemas import CreateNamespaceRequest, ListRequest, UpdateNamespaceRequest
+from warehouse.api.schemas.common import Strict
 from warehouse.api.views import listing, namespace_view
 from warehouse.catalog import Namespace, namespaces
 from warehouse.catalog.api_keys import Grant
@@ -59,6 +61,38 @@ def _list(svc: Services, who: Grant, body: ListRequest):
         total = q.count()
         rows = q.order_by(Namespace.created_at).offset(offset).limit(limit).all()
     return listing([namespace_view(n, svc.registry) for n in rows], total, limit, offset)
+
+
+class StatsBatchRequest(Strict):
+    namespace_ids: list[str] = Field(min_length=1, max_length=100)
+
+
+def _stats(svc: Services, ns: Namespace) -> dict:
+    counts = namespaces.namespace_counts(svc, ns)
+    return {"namespace_id": ns.namespace_id, "namespace_name": ns.namespace_name,
+            "document_count": counts["documents"], "document_count_complete": True,
+            "bucket_count": counts["buckets"], "collection_count": counts["collections"],
+            "object_count": counts["objects"]}
+
+
+@router.post("/stats/batch", summary="Counts of several namespaces (by id or name)")
+def stats_batch(body: StatsBatchRequest, who: Grant = Depends(caller), svc: Services = Depends(services)):
+    results, missing = [], []
+    for ident in dict.fromkeys(body.namespace_ids):
+        ns = namespaces.find_namespace(svc.catalog, who.organization_id, ident)
+        if ns is None or not who.reaches(ns.namespace_id):
+            missing.append(ident)  # another organisation's namespace is as unknown as a made-up one
+        else:
+            results.append(_stats(svc, ns))
+    return {"results": results, "not_found": missing}
+
+
+@router.get("/{namespace_identifier}/stats", summary="Counts of a namespace: buckets, objects, collections, documents")
+def stats(namespace_identifier: str, who: Grant = Depends(caller), svc: Services = Depends(services)):
+    ns = namespaces.find_namespace(svc.catalog, who.organization_id, namespace_identifier)
+    if ns is None or not who.reaches(ns.namespace_id):
+        raise not_found("namespace", namespace_identifier)
+    return _stats(svc, ns)
 
 
 @router.get("/{namespace_identifier}", summary="Get a namespace by id or name")

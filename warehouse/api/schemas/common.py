@@ -47,7 +47,7 @@ class ListRequest(BaseModel):
     def refuse_unhonoured(self, *honoured: str) -> None:
         """A 422 naming the first field set that this listing does not apply (paging always applies): one
         body shape serves every listing, but no listing accepts an option and ignores it."""
-        for name in type(self).model_fields:
+        for name in ListRequest.model_fields:  # a subclass's own fields are its route's to apply
             if name in PAGING or name in honoured:
                 continue
             if getattr(self, name) not in (None, False):
