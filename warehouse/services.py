@@ -11,6 +11,7 @@ from typing import Any
 
 from warehouse.batch.runner import BatchRunner
 from warehouse.catalog import Catalog
+from warehouse.catalog.collections import queue_downstream
 from warehouse.catalog.events import record_event
 from warehouse.enrichment.runs import after_part
 from warehouse.enrichment.webhooks import Dispatcher
@@ -77,6 +78,11 @@ class Services:
         """A batch wrote documents: alerts (and, without Dagster, taxonomies and clusters) run in the
         background — the batch never waits for them."""
 
+        if documents_written > 0:  # a multi-tier collection over this one runs on what was just written
+            with self.catalog.session() as s:
+                queued = [b.batch_id for b in queue_downstream(s, namespace_id, collection_id, batch_id)]
+            for downstream in queued:
+                self.dispatch(downstream)
         self._enrichment.submit(after_part, self, namespace_id, collection_id, batch_id, documents_written)
 
     def background(self, fn, *args, **kwargs) -> Future:

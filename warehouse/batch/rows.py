@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from types import SimpleNamespace
 from typing import Any
 
 import pandas as pd
@@ -124,8 +125,9 @@ def build_rows(
         produced = 0
         problems = []
         for input_name, path in mapping.items():
-            blob = next((b for b in obj.blobs or [] if b.get("property") == path), None)
-            if blob is None:
+            # Every blob of the property: an upstream collection's documents arrive as one blob each.
+            matched = [b for b in obj.blobs or [] if b.get("property") == path]
+            if not matched:
                 value = get_path(fields, path)
                 if value is _MISSING or isinstance(value, dict | list):
                     props = sorted({b.get("property") for b in obj.blobs or []})
@@ -134,32 +136,10 @@ def build_rows(
                         f"{path!r} (blob properties: {props})"
                     )
                     continue
-                blob = {"blob_id": f"field_{path}", "property": path, "type": "text", "data": "" if value is None else str(value),
-                        "mime_type": "text/plain"}
-            blob_type = blob.get("type", "text")
-            is_text = blob_type in TEXT_TYPES
-            inline = blob_type in INLINE_TYPES
-            data = blob.get("data") if inline else blob.get("url")
-            pieces = split_text(str(data or ""), split_by, chunk_size, chunk_overlap) if is_text else [None]
-            for index, chunk in enumerate(pieces):
-                point = document_uuid(collection.collection_id, obj.object_id, blob["blob_id"], obj.etag, spec.ref, index)
-                rows.append({
-                    "data": chunk.text if chunk is not None else data,
-                    "document_id": document_id_from_uuid(point),
-                    "object_id": obj.object_id,
-                    "blob_id": blob["blob_id"],
-                    "blob_property": blob.get("property"),
-                    "blob_type": blob_type,
-                    "collection_id": collection.collection_id,
-                    "feature_extractor_id": spec.extractor_id,
-                    "mime_type": blob.get("mime_type") or ("text/plain" if is_text else "application/octet-stream"),
-                    "size_bytes": int(blob.get("size_bytes") or len(str(data or ""))),
-                    "chunk_index": index,
-                    "_chunk_start": chunk.start if chunk is not None else None,
-                    "_chunk_end": chunk.end if chunk is not None else None,
-                    "_source_url": None if inline else data,
-                })
-                produced += 1
+                matched = [{"blob_id": f"field_{path}", "property": path, "type": "text",
+                            "data": "" if value is None else str(value), "mime_type": "text/plain"}]
+            for blob in matched:
+                produced += _blob_rows(rows, obj, blob, collection, spec, split_by, chunk_size, chunk_overlap)
         if problems:
             plan.failures.append(_failure(obj.object_id, "; ".join(problems), "INPUT_MAPPING"))
             rows = [r for r in rows if r["object_id"] != obj.object_id]
@@ -172,6 +152,62 @@ def build_rows(
         frame = frame.sort_values("_len", kind="stable").drop(columns="_len").reset_index(drop=True)
     plan.frame = frame
     return plan
+
+
+def _blob_rows(rows: list[dict[str, Any]], obj: Any, blob: dict[str, Any], collection: Any, spec: ExtractorSpec,
+               split_by: str, chunk_size: int, chunk_overlap: int) -> int:
+    """Append the rows of one blob (one per chunk of a text); returns how many."""
+    blob_type = blob.get("type", "text")
+    is_text = blob_type in TEXT_TYPES
+    inline = blob_type in INLINE_TYPES
+    data = blob.get("data") if inline else blob.get("url")
+    pieces = split_text(str(data or ""), split_by, chunk_size, chunk_overlap) if is_text else [None]
+    for index, chunk in enumerate(pieces):
+        point = document_uuid(collection.collection_id, obj.object_id, blob["blob_id"], obj.etag, spec.ref, index)
+        rows.append({
+            "data": chunk.text if chunk is not None else data,
+            "document_id": document_id_from_uuid(point),
+            "object_id": obj.object_id,
+            "blob_id": blob["blob_id"],
+            "blob_property": blob.get("property"),
+            "blob_type": blob_type,
+            "collection_id": collection.collection_id,
+            "feature_extractor_id": spec.extractor_id,
+            "mime_type": blob.get("mime_type") or ("text/plain" if is_text else "application/octet-stream"),
+            "size_bytes": int(blob.get("size_bytes") or len(str(data or ""))),
+            "chunk_index": index,
+            "_chunk_start": chunk.start if chunk is not None else None,
+            "_chunk_end": chunk.end if chunk is not None else None,
+            "_source_url": None if inline else data,
+            "_source_document_id": blob.get("source_document_id"),
+            "_source_collection_id": blob.get("source_collection_id"),
+        })
+    return len(pieces)
+
+
+def documents_as_objects(objects: list[Any], documents: list[dict[str, Any]], paths: list[str]) -> list[Any]:
+    """A multi-tier collection's view of ``objects``: each object (its id, bucket, version and fields) with the
+    upstream ``documents`` of it as its blobs — per document, one text blob under each mapped ``path`` holding
+    the document's value there. Objects without upstream documents are left out: nothing reached this tier."""
+    by_object: dict[str, list[dict[str, Any]]] = {}
+    for doc in documents:
+        by_object.setdefault(doc.get("source_object_id"), []).append(doc)
+    out = []
+    for obj in objects:
+        blobs = []
+        for doc in sorted(by_object.get(obj.object_id, []), key=lambda d: d.get("document_id") or ""):
+            for path in paths:
+                value = get_path(doc, path)
+                if value is _MISSING or value is None or isinstance(value, dict | list):
+                    continue
+                blobs.append({"blob_id": doc["document_id"] if len(paths) == 1 else f"{doc['document_id']}/{path}",
+                              "property": path, "type": "text", "data": str(value), "mime_type": "text/plain",
+                              "source_document_id": doc["document_id"],
+                              "source_collection_id": doc.get("collection_id")})
+        if blobs:
+            out.append(SimpleNamespace(object_id=obj.object_id, bucket_id=obj.bucket_id, etag=obj.etag,
+                                       fields=dict(obj.fields or {}), blobs=blobs))
+    return out
 
 
 def _failure(object_id: str, error: str, error_type: str) -> dict[str, Any]:

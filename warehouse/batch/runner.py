@@ -26,7 +26,7 @@ from warehouse.batch.engine import (
     run_pipeline,
     warm_workers,
 )
-from warehouse.batch.rows import build_rows
+from warehouse.batch.rows import build_rows, documents_as_objects
 from warehouse.catalog import Batch, Bucket, Catalog, Collection, Object, Task, lock_row
 from warehouse.catalog.batches import ACTIVE, SUCCEEDED, TERMINAL, BatchStatus
 from warehouse.catalog.collections import index_specs
@@ -206,6 +206,8 @@ class BatchRunner:
                 raise ValueError(f"collection {collection.collection_name!r} ({collection_id}) does not source "
                                  f"bucket {bucket_id} of batch {batch_id}; add the bucket to the collection's "
                                  "source.bucket_ids or pick a batch of one of its buckets")
+            if (collection.source or {}).get("type") == "collection":
+                objects = self._upstream_as_objects(namespace_id, collection, objects)
             ensure_ray(self.settings.ray_address, self.settings.ray_num_cpus)
             result = self._run_collection(namespace_id, batch_id, collection, objects, schemas, cancelled,
                                           run_id=run_id, progress=progress)
@@ -216,6 +218,8 @@ class BatchRunner:
             raise
         now = datetime.now(UTC).isoformat()
         found = {o.object_id for o in objects}
+        if (collection.source or {}).get("type") == "collection":  # no upstream documents: nothing to do, no failure
+            object_ids = sorted(found)
         failures = [{"object_id": oid, "error": "object no longer exists", "error_type": "NOT_FOUND", "timestamp": now}
                     for oid in object_ids if oid not in found] + result["failures"]
         failed = {f["object_id"] for f in failures}
@@ -245,6 +249,24 @@ class BatchRunner:
                         "code_version": result["stats"]["extractor_code_version"],
                         "batch_id": batch_id, "dagster_run_id": run_id, "at": now}}
         return {**part, "failures": failures, "batch_status": batch_status}
+
+    def _upstream_as_objects(self, namespace_id: str, collection: Collection, objects: list[Object]) -> list:
+        """The batch's objects as a multi-tier collection sees them: their documents in the upstream collections
+        (matching ``source_filters``), as blobs under the paths its ``input_mappings`` read (default ``text``)."""
+        source = collection.source or {}
+        raw = (collection.feature_extractor or {}).get("input_mappings")
+        paths = sorted(set(raw.values())) if isinstance(raw, dict) and raw else ["text"]
+        must = [{"key": "collection_id", "match": {"any": list(source.get("collection_ids") or [])}},
+                {"key": "source_object_id", "match": {"any": [o.object_id for o in objects]}}]
+        if source.get("engine_filter"):
+            must.append(source["engine_filter"])
+        documents, cursor = [], None
+        while True:
+            hits, cursor = self.index.scroll(namespace_id, {"must": must}, limit=1000, offset=cursor)
+            documents += [h.payload or {} for h in hits]
+            if cursor is None:
+                break
+        return documents_as_objects(objects, documents, paths)
 
     def _record(self, batch_id: str, collection_id: str, part: dict[str, Any],
                 failures: list[dict[str, Any]] | None = None, skipped: list[dict[str, Any]] | None = None) -> str:
@@ -386,6 +408,10 @@ class BatchRunner:
             "chunk_start": _plain(row.get("_chunk_start")),
             "chunk_end": _plain(row.get("_chunk_end")),
         }
+        upstream = {"source_document_id": _plain(row.get("_source_document_id")),
+                    "source_collection_id": _plain(row.get("_source_collection_id"))}
+        if upstream["source_document_id"]:  # a multi-tier document: what it was made from, a tier up
+            lineage.update(upstream)
         payload = {
             "document_id": row["document_id"],
             "collection_id": collection.collection_id,
@@ -398,6 +424,8 @@ class BatchRunner:
             "created_at": datetime.now(UTC).isoformat(),
             "_internal": {"lineage": lineage},
         }
+        if upstream["source_document_id"]:
+            payload.update(upstream)
         if row["blob_type"] in ("text", "string") and isinstance(text, str):
             payload["text"] = text
         # Passed-through fields go under the system fields: a collection made before targets were checked

@@ -42,9 +42,11 @@ ACTIVE = frozenset({BatchStatus.QUEUED, BatchStatus.PROCESSING})
 
 
 def collections_of_bucket(session: Session, namespace_id: str, bucket_id: str) -> list[Collection]:
-    """The enabled collections that source ``bucket_id``."""
+    """The enabled collections that read ``bucket_id``'s objects themselves (a multi-tier collection over them is
+    fed by its upstream collection's batches instead, once the upstream has written)."""
     return [c for c in session.query(Collection).filter(Collection.namespace_id == namespace_id)
-            if bucket_id in (c.source or {}).get("bucket_ids", []) and c.enabled]
+            if bucket_id in (c.source or {}).get("bucket_ids", []) and c.enabled
+            and (c.source or {}).get("type", "bucket") == "bucket"]
 
 
 def queue_batch(session: Session, batch: Batch) -> Task:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from warehouse.catalog.batches import ACTIVE
+from warehouse.catalog.batches import ACTIVE, queue_batch
 from warehouse.catalog.lookups import get_bucket, get_collection
 from warehouse.catalog.models import Batch, Bucket, Collection, Namespace, Retriever
 from warehouse.errors import WarehouseError
@@ -24,7 +24,8 @@ if TYPE_CHECKING:  # annotations only: the domain receives the process's service
 
 #: payload keys that describe the stored document itself (ids and lineage), not content
 IDENTITY_FIELDS = frozenset({"document_id", "collection_id", "source_object_id", "root_object_id", "bucket_id",
-                             "blob_id", "batch_id", "feature_refs", "created_at", "_internal"})
+                             "blob_id", "batch_id", "feature_refs", "created_at", "_internal",
+                             "source_document_id", "source_collection_id"})
 #: payload keys the warehouse writes (identity, the text, enrichment results): no passthrough may set them
 SYSTEM_FIELDS = IDENTITY_FIELDS | {"text", "taxonomies", "clusters"}
 
@@ -88,6 +89,44 @@ class CollectionRequest:
     description: str | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
     enabled: bool = True
+    #: ``source_type == "collection"``: the upstream collections (ids or names) and a filter on their documents
+    source_collections: list[str] = field(default_factory=list)
+    source_filters: Any = None
+    engine_filter: dict[str, Any] | None = None  # ``source_filters`` compiled for the index (the API compiles it)
+
+
+def upstream_ids(c: Collection) -> list[str]:
+    """The collections whose documents feed ``c`` (a multi-tier collection's source), or []."""
+    source = c.source or {}
+    return list(source.get("collection_ids") or []) if source.get("type") == "collection" else []
+
+
+def downstream_of(s, namespace_id: str, collection_id: str) -> list[Collection]:
+    """The enabled collections fed by ``collection_id``'s documents."""
+    return [c for c in s.query(Collection).filter(Collection.namespace_id == namespace_id)
+            if collection_id in upstream_ids(c) and c.enabled]
+
+
+def queue_downstream(s, namespace_id: str, collection_id: str, batch_id: str) -> list[Batch]:
+    """After ``batch_id`` wrote documents into ``collection_id``: a QUEUED batch of the same objects for the
+    collections fed by it (``metadata.upstream_batch_id`` and ``upstream_collection_id`` say why), each of which
+    queues its own downstream in turn when it has written."""
+    downstream = downstream_of(s, namespace_id, collection_id)
+    batch = s.get(Batch, batch_id)
+    if not downstream or batch is None:
+        return []
+    failed = {f.get("object_id") for f in batch.failed_objects or [] if f.get("collection_id") == collection_id}
+    object_ids = [o for o in batch.object_ids or [] if o not in failed]
+    if not object_ids:
+        return []
+    tier = int((batch.metadata_ or {}).get("tier") or 0) + 1
+    made = Batch(batch_id=new_id("btch"), namespace_id=namespace_id, bucket_id=batch.bucket_id,
+                 batch_name=f"tier {tier} after {batch.batch_name or batch_id}", object_ids=object_ids,
+                 collection_ids=[c.collection_id for c in downstream],
+                 metadata_={"upstream_batch_id": batch_id, "upstream_collection_id": collection_id, "tier": tier})
+    s.add(made)
+    queue_batch(s, made)
+    return [made]
 
 
 def _check_passthrough(items: list[Any]) -> None:
@@ -103,11 +142,21 @@ def _check_passthrough(items: list[Any]) -> None:
 def create_collection(svc: Services, ns: Namespace, req: CollectionRequest) -> Collection:
     """Validate ``req`` against the extractor and the namespace, store the collection, create its vector and
     payload indexes, add its Dagster partition and record ``collection.created``."""
-    if req.source_type != "bucket":
-        raise WarehouseError(422, f"source type {req.source_type!r} is not supported yet; use 'bucket'",
-                             {"location": "source.type"})
-    if not req.bucket_ids:
+    if req.source_type not in ("bucket", "collection"):
+        raise WarehouseError(422, f"source type {req.source_type!r} is not supported; use 'bucket' (objects) or "
+                             "'collection' (another collection's documents)", {"location": "source.type"})
+    if req.source_type == "bucket" and not req.bucket_ids:
         raise WarehouseError(422, "source.bucket_ids must name at least one bucket", {"location": "source.bucket_ids"})
+    if req.source_type == "collection":
+        if not req.source_collections:
+            raise WarehouseError(422, "a collection source names its upstream in source.collection_id or "
+                                 "source.collection_ids", {"location": "source.collection_ids"})
+        if req.bucket_ids:
+            raise WarehouseError(422, "source.bucket_ids: a collection source reads its upstream's documents; the "
+                                 "buckets are the upstream's", {"location": "source.bucket_ids"})
+    elif req.source_filters is not None:
+        raise WarehouseError(422, "source.source_filters applies to a collection source (type 'collection')",
+                             {"location": "source.source_filters"})
     try:
         ext = svc.registry.get(req.feature_extractor_name, req.version)
     except LookupError as exc:
@@ -118,13 +167,23 @@ def create_collection(svc: Services, ns: Namespace, req: CollectionRequest) -> C
         raise WarehouseError(422, "input_mappings values must be object paths (strings)",
                              {"location": "feature_extractor.input_mappings"})
     with svc.catalog.session() as s:
-        buckets = [get_bucket(s, ns.namespace_id, b) for b in req.bucket_ids]
+        if req.source_type == "collection":
+            upstream = [get_collection(s, ns.namespace_id, u) for u in dict.fromkeys(req.source_collections)]
+            bucket_ids = list(dict.fromkeys(b for u in upstream for b in (u.source or {}).get("bucket_ids", [])))
+            source = {"type": "collection", "collection_ids": [u.collection_id for u in upstream],
+                      "bucket_ids": bucket_ids, "source_filters": req.source_filters,
+                      "engine_filter": req.engine_filter}
+        else:
+            bucket_ids = req.bucket_ids
+            source = {"type": "bucket"}
+        buckets = [get_bucket(s, ns.namespace_id, b) for b in bucket_ids]
+        source["bucket_ids"] = [b.bucket_id for b in buckets]  # the objects at the root of every tier
         if s.query(Collection).filter(Collection.namespace_id == ns.namespace_id,
                                       Collection.collection_name == req.collection_name).count():
             raise WarehouseError(409, f"collection {req.collection_name!r} already exists in this namespace")
         c = Collection(
             collection_id=new_id("col"), namespace_id=ns.namespace_id, collection_name=req.collection_name,
-            description=req.description, source={"type": "bucket", "bucket_ids": [b.bucket_id for b in buckets]},
+            description=req.description, source=source,
             feature_extractor={"feature_extractor_name": ext.spec.name, "version": ext.spec.version,
                                "feature_extractor_id": ext.spec.extractor_id,
                                "input_mappings": req.input_mappings, "field_passthrough": req.field_passthrough,
@@ -149,6 +208,11 @@ def delete_collection(svc: Services, ns: Namespace, identifier: str) -> tuple[Co
                 if c.collection_id in (b.collection_ids or [])]
         if busy:
             raise WarehouseError(409, f"collection is being processed by batch(es) {busy}; cancel them first")
+        fed = [d.collection_name for d in s.query(Collection).filter(Collection.namespace_id == ns.namespace_id)
+               if c.collection_id in upstream_ids(d)]
+        if fed:
+            raise WarehouseError(409, f"collection {c.collection_name!r} is the source of collection(s) {fed}; "
+                                 "delete those first", {"downstream": fed})
         users = [r.retriever_name for r in s.query(Retriever).filter(Retriever.namespace_id == ns.namespace_id)
                  if c.collection_id in (r.collection_ids or [])]
         s.delete(c)

@@ -24,7 +24,7 @@ from warehouse.catalog import collections as collection_ops
 from warehouse.catalog.batches import trigger_collection
 from warehouse.catalog.lookups import get_collection
 from warehouse.catalog.paging import MAX_OFFSET, page_args
-from warehouse.errors import WarehouseError, not_found
+from warehouse.errors import WarehouseError, not_found, refuse_set
 from warehouse.extractors.loader import code_version
 from warehouse.retrieval import documents as docs
 from warehouse.retrieval.documents import document_view
@@ -57,14 +57,43 @@ def _view(svc: Services, c: Collection, hashed: dict | None = None) -> dict:
     return out
 
 
+# Keys of the hosted create that this server does elsewhere: each refused with where it lives here.
+_NOT_ON_A_COLLECTION = {
+    "taxonomy_applications": "attach a taxonomy from its side: POST /v1/taxonomies with this collection_id and "
+                             "execution_mode 'materialize' — it runs after every batch that writes here",
+    "cluster_applications": "create a cluster over this collection with auto_execute_on_batch: true",
+    "alert_applications": "create an alert with this collection_id (POST /v1/alerts); it runs after every batch",
+    "retriever_enrichments": "enrich documents with a taxonomy (POST /v1/taxonomies) or a retriever's "
+                             "llm_enrich stage at query time",
+    "retriever_transform": "not supported; write transformed documents with POST /v1/collections/{c}/documents",
+    "schedule": "collections are processed when objects arrive (the sensors); taxonomies refresh hourly and "
+                "clusters daily on Dagster schedules",
+    "embedding_task": "not supported; the extractor's parameters say what it embeds",
+    "features": "derived from the feature_extractor; leave it out",
+    "input_schema": "derived from the feature_extractor and the source; leave it out",
+}
+
+
 @router.post("/v1/collections", summary="Create a collection")
 def create_collection(body: CreateCollectionRequest, ns: Namespace = Depends(namespace), svc: Services = Depends(services)):
     fe = body.feature_extractor
+    upstream_filter = compile_filter(body.source.source_filters, "source.source_filters")
+    if upstream_filter is not None and upstream_filter.qdrant is None:
+        raise WarehouseError(422, "source.source_filters must be a filter the index runs (eq, in, range, exists…, "
+                             "joined by AND/OR/NOT), not regex or text operators", {"location": "source.source_filters"})
+    refuse_set({"source_namespace_id": body.source.source_namespace_id, "field_map": body.source.field_map},
+               {"source_namespace_id": "a collection's source is in its own namespace; leave it out",
+                "field_map": "not supported; map upstream fields with feature_extractor.input_mappings"})
+    refuse_set({k: getattr(body, k) or None for k in _NOT_ON_A_COLLECTION}, _NOT_ON_A_COLLECTION)
     if fe is None:
         raise WarehouseError(422, "a collection needs feature_extractor: {feature_extractor_name, version, input_mappings}",
                              {"location": "feature_extractor"})
     c = collection_ops.create_collection(svc, ns, collection_ops.CollectionRequest(
         collection_name=body.collection_name, source_type=body.source.type, bucket_ids=body.source.bucket_ids or [],
+        source_collections=[*([body.source.collection_id] if body.source.collection_id else []),
+                            *(body.source.collection_ids or [])],
+        source_filters=body.source.source_filters,
+        engine_filter=upstream_filter.qdrant if upstream_filter is not None else None,
         feature_extractor_name=fe.feature_extractor_name, version=fe.version, input_mappings=fe.input_mappings,
         field_passthrough=[p if isinstance(p, str) else p.model_dump(exclude_none=True) for p in fe.field_passthrough or []],
         parameters={**(fe.params or {}), **(fe.parameters or {})}, description=body.description,
@@ -315,7 +344,10 @@ def get_document_any(document_id: str, return_vectors: bool = False, ns: Namespa
     return document_view(hit, return_vectors, names)
 
 
-def _lineage(svc: Services, ns: Namespace, document_id: str, collection: Collection | None) -> dict:
+def _lineage(svc: Services, ns: Namespace, document_id: str, collection: Collection | None, depth: int = 0) -> dict:
+    """Where a document came from: its object, bucket, batch and run — and, for a multi-tier collection's
+    document, the upstream document it was made from (``upstream``, recursively), the chain running through
+    every tier back to the bucket."""
     hit = _document(svc, ns.namespace_id, document_id, collection)
     payload = hit.payload or {}
     lineage = dict((payload.get("_internal") or {}).get("lineage") or {})
@@ -324,6 +356,22 @@ def _lineage(svc: Services, ns: Namespace, document_id: str, collection: Collect
         bucket = s.get(Bucket, obj.bucket_id) if obj else None
         batch = s.get(Batch, lineage.get("batch_id")) if lineage.get("batch_id") else None
         coll = s.get(Collection, payload.get("collection_id"))
+    upstream = None
+    if lineage.get("source_document_id") and depth < 8:
+        try:
+            upstream = _lineage(svc, ns, lineage["source_document_id"], None, depth + 1)
+        except WarehouseError:  # the upstream document was deleted or rewritten since
+            upstream = {"document_id": lineage["source_document_id"], "missing": True, "chain": []}
+    this_tier = [x for x in (
+        {"type": "batch", "id": batch.batch_id} if batch else None,
+        {"type": "dagster_run", "id": lineage["dagster_run_id"]} if lineage.get("dagster_run_id") else None,
+        {"type": "collection", "id": payload.get("collection_id")},
+        {"type": "document", "id": document_id}) if x]
+    if upstream is not None and upstream.get("chain"):
+        chain = upstream["chain"] + this_tier
+    else:
+        chain = [x for x in ({"type": "bucket", "id": bucket.bucket_id} if bucket else None,
+                             {"type": "object", "id": obj.object_id} if obj else None) if x] + this_tier
     return {
         "document_id": document_id, "collection_id": payload.get("collection_id"),
         "collection_name": coll.collection_name if coll else None, "lineage": lineage,
@@ -335,13 +383,9 @@ def _lineage(svc: Services, ns: Namespace, document_id: str, collection: Collect
         "dagster_run_url": (f"http://{svc.settings.api_host}:{svc.settings.ui_port}/runs/{lineage['dagster_run_id']}"
                             if lineage.get("dagster_run_id") else None),
         "feature_extractor": lineage.get("feature_extractor"),
-        "chain": [x for x in (
-            {"type": "bucket", "id": bucket.bucket_id} if bucket else None,
-            {"type": "object", "id": obj.object_id} if obj else None,
-            {"type": "batch", "id": batch.batch_id} if batch else None,
-            {"type": "dagster_run", "id": lineage["dagster_run_id"]} if lineage.get("dagster_run_id") else None,
-            {"type": "collection", "id": payload.get("collection_id")},
-            {"type": "document", "id": document_id}) if x],
+        "tier": (upstream.get("tier", 0) + 1) if upstream is not None else 0,
+        "upstream": upstream,
+        "chain": chain,
     }
 
 
