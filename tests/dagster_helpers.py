@@ -52,10 +52,10 @@ def tick(dl, sensor_fn, cursor: str | None = None):
     return result, ctx
 
 
-def run_partition(dl, request, resource=None):
+def run_partition(dl, request, resource=None, asset=None):
     # materialize() loads definitions against the thread's *current* Dagster state storage (a context variable
     # an instance sets when it is entered); a context some earlier test left open can leave a storage whose
     # instance is gone ("undefined DagsterInstance weakref"). Pin it to this instance's for the call.
     with set_defs_state_storage(dl.instance.defs_state_storage):
-        return materialize([collection_documents], partition_key=request.partition_key, instance=dl.instance,
+        return materialize([asset or collection_documents], partition_key=request.partition_key, instance=dl.instance,
                            resources={"warehouse": resource or dl.resource}, tags=request.tags, raise_on_error=False)

@@ -15,10 +15,12 @@ from warehouse.assets import (
     collection_documents,
     extractor_code,
     process_batch,
+    process_tier_batch,
     refresh_cluster,
     refresh_taxonomy,
     taxonomies_hourly,
     taxonomy_assignments,
+    tier_documents,
 )
 from warehouse.resources import warehouse_resource
 from warehouse.sensors import (
@@ -34,8 +36,9 @@ from warehouse.sensors import (
 from warehouse.settings import load_settings
 
 defs = Definitions(
-    assets=[bucket_objects, collection_documents, extractor_code, taxonomy_assignments, cluster_groups],
-    jobs=[process_batch, refresh_taxonomy, refresh_cluster],
+    assets=[bucket_objects, collection_documents, tier_documents, extractor_code, taxonomy_assignments,
+            cluster_groups],
+    jobs=[process_batch, process_tier_batch, refresh_taxonomy, refresh_cluster],
     schedules=[taxonomies_hourly, clusters_daily],
     sensors=[queued_batches, batch_run_succeeded, batch_run_failed, batch_run_canceled, local_new_objects,
              s3_new_objects, catalog_sync, enrichment_after_batches],

@@ -1,5 +1,6 @@
 """Partitioned Dagster assets with their jobs and schedules: bucket objects, collection documents
-(collection × batch) and the ``process_batch`` job, extractor code, taxonomy assignments and cluster
+(collection × batch) with the ``process_batch`` job, a multi-tier collection's documents (``tier_documents``,
+``process_tier_batch``), extractor code, taxonomy assignments and cluster
 groups (a partition per definition) with ``refresh_taxonomy``/``refresh_cluster`` and their schedules.
 
 Partitions are dynamic and bounded (per bucket, collection, batch, definition — never per object).
@@ -7,7 +8,13 @@ May import: everything below the API (catalog … enrichment, services) and ``wa
 """
 
 from warehouse.assets.buckets import bucket_objects
-from warehouse.assets.collections import collection_documents, extractor_code, process_batch
+from warehouse.assets.collections import (
+    collection_documents,
+    extractor_code,
+    process_batch,
+    process_tier_batch,
+    tier_documents,
+)
 from warehouse.assets.enrichment import (
     cluster_groups,
     clusters_daily,
@@ -27,4 +34,5 @@ from warehouse.assets.partitions import (
 
 __all__ = ["BATCHES", "BUCKETS", "CLUSTERS", "COLLECTIONS", "COLLECTION_BATCHES", "TAXONOMIES", "bucket_objects",
            "cluster_groups", "clusters_daily", "collection_documents", "extractor_code", "process_batch",
+           "process_tier_batch", "tier_documents",
            "refresh_cluster", "refresh_taxonomy", "taxonomies_hourly", "taxonomy_assignments"]

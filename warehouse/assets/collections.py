@@ -34,7 +34,7 @@ from dagster import (
 from dagster._core.definitions.data_version import DATA_VERSION_TAG
 
 from warehouse.assets.buckets import bucket_objects
-from warehouse.assets.partitions import COLLECTION_BATCHES, COLLECTIONS
+from warehouse.assets.partitions import COLLECTION_BATCHES, COLLECTIONS, collection_batch_key
 from warehouse.catalog import Batch, Collection
 from warehouse.catalog.batches import BatchStatus
 from warehouse.resources import WarehouseResource
@@ -108,6 +108,34 @@ def extractor_code(context, warehouse: WarehouseResource) -> DataVersionsByParti
     "with lineage. Backfill a collection to re-index it; re-runs replace, never duplicate.",
 )
 def collection_documents(context: AssetExecutionContext, warehouse: WarehouseResource):
+    yield from _write_documents(context, warehouse)
+
+
+@asset(
+    key="tier_documents",
+    partitions_def=COLLECTION_BATCHES,
+    deps=[
+        # A multi-tier collection reads the documents another collection wrote: the edge draws that lineage
+        # (its materializations name the upstream partition); re-running an upstream queues the tier again.
+        AssetDep(collection_documents, partition_mapping=SpecificPartitionsPartitionMapping([])),
+        AssetDep(extractor_code),
+    ],
+    check_specs=[AssetCheckSpec("no_failed_objects", asset="tier_documents",
+                                description="Every object with upstream documents produced documents here.")],
+    output_required=False,
+    group_name="warehouse",
+    kinds={"ray", "qdrant"},
+    description="Documents of a multi-tier collection (its source is another collection) written from one batch "
+    "(partition = collection × batch): after an upstream batch writes, the same objects' upstream documents "
+    "(filtered by the collection's source_filters) run through this collection's extractor. Its metadata names "
+    "the upstream partition; document lineage walks back through every tier to the object.",
+)
+def tier_documents(context: AssetExecutionContext, warehouse: WarehouseResource):
+    yield from _write_documents(context, warehouse)
+
+
+def _write_documents(context: AssetExecutionContext, warehouse: WarehouseResource):
+    """One batch into one collection: the body of both document assets."""
     keys = context.partition_key.keys_by_dimension
     collection_id, batch_id = keys["collection"], keys["batch"]
     with warehouse.catalog().session() as s:
@@ -124,6 +152,7 @@ def collection_documents(context: AssetExecutionContext, warehouse: WarehouseRes
             return
         name, bucket_id, namespace_id = collection.collection_name, batch.bucket_id, collection.namespace_id
         n_objects = len(batch.object_ids or [])
+        upstream = {k: (batch.metadata_ or {}).get(k) for k in ("upstream_batch_id", "upstream_collection_id", "tier")}
     context.log.info(f"processing batch {batch_id} ({n_objects} objects of bucket {bucket_id}) into "
                      f"collection {name!r} ({collection_id})")
     last = [0.0]
@@ -155,6 +184,10 @@ def collection_documents(context: AssetExecutionContext, warehouse: WarehouseRes
         "failures": MetadataValue.json([{k: f.get(k) for k in ("object_id", "error_type", "error")}
                                         for f in failures[:50]]),
         "dagster/row_count": result.get("documents_written", 0),
+        **({"tier": upstream["tier"], "upstream_collection_id": upstream["upstream_collection_id"],
+            "upstream_batch_id": upstream["upstream_batch_id"],
+            "upstream_partition": collection_batch_key(upstream["upstream_collection_id"], upstream["upstream_batch_id"])}
+           if upstream.get("upstream_batch_id") else {}),
     }
     yield MaterializeResult(
         metadata={k: v for k, v in metadata.items() if v is not None},
@@ -170,4 +203,8 @@ def collection_documents(context: AssetExecutionContext, warehouse: WarehouseRes
 process_batch = define_asset_job(
     "process_batch", selection=[collection_documents], partitions_def=COLLECTION_BATCHES,
     description="Process one batch into one collection (a collection_documents partition).",
+)
+process_tier_batch = define_asset_job(
+    "process_tier_batch", selection=[tier_documents], partitions_def=COLLECTION_BATCHES,
+    description="Process one batch of upstream documents into a multi-tier collection (a tier_documents partition).",
 )

@@ -25,12 +25,13 @@ from dagster import (
     schedule,
 )
 
-from warehouse.assets.collections import collection_documents
+from warehouse.assets.collections import collection_documents, tier_documents
 from warehouse.assets.partitions import CLUSTERS, TAXONOMIES
 from warehouse.catalog import Cluster, Taxonomy
 from warehouse.resources import WarehouseResource
 
-_LINEAGE = [AssetDep(collection_documents, partition_mapping=SpecificPartitionsPartitionMapping([]))]
+_LINEAGE = [AssetDep(collection_documents, partition_mapping=SpecificPartitionsPartitionMapping([])),
+            AssetDep(tier_documents, partition_mapping=SpecificPartitionsPartitionMapping([]))]
 
 
 @asset(

@@ -25,10 +25,10 @@ from dagster import (
     sensor,
 )
 
-from warehouse.assets.collections import code_observations, process_batch
+from warehouse.assets.collections import code_observations, process_batch, process_tier_batch
 from warehouse.assets.partitions import BATCHES, COLLECTIONS, collection_batch_key
 from warehouse.batch.runner import record_part
-from warehouse.catalog import Batch, lock_row
+from warehouse.catalog import Batch, Collection, lock_row
 from warehouse.catalog.batches import ACTIVE, TERMINAL, BatchStatus
 from warehouse.catalog.events import record_batch_event
 from warehouse.resources import WarehouseResource
@@ -36,12 +36,17 @@ from warehouse.resources import WarehouseResource
 MAX_BATCHES_PER_TICK = 50
 BATCH_TAG, COLLECTION_TAG = "warehouse/batch_id", "warehouse/collection_id"
 
-@sensor(job=process_batch, minimum_interval_seconds=2, default_status=DefaultSensorStatus.RUNNING,
-        description="Starts a process_batch run for every collection of every batch submitted through the API.")
+@sensor(jobs=[process_batch, process_tier_batch], minimum_interval_seconds=2,
+        default_status=DefaultSensorStatus.RUNNING,
+        description="Starts a run for every collection of every queued batch: process_batch for collections of "
+        "objects, process_tier_batch for multi-tier collections (fed by another collection's documents).")
 def queued_batches(context: SensorEvaluationContext, warehouse: WarehouseResource):
     with warehouse.catalog().session() as s:
         batches = (s.query(Batch).filter(Batch.status == BatchStatus.QUEUED).order_by(Batch.submitted_at)
                    .limit(MAX_BATCHES_PER_TICK).all())
+        tiered = {c.collection_id for c in s.query(Collection).filter(
+            Collection.collection_id.in_({c for b in batches for c in b.collection_ids or []}))
+            if (c.source or {}).get("type") == "collection"}
     if not batches:
         return SkipReason("no QUEUED batches")
     have_batches = set(context.instance.get_dynamic_partitions(BATCHES.name))
@@ -53,6 +58,7 @@ def queued_batches(context: SensorEvaluationContext, warehouse: WarehouseResourc
         submitted = (b.submitted_at or b.created_at).isoformat()
         for collection_id in b.collection_ids or []:
             requests.append(RunRequest(
+                job_name=(process_tier_batch if collection_id in tiered else process_batch).name,
                 run_key=f"{b.batch_id}:{collection_id}:{submitted}",
                 partition_key=collection_batch_key(collection_id, b.batch_id),
                 tags={BATCH_TAG: b.batch_id, COLLECTION_TAG: collection_id, "warehouse/bucket_id": b.bucket_id,
