@@ -17,17 +17,20 @@ def test_definitions_load():
     assert isinstance(resource.index(), RemoteIndexStore)
     graph = defs.resolve_asset_graph()
     assert set(graph.get_all_asset_keys()) == {AssetKey("bucket_objects"), AssetKey("collection_documents"),
-                                               AssetKey("extractor_code"), AssetKey("taxonomy_assignments"),
-                                               AssetKey("cluster_groups")}
+                                               AssetKey("tier_documents"), AssetKey("extractor_code"),
+                                               AssetKey("taxonomy_assignments"), AssetKey("cluster_groups")}
     # lineage: bucket → collection, and the extractor's code version feeds staleness
     assert graph.get(AssetKey("collection_documents")).parent_keys == {AssetKey("bucket_objects"),
                                                                        AssetKey("extractor_code")}
     assert {s.name for s in defs.sensors} == {"queued_batches", "batch_run_succeeded", "batch_run_failed",
                                               "batch_run_canceled", "local_new_objects", "s3_new_objects",
                                               "catalog_sync", "enrichment_after_batches"}
-    # lineage: collection → taxonomy / cluster; each runs on a schedule too
+    # lineage: a multi-tier collection's documents come from another collection's
+    assert graph.get(AssetKey("tier_documents")).parent_keys == {AssetKey("collection_documents"),
+                                                                 AssetKey("extractor_code")}
+    # lineage: collection (either tier) → taxonomy / cluster; each runs on a schedule too
     for key in ("taxonomy_assignments", "cluster_groups"):
-        assert graph.get(AssetKey(key)).parent_keys == {AssetKey("collection_documents")}
+        assert graph.get(AssetKey(key)).parent_keys == {AssetKey("collection_documents"), AssetKey("tier_documents")}
     assert {s.name for s in defs.schedules} == {"taxonomies_hourly", "clusters_daily"}
 
 

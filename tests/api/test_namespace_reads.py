@@ -13,7 +13,7 @@ from tests.api.test_documents import unit
 def env(tmp_path):
     with in_process_api(tmp_path, ("default", "other")) as (http, made):
         bucket, one = text_collection(http, "b", "one")
-        two = http.post("/v1/collections", json={
+        http.post("/v1/collections", json={
             "collection_name": "two", "source": {"type": "bucket", "bucket_ids": [bucket["bucket_id"]]},
             "feature_extractor": {"feature_extractor_name": "text_extractor", "version": "v1",
                                   "input_mappings": {"text": "content"}}}).json()

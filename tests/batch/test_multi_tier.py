@@ -81,6 +81,12 @@ def test_a_downstream_collection_runs_on_what_its_upstream_wrote_with_lineage_th
     assert lineage["tier"] == 1 and lineage["upstream"]["document_id"] == parent["document_id"]
     assert [step["type"] for step in lineage["chain"]] == [
         "bucket", "object", "batch", "collection", "document", "batch", "collection", "document"]
+    ancestors = client.get(f"/v1/collections/pieces/documents/{doc['document_id']}/ancestors").json()
+    assert [a["document_id"] for a in ancestors] == [parent["document_id"]]
+    children = client.get(f"/v1/collections/whole/documents/{parent['document_id']}/descendants").json()
+    assert sorted(d["document_id"] for d in children) == sorted(
+        d["document_id"] for d in docs if d["source_document_id"] == parent["document_id"])
+    assert client.get(f"/v1/collections/whole/documents/{doc['document_id']}/descendants").status_code == 404
     ids = [step["id"] for step in lineage["chain"]]
     assert ids[1:] == [doc["source_object_id"], first["batch_id"], whole["collection_id"], parent["document_id"],
                        tier2["batch_id"], pieces["collection_id"], doc["document_id"]]

@@ -137,3 +137,33 @@ def test_cluster_without_documents_fails_loudly(news):
     run = _execute(news.client, cl["cluster_id"])
     assert run["status"] == "FAILED" and "no documents" in run["error"]
     assert news.client.get(f"/v1/clusters/{cl['cluster_id']}/groups").status_code == 404
+
+
+def test_execute_overrides_apply_to_one_run_and_unsupported_ones_are_refused(news):
+    client = news.client
+    cl = client.post("/v1/clusters", json={
+        "cluster_name": "themes-overrides", "collection_ids": [news.targets["collection_id"]],
+        "vector_config": {"feature_uri": DENSE, "clustering_method": "kmeans", "kmeans_parameters": {"n_clusters": 2}}})
+    assert cl.status_code == 200, cl.text
+    cid = cl.json()["cluster_id"]
+    docs = news.documents(news.targets["collection_id"])
+    topic = docs[0]["topic"]
+    sampled = _execute(client, cid, {"sample_size": 10})
+    assert sampled["status"] == "COMPLETED" and sampled["stats"]["sampled"] == 10
+    assert sampled["stats"]["documents"] == len(docs)  # the rest joined the nearest centroid
+    one_topic = _execute(client, cid, {"filters": {"field": "topic", "operator": "eq", "value": topic}})
+    assert one_topic["stats"]["documents"] == sum(d["topic"] == topic for d in docs)
+    assert client.get(f"/v1/clusters/{cid}").json()["filters"] is None  # not stored on the definition
+    assert _execute(client, cid, {"mode": "full", "vis_n_components": 2, "layout_stability": "none"})["status"] \
+        == "COMPLETED"
+    runs = client.get(f"/v1/clusters/{cid}/executions").json()["total"]
+    for body, where in [({"mode": "assign"}, "mode"), ({"source_execution_ids": ["crun_1", "crun_2"]},
+                                                       "source_execution_ids"),
+                        ({"vis_n_components": 3}, "vis_n_components"), ({"defer_visualization": True},
+                                                                         "defer_visualization"),
+                        ({"layout_stability": "align"}, "layout_stability"), ({"sample_size": 1}, "sample_size"),
+                        ({"filters": {"field": "text", "operator": "regex", "value": "a+"}}, "filters")]:
+        resp = client.post(f"/v1/clusters/{cid}/execute", json=body)
+        assert resp.status_code == 422, (body, resp.text)
+        assert resp.json()["error"]["details"]["location"] == where
+    assert client.get(f"/v1/clusters/{cid}/executions").json()["total"] == runs

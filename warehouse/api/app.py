@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse
 from warehouse import __version__
 from warehouse.api import internal
 from warehouse.api.errors import ERROR_RESPONSES, install_error_handlers
-from warehouse.api.middleware import BodyGuard, ErrorEnvelope
+from warehouse.api.middleware import BodyGuard, ErrorEnvelope, NamespacedPaths
 from warehouse.api.routes import (
     alerts,
     api_keys,
@@ -63,6 +63,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
                   description="Self-hosted multimodal data warehouse speaking the Mixpeek v1 API.")
     app.state.services = svc
     app.add_middleware(BodyGuard, max_bytes=settings.max_body_bytes, max_depth=settings.max_json_depth)
+    app.add_middleware(NamespacedPaths)  # /v1/namespaces/{ns}/buckets… → /v1/buckets… in namespace ns
     app.add_middleware(ErrorEnvelope)  # added last: the outermost of ours
     install_error_handlers(app)
     for module in (namespaces, buckets, objects, batches, documents, collections, retrievers, taxonomies, clusters, alerts,

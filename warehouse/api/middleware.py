@@ -170,3 +170,34 @@ class ErrorEnvelope:
             if not started:
                 await _send_json(send, 500, _envelope(500, f"internal error; the server logged it as {request_id}",
                                                       {"request_id": request_id}))
+
+
+class NamespacedPaths:
+    """The tutorial's path forms: ``/v1/namespaces/{ns}/buckets…`` (and ``collections``, ``retrievers``,
+    ``taxonomies``, ``clusters``, ``alerts``, ``objects``, ``batches``, ``tasks``) are the top-level routes with the
+    namespace taken from the path. A request that also names a different namespace in ``X-Namespace`` (or
+    ``X-Namespace-Id``, ``?namespace=``) is a 400 naming both, never a silent pick of one."""
+
+    RESOURCES = frozenset({"buckets", "collections", "retrievers", "taxonomies", "clusters", "alerts", "objects",
+                           "batches", "tasks"})
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] == "http" and scope["path"].startswith("/v1/namespaces/"):
+            parts = scope["path"].split("/", 5)  # "", "v1", "namespaces", ns, resource, rest
+            if len(parts) >= 5 and parts[4] in self.RESOURCES and parts[3]:
+                ns = parts[3]
+                given = {v.decode("latin-1") for k, v in scope["headers"] if k in (b"x-namespace", b"x-namespace-id")}
+                query = scope.get("query_string", b"").decode("latin-1")
+                given |= {p.split("=", 1)[1] for p in query.split("&") if p.startswith("namespace=")}
+                if given - {ns}:
+                    body = _envelope(400, f"the path names namespace {ns!r} but the request also names "
+                                     f"{sorted(given - {ns})}; send one", {"location": "path.namespace"})
+                    return await _send_json(send, 400, body)
+                path = "/v1/" + "/".join(parts[4:])
+                headers = [(k, v) for k, v in scope["headers"] if k not in (b"x-namespace", b"x-namespace-id")]
+                scope = {**scope, "path": path, "raw_path": path.encode(),
+                         "headers": [*headers, (b"x-namespace", ns.encode())]}
+        await self.app(scope, receive, send)

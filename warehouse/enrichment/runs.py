@@ -84,13 +84,14 @@ def run_taxonomy(svc, taxonomy_id: str, collection_ids: list[str] | None = None,
 
 def run_cluster(svc, cluster_id: str, trigger: str = "api", dagster_run_id: str | None = None,
                 run_id: str | None = None, assignment_threshold: float = 0.5, llm_labeling: bool | None = None,
-                log_fn=None) -> dict[str, Any]:
-    """Compute a cluster definition's groups and write them into the members; returns the run's result."""
+                log_fn=None, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Compute a cluster definition's groups and write them into the members; returns the run's result.
+    ``overrides`` (``filters``, ``sample_size``) apply to this run only, not to the stored definition."""
     with svc.catalog.session() as s:
         c = s.get(Cluster, cluster_id)
         if c is None:
             raise WarehouseError(404, f"cluster {cluster_id!r} not found")
-        namespace_id, config, name = c.namespace_id, dict(c.config), c.cluster_name
+        namespace_id, config, name = c.namespace_id, {**c.config, **(overrides or {})}, c.cluster_name
     run_id = _start(svc, "cluster", cluster_id, namespace_id, trigger, dagster_run_id, run_id)
     svc.record_event("cluster.execution.started", namespace_id, cluster_id,
                      {"cluster_id": cluster_id, "run_id": run_id}, f"cluster.started:{run_id}")

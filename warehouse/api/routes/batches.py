@@ -103,6 +103,13 @@ def create_batch(bucket_identifier: str, body: CreateBatchRequest | None = None,
     return batch_view(batch)
 
 
+@router.post("/v1/buckets/{bucket_identifier}/batches/trigger",
+             summary="Create and submit a batch (the tutorial's form of create with auto_submit)")
+def trigger_batch(bucket_identifier: str, body: CreateBatchRequest | None = None, ns: Namespace = Depends(namespace),
+                  svc: Services = Depends(services)):
+    return create_batch(bucket_identifier, body, True, ns, svc)
+
+
 @router.post("/v1/buckets/{bucket_identifier}/batches/{batch_id}/objects", summary="Add objects to a DRAFT batch")
 def add_objects(bucket_identifier: str, batch_id: str, body: AddObjectsRequest, ns: Namespace = Depends(namespace),
                 svc: Services = Depends(services)):
@@ -114,11 +121,10 @@ def add_objects(bucket_identifier: str, batch_id: str, body: AddObjectsRequest, 
 @router.post("/v1/buckets/{bucket_identifier}/batches/{batch_id}/submit", summary="Submit a batch for processing")
 def submit_batch(bucket_identifier: str, batch_id: str, body: SubmitBatchRequest | None = None,
                  ns: Namespace = Depends(namespace), svc: Services = Depends(services)):
-    if body is not None:
-        refuse_set({"webhook_url": body.webhook_url, "include_processing_history": body.include_processing_history or None},
+    if body is not None:  # include_processing_history holds either way: a batch's history is always kept (…/logs)
+        refuse_set({"webhook_url": body.webhook_url},
                    {"webhook_url": "not supported per batch; register a webhook for batch.completed with POST "
-                                   "/v1/organizations/webhooks",
-                    "include_processing_history": "not supported; read the batch's history at GET .../logs"})
+                                   "/v1/organizations/webhooks"})
     with svc.catalog.session() as s:  # whose batch it is, read-only
         bucket = get_bucket(s, ns.namespace_id, bucket_identifier)
         get_batch(s, bucket, batch_id)

@@ -18,7 +18,7 @@ from warehouse.catalog.paging import MAX_OFFSET, page_args
 from warehouse.catalog.tasks import start_task
 from warehouse.enrichment import clusters, runs
 from warehouse.enrichment.documents import resolve_feature, scope_filter
-from warehouse.errors import WarehouseError
+from warehouse.errors import WarehouseError, refuse_set
 from warehouse.ids import new_id
 from warehouse.services import Services
 
@@ -161,6 +161,25 @@ def execute_cluster(cluster_id: str, body: ClusterExecuteRequest | None = None, 
     threshold = body.get("assignment_threshold", 0.5)
     if not isinstance(threshold, int | float) or not -1 <= threshold <= 1:
         raise WarehouseError(422, "assignment_threshold must be a cosine similarity from -1 to 1", {"location": "assignment_threshold"})
+    refuse_set({"mode": None if body.get("mode") in (None, "full") else body["mode"],
+                "source_execution_ids": body.get("source_execution_ids") or None,
+                "vis_n_components": None if body.get("vis_n_components") in (None, 2) else body["vis_n_components"],
+                "defer_visualization": body.get("defer_visualization") or None,
+                "layout_stability": None if body.get("layout_stability") in (None, "none") else body["layout_stability"]},
+               {"mode": "only 'full' runs here (a run assigns documents outside its sample to the nearest centroid "
+                        "by assignment_threshold); 'assign' and 'composite' are not supported",
+                "source_execution_ids": "composite runs are not supported",
+                "vis_n_components": "the layout is 2-D: 2 or leave it out",
+                "defer_visualization": "the layout is computed with the run; leave it out",
+                "layout_stability": "each run lays out independently ('none'); leave it out"})
+    overrides = {}
+    if body.get("sample_size") is not None:
+        if isinstance(body["sample_size"], bool) or not isinstance(body["sample_size"], int) or body["sample_size"] < 2:
+            raise WarehouseError(422, "sample_size must be an integer ≥ 2", {"location": "sample_size"})
+        overrides["sample_size"] = body["sample_size"]
+    if body.get("filters") is not None:
+        scope_filter([], body["filters"])  # refused now, with the field named, not mid-run
+        overrides["filters"] = body["filters"]
     llm = body.get("llm_labeling")
     if isinstance(llm, dict):
         llm = llm.get("enabled")
@@ -172,11 +191,11 @@ def execute_cluster(cluster_id: str, body: ClusterExecuteRequest | None = None, 
 
     def work() -> dict:
         result = runs.run_cluster(svc, c.cluster_id, "api", run_id=run_id, assignment_threshold=float(threshold),
-                                  llm_labeling=llm if isinstance(llm, bool) else None)
+                                  llm_labeling=llm if isinstance(llm, bool) else None, overrides=overrides)
         return {k: result[k] for k in ("run_id", "num_groups", "noise_count", "documents", "plot_path")}
 
     task = task_view(start_task(svc.catalog, svc.background, ns.namespace_id, "cluster.execute", c.cluster_id,
-                                {"cluster_id": c.cluster_id, "assignment_threshold": threshold}, work))
+                                {"cluster_id": c.cluster_id, "assignment_threshold": threshold, **overrides}, work))
     return {**task, "run_id": run_id, "cluster_id": c.cluster_id,
             "message": f"GET /v1/clusters/{c.cluster_id}/executions/{run_id} for the run, /v1/tasks/{task['task_id']} "
                        "for the task"}

@@ -81,7 +81,7 @@ def create_collection(body: CreateCollectionRequest, ns: Namespace = Depends(nam
     if upstream_filter is not None and upstream_filter.qdrant is None:
         raise WarehouseError(422, "source.source_filters must be a filter the index runs (eq, in, range, exists…, "
                              "joined by AND/OR/NOT), not regex or text operators", {"location": "source.source_filters"})
-    refuse_set({"source_namespace_id": body.source.source_namespace_id, "field_map": body.source.field_map},
+    refuse_set({"source_namespace_id": body.source.source_namespace_id, "field_map": body.source.field_map or None},
                {"source_namespace_id": "a collection's source is in its own namespace; leave it out",
                 "field_map": "not supported; map upstream fields with feature_extractor.input_mappings"})
     refuse_set({k: getattr(body, k) or None for k in _NOT_ON_A_COLLECTION}, _NOT_ON_A_COLLECTION)
@@ -395,6 +395,38 @@ def document_lineage(collection_identifier: str, document_id: str, ns: Namespace
     with svc.catalog.session() as s:
         c = get_collection(s, ns.namespace_id, collection_identifier)
     return _lineage(svc, ns, document_id, c)
+
+
+@router.get("/v1/collections/{collection_identifier}/documents/{document_id}/ancestors",
+            summary="The documents a multi-tier document was made from, nearest first")
+def document_ancestors(collection_identifier: str, document_id: str, ns: Namespace = Depends(namespace),
+                       svc: Services = Depends(services)):
+    with svc.catalog.session() as s:
+        c = get_collection(s, ns.namespace_id, collection_identifier)
+    out, hit = [], _document(svc, ns.namespace_id, document_id, c)
+    while (parent := (hit.payload or {}).get("source_document_id")) and len(out) < 8:
+        try:
+            hit = _document(svc, ns.namespace_id, parent, None)
+        except WarehouseError:  # rewritten or deleted upstream since: the walk ends there
+            break
+        out.append(document_view(hit))
+    return out
+
+
+@router.get("/v1/collections/{collection_identifier}/documents/{document_id}/descendants",
+            summary="The documents made from this one in multi-tier collections, tier by tier")
+def document_descendants(collection_identifier: str, document_id: str, ns: Namespace = Depends(namespace),
+                         svc: Services = Depends(services)):
+    with svc.catalog.session() as s:
+        c = get_collection(s, ns.namespace_id, collection_identifier)
+    _document(svc, ns.namespace_id, document_id, c)  # 404 unless it is this collection's
+    out, frontier = [], [document_id]
+    while frontier and len(out) < 1000:  # breadth first: a tier at a time
+        hits, _ = svc.index.scroll(ns.namespace_id, {"must": [{"key": "source_document_id", "match": {
+            "any": frontier}}]}, limit=1000 - len(out))
+        out += [document_view(h) for h in hits]
+        frontier = [(h.payload or {}).get("document_id") for h in hits]
+    return out
 
 
 @router.get("/v1/documents/{document_id}/lineage", summary="Lineage of a document")
