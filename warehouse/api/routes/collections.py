@@ -24,6 +24,7 @@ from warehouse.catalog import collections as collection_ops
 from warehouse.catalog.batches import trigger_collection
 from warehouse.catalog.lookups import get_collection
 from warehouse.catalog.paging import MAX_OFFSET, page_args
+from warehouse.enrichment.documents import pages
 from warehouse.errors import WarehouseError, not_found, refuse_set
 from warehouse.extractors.loader import code_version
 from warehouse.retrieval import documents as docs
@@ -295,9 +296,7 @@ def distinct_values(collection_identifier: str, body: DistinctRequest, ns: Names
     if compiled is not None and compiled.qdrant is not None:
         flt["must"].append(compiled.qdrant)
     counts: Counter = Counter()
-    cursor = None
-    while True:  # one pass over the matching payloads, a page at a time
-        hits, cursor = svc.index.scroll(ns.namespace_id, flt, limit=1000, offset=cursor)
+    for hits in pages(svc.index, ns.namespace_id, flt):  # one pass over the matching payloads
         for h in hits:
             payload = h.payload or {}
             if compiled is not None and compiled.qdrant is None and not compiled.matches(payload):
@@ -306,8 +305,6 @@ def distinct_values(collection_identifier: str, body: DistinctRequest, ns: Names
             for v in value if isinstance(value, list) else [value]:
                 if v is not None and not isinstance(v, dict):
                     counts[json.dumps(v, sort_keys=True)] += 1
-        if cursor is None:
-            break
     ranked = counts.most_common(body.limit)
     return {"field": body.field, "values": [{"value": json.loads(k), "count": n} for k, n in ranked],
             "total_distinct": len(ranked), "query_info": {}}
@@ -461,9 +458,7 @@ def decomposition_tree(object_id: str, include_document_ids: bool = True, ns: Na
                  for c in s.query(Collection).filter(Collection.namespace_id == ns.namespace_id)}
     flt = {"must": [{"key": "source_object_id", "match": {"value": object_id}}]}
     tree: dict[str, dict] = {}
-    cursor = None
-    while True:
-        hits, cursor = svc.index.scroll(ns.namespace_id, flt, limit=1000, offset=cursor)
+    for hits in pages(svc.index, ns.namespace_id, flt):
         for h in hits:
             p = h.payload or {}
             node = tree.setdefault(p.get("collection_id"), {
@@ -475,8 +470,6 @@ def decomposition_tree(object_id: str, include_document_ids: bool = True, ns: Na
             blob["documents"] += 1
             if include_document_ids:
                 blob["document_ids"].append(p.get("document_id"))
-        if cursor is None:
-            break
     collections = [{**n, "blobs": list(n["blobs"].values())} for n in tree.values()]
     return {"object_id": object_id, "bucket_id": obj.bucket_id, "blobs": [
         {"blob_id": b.get("blob_id"), "property": b.get("property"), "type": b.get("type")} for b in obj.blobs or []],

@@ -50,13 +50,18 @@ def _schema(input_schema) -> dict | None:
     return None if input_schema is None else {k: v.model_dump(exclude_none=True) for k, v in input_schema.items()}
 
 
-@router.patch("/v1/retrievers/{retriever_id}", summary="Edit a retriever (a new version)")
-def patch_retriever(retriever_id: str, body: PatchRetrieverRequest, ns: Namespace = Depends(namespace),
-                    svc: Services = Depends(services)):
+def _given(body) -> dict:
+    """The fields a PATCH or clone body set, its input schema as plain dicts."""
     fields = body.model_dump(exclude_unset=True)
     if body.input_schema is not None:
         fields["input_schema"] = _schema(body.input_schema)
-    return retriever_view(retrievers.update_retriever(svc, ns.namespace_id, retriever_id, fields))
+    return fields
+
+
+@router.patch("/v1/retrievers/{retriever_id}", summary="Edit a retriever (a new version)")
+def patch_retriever(retriever_id: str, body: PatchRetrieverRequest, ns: Namespace = Depends(namespace),
+                    svc: Services = Depends(services)):
+    return retriever_view(retrievers.update_retriever(svc, ns.namespace_id, retriever_id, _given(body)))
 
 
 @router.get("/v1/retrievers/{retriever_id}/versions", summary="Every version of a retriever, oldest first")
@@ -75,10 +80,7 @@ def rollback(retriever_id: str, body: RollbackRetrieverRequest, ns: Namespace = 
 @router.post("/v1/retrievers/{retriever_id}/clone", summary="A new retriever from this one, with changes")
 def clone(retriever_id: str, body: CloneRetrieverRequest, ns: Namespace = Depends(namespace),
           svc: Services = Depends(services)):
-    fields = body.model_dump(exclude_unset=True)
-    if body.input_schema is not None:
-        fields["input_schema"] = _schema(body.input_schema)
-    return retriever_view(retrievers.clone_retriever(svc, ns.namespace_id, retriever_id, fields))
+    return retriever_view(retrievers.clone_retriever(svc, ns.namespace_id, retriever_id, _given(body)))
 
 
 @router.get("/v1/retrievers/stages", summary="The stage catalogue (no auth)")

@@ -23,7 +23,22 @@ class RetrieverInputField(BaseModel):
     properties: Any = None
 
 
-class CreateRetrieverRequest(Strict):
+class _RetrieverSpellings(Strict):
+    """``name`` and ``collection_ids`` spellings, and an ``input_schema`` sent as a JSON Schema object
+    (``{properties: {...}}``), on every body that defines a retriever."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _aliases(cls, data):
+        data = rename_aliases(data, {"name": "retriever_name", "collection_ids": "collection_identifiers"})
+        if isinstance(data, dict) and isinstance(data.get("input_schema"), dict) and "properties" in data["input_schema"] \
+                and isinstance(data["input_schema"]["properties"], dict) and "type" not in data["input_schema"]["properties"]:
+            data = dict(data)
+            data["input_schema"] = data["input_schema"]["properties"]
+        return data
+
+
+class CreateRetrieverRequest(_RetrieverSpellings):
     retriever_name: str = Field(min_length=1, max_length=255)
     stages: list[dict[str, Any]] = Field(min_length=1)
     collection_identifiers: list[str] | None = None
@@ -37,18 +52,9 @@ class CreateRetrieverRequest(Strict):
     marketplace_listing_id: Any = None
     requires_subscription: Any = None
 
-    @model_validator(mode="before")
-    @classmethod
-    def _aliases(cls, data):
-        data = rename_aliases(data, {"name": "retriever_name", "collection_ids": "collection_identifiers"})
-        if isinstance(data, dict) and isinstance(data.get("input_schema"), dict) and "properties" in data["input_schema"] \
-                and isinstance(data["input_schema"]["properties"], dict) and "type" not in data["input_schema"]["properties"]:
-            data = dict(data)
-            data["input_schema"] = data["input_schema"]["properties"]
-        return data
 
 
-class PatchRetrieverRequest(Strict):
+class PatchRetrieverRequest(_RetrieverSpellings):
     """An edit of a saved retriever; every edit is a new version (``GET .../versions``, ``POST .../rollback``)."""
     retriever_name: str | None = Field(default=None, min_length=1, max_length=255)
     description: str | None = None
@@ -63,13 +69,8 @@ class PatchRetrieverRequest(Strict):
     marketplace_listing_id: Any = None
     requires_subscription: Any = None
 
-    @model_validator(mode="before")
-    @classmethod
-    def _aliases(cls, data):
-        return rename_aliases(data, {"name": "retriever_name", "collection_ids": "collection_identifiers"})
 
-
-class CloneRetrieverRequest(Strict):
+class CloneRetrieverRequest(_RetrieverSpellings):
     retriever_name: str = Field(min_length=1, max_length=255)
     description: str | None = None
     collection_identifiers: list[str] | None = None
@@ -79,11 +80,6 @@ class CloneRetrieverRequest(Strict):
     tags: list[str] | None = None
     metadata: dict[str, Any] | None = None
     display_config: Any = None
-
-    @model_validator(mode="before")
-    @classmethod
-    def _aliases(cls, data):
-        return rename_aliases(data, {"name": "retriever_name", "collection_ids": "collection_identifiers"})
 
 
 class RollbackRetrieverRequest(Strict):
