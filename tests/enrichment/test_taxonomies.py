@@ -194,3 +194,35 @@ def test_bad_apply_and_execute(news, flat):
     assert client.post("/v1/taxonomies/missing/execute", json={}).status_code == 404
     resp = client.post(f"/v1/taxonomies/{flat['taxonomy_id']}/execute", json={"documents": "text"})
     assert resp.status_code == 422 and "documents" in resp.json()["error"]["message"]
+
+
+def test_a_collection_created_with_taxonomy_applications_is_enriched_after_its_batches(news, flat):
+    client = news.client
+    body = {"collection_name": "applied", "source": {"type": "bucket", "bucket_ids": [news.bucket]},
+            "feature_extractor": {"feature_extractor_name": "text_extractor", "version": "v1",
+                                  "input_mappings": {"text": "text"}, "field_passthrough": [{"source_path": "topic"}]}}
+    before = client.get("/v1/collections").json()["total_count"]
+    for items, status, where in [([{"taxonomy_id": flat["taxonomy_id"], "execution_mode": "on_demand"}], 422,
+                                  "taxonomy_applications[0].execution_mode"),
+                                 ([{"taxonomy_id": flat["taxonomy_id"], "scroll_filters": {"field": "x"}}], 422,
+                                  "taxonomy_applications[0].scroll_filters"),
+                                 ([{"execution_mode": "materialize"}], 422, "taxonomy_applications[0].taxonomy_id")]:
+        resp = client.post("/v1/collections", json={**body, "taxonomy_applications": items})
+        assert resp.status_code == status and resp.json()["error"]["details"]["location"] == where, resp.text
+    assert client.post("/v1/collections", json={**body, "taxonomy_applications": [
+        {"taxonomy_id": "tax_nope"}]}).status_code == 404
+    assert client.get("/v1/collections").json()["total_count"] == before  # nothing made by a refused create
+    made = client.post("/v1/collections", json={**body, "taxonomy_applications": [{"taxonomy_id": flat["taxonomy_id"]}]})
+    assert made.status_code == 200, made.text
+    coll = made.json()
+    assert client.get(f"/v1/collections/{coll['collection_id']}").json()["taxonomy_applications"] == [
+        {"taxonomy_id": flat["taxonomy_id"], "execution_mode": "materialize"}]
+    assert coll["collection_id"] in client.get(f"/v1/taxonomies/{flat['taxonomy_id']}").json()["target_collection_ids"]
+    news.index(coll["collection_id"], [r for r in news.target_rows[:4]])
+    deadline = time.time() + 120
+    while time.time() < deadline:  # the taxonomy runs after the batch, in the background
+        docs = news.documents(coll["collection_id"])
+        if docs and all(flat["taxonomy_id"] in (d.get("taxonomies") or {}) for d in docs):
+            break
+        time.sleep(0.5)
+    assert len(docs) == 4 and all(flat["taxonomy_id"] in d["taxonomies"] for d in docs), docs

@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from warehouse.catalog.batches import ACTIVE, queue_batch
-from warehouse.catalog.lookups import get_bucket, get_collection
-from warehouse.catalog.models import Batch, Bucket, Collection, Namespace, Retriever
+from warehouse.catalog.lookups import get_bucket, get_collection, get_taxonomy
+from warehouse.catalog.models import Batch, Bucket, Collection, Namespace, Retriever, Taxonomy
 from warehouse.errors import WarehouseError
 from warehouse.ids import new_id
 from warehouse.index.base import VectorSpec
@@ -284,3 +284,41 @@ def record_collection_event(svc: Services, event_type: str, c: Collection) -> No
     svc.record_event(event_type, c.namespace_id, c.collection_id,
                      {"collection_id": c.collection_id, "collection_name": c.collection_name},
                      f"{event_type}:{c.collection_id}")
+
+
+def check_taxonomy_applications(s, namespace_id: str, items: list[Any]) -> list[str]:
+    """The taxonomy ids of a collection create's ``taxonomy_applications``, each checked: the taxonomy exists here,
+    it materializes into this collection (``execution_mode`` materialize, no other ``target_collection_id``), and
+    no option this server does not apply is set. A 422 (404 for a taxonomy) names the item's field."""
+    ids = []
+    for i, item in enumerate(items):
+        where = f"taxonomy_applications[{i}]"
+        if not isinstance(item, dict) or not isinstance(item.get("taxonomy_id"), str):
+            raise WarehouseError(422, f"{where}: needs taxonomy_id", {"location": f"{where}.taxonomy_id"})
+        unknown = sorted(set(item) - {"taxonomy_id", "execution_mode", "target_collection_id", "scroll_filters",
+                                      "execution_phase", "priority", "hierarchical_enrichment_style"})
+        if unknown:
+            raise WarehouseError(422, f"{where}: unknown key(s) {unknown}", {"location": f"{where}.{unknown[0]}"})
+        refused = {
+            "execution_mode": None if item.get("execution_mode") in (None, "materialize") else item["execution_mode"],
+            "target_collection_id": item.get("target_collection_id"),
+            "scroll_filters": item.get("scroll_filters"),
+            "execution_phase": None if item.get("execution_phase") in (None, 1) else item["execution_phase"],
+            "priority": item.get("priority") or None,
+            "hierarchical_enrichment_style": item.get("hierarchical_enrichment_style")}
+        for key, value in refused.items():
+            if value is not None:
+                raise WarehouseError(422, f"{where}.{key}: not supported — an applied taxonomy materializes into this "
+                                     "collection after every batch that writes here; leave it out",
+                                     {"location": f"{where}.{key}"})
+        ids.append(get_taxonomy(s, namespace_id, item["taxonomy_id"]).taxonomy_id)
+    return ids
+
+
+def apply_taxonomies(s, collection_id: str, taxonomy_ids: list[str]) -> None:
+    """Make ``collection_id`` a target of each taxonomy: it then runs after every batch that writes there."""
+    for taxonomy_id in taxonomy_ids:
+        t = s.get(Taxonomy, taxonomy_id)
+        targets = list((t.config or {}).get("target_collection_ids") or [])
+        if collection_id not in targets:
+            t.config = {**(t.config or {}), "target_collection_ids": [*targets, collection_id]}

@@ -19,7 +19,7 @@ from warehouse.api.schemas import (
 )
 from warehouse.api.schemas.common import Strict
 from warehouse.api.views import collection_view, listing
-from warehouse.catalog import Batch, Bucket, Collection, Namespace, Object
+from warehouse.catalog import Batch, Bucket, Collection, Namespace, Object, Taxonomy
 from warehouse.catalog import collections as collection_ops
 from warehouse.catalog.batches import trigger_collection
 from warehouse.catalog.lookups import get_collection
@@ -41,6 +41,11 @@ def _view(svc: Services, c: Collection, hashed: dict | None = None) -> dict:
     ``hashed`` memoises folder hashes across the collections of one listing (many share an extractor).
     """
     out = collection_view(c, docs.count(svc, c.namespace_id, c))
+    with svc.catalog.session() as s:  # the taxonomies that materialize into it after every batch
+        out["taxonomy_applications"] = [
+            {"taxonomy_id": t.taxonomy_id, "execution_mode": "materialize"}
+            for t in s.query(Taxonomy).filter(Taxonomy.namespace_id == c.namespace_id)
+            if c.collection_id in (t.config or {}).get("target_collection_ids", [])]
     fe = c.feature_extractor or {}
     indexed = (c.metadata_ or {}).get("_indexed") or {}
     hashed = {} if hashed is None else hashed
@@ -60,8 +65,6 @@ def _view(svc: Services, c: Collection, hashed: dict | None = None) -> dict:
 
 # Keys of the hosted create that this server does elsewhere: each refused with where it lives here.
 _NOT_ON_A_COLLECTION = {
-    "taxonomy_applications": "attach a taxonomy from its side: POST /v1/taxonomies with this collection_id and "
-                             "execution_mode 'materialize' — it runs after every batch that writes here",
     "cluster_applications": "create a cluster over this collection with auto_execute_on_batch: true",
     "alert_applications": "create an alert with this collection_id (POST /v1/alerts); it runs after every batch",
     "retriever_enrichments": "enrich documents with a taxonomy (POST /v1/taxonomies) or a retriever's "
@@ -89,6 +92,8 @@ def create_collection(body: CreateCollectionRequest, ns: Namespace = Depends(nam
     if fe is None:
         raise WarehouseError(422, "a collection needs feature_extractor: {feature_extractor_name, version, input_mappings}",
                              {"location": "feature_extractor"})
+    with svc.catalog.session() as s:  # checked before anything is made
+        applied = collection_ops.check_taxonomy_applications(s, ns.namespace_id, body.taxonomy_applications or [])
     c = collection_ops.create_collection(svc, ns, collection_ops.CollectionRequest(
         collection_name=body.collection_name, source_type=body.source.type, bucket_ids=body.source.bucket_ids or [],
         source_collections=[*([body.source.collection_id] if body.source.collection_id else []),
@@ -99,7 +104,11 @@ def create_collection(body: CreateCollectionRequest, ns: Namespace = Depends(nam
         field_passthrough=[p if isinstance(p, str) else p.model_dump(exclude_none=True) for p in fe.field_passthrough or []],
         parameters={**(fe.params or {}), **(fe.parameters or {})}, description=body.description,
         metadata=body.metadata or {}, enabled=body.enabled is not False))
-    return collection_view(c)
+    if applied:
+        with svc.catalog.session() as s:
+            collection_ops.apply_taxonomies(s, c.collection_id, applied)
+    return {**collection_view(c), "taxonomy_applications": [{"taxonomy_id": t, "execution_mode": "materialize"}
+                                                            for t in applied]}
 
 
 class CloneCollectionRequest(Strict):
