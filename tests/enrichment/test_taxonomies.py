@@ -226,3 +226,20 @@ def test_a_collection_created_with_taxonomy_applications_is_enriched_after_its_b
             break
         time.sleep(0.5)
     assert len(docs) == 4 and all(flat["taxonomy_id"] in d["taxonomies"] for d in docs), docs
+
+
+def test_a_document_with_nothing_to_classify_is_left_unassigned_not_the_run_failed(news, flat):
+    client = news.client
+    blank = client.post(f"/v1/collections/{news.targets['collection_id']}/documents", json={"topic": "none"})
+    assert blank.status_code == 200, blank.text
+    try:
+        task = client.post(f"/v1/collections/{news.targets['collection_id']}/apply-taxonomy",
+                           json={"taxonomy_id": flat["taxonomy_id"]}).json()
+        done = _wait_task(client, task["task_id"])
+        assert done["status"] == "COMPLETED", done
+        docs = {d["document_id"]: d for d in news.documents(news.targets["collection_id"])}
+        record = docs[blank.json()["document_id"]]["taxonomies"][flat["taxonomy_id"]]
+        assert record["assigned"] is False
+        assert done["outputs"]["documents"] == len(docs) == 33  # every document was considered, the blank one too
+    finally:
+        client.delete(f"/v1/collections/{news.targets['collection_id']}/documents/{blank.json()['document_id']}")

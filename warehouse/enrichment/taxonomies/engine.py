@@ -46,6 +46,23 @@ def _vectors(svc, plan: Plan, targets: list[dict[str, Any]], vectors: dict[str, 
     return np.asarray(out, dtype=np.float32)
 
 
+def _has_input(plan: Plan, d: dict[str, Any], vectors: dict[str, list[float]]) -> bool:
+    """Whether ``d`` gives the matching something to go on: for a retriever run per document, every payload-mapped
+    input; otherwise its stored vector or the mapped text to embed."""
+    payload = [m["path"] for m in plan.config["input_mappings"] if m["source_type"] == "payload"]
+
+    def present(path: str) -> bool:
+        value = get_path(d, path)
+        return value is not None and (not isinstance(value, str) or bool(value.strip()))
+
+    per_document = (plan.config["taxonomy_type"] != "hierarchical" and plan.config["inference_strategy"] != "linear_probe"
+                    and plan.retriever is not None and plan.engine_input is None)
+    if per_document:
+        return all(present(p) for p in payload)
+    has_vector = vectors.get(d["document_id"]) is not None
+    return has_vector or present(payload[0] if payload else "text")
+
+
 def _copy_fields(ref: dict[str, Any], fields: list[dict[str, Any]]) -> dict[str, Any]:
     return {f["target_field"]: get_path(ref, f["field_path"]) for f in fields}
 
@@ -138,6 +155,13 @@ def classify(svc, namespace_id: str, plan: Plan, targets: list[dict[str, Any]],
     cfg = plan.config
     if not targets:
         return [], "none"
+    usable = [i for i, d in enumerate(targets) if _has_input(plan, d, vectors)]
+    if len(usable) < len(targets):  # a document with nothing to classify is left unassigned, not the whole run failed
+        found, how = classify(svc, namespace_id, plan, [targets[i] for i in usable], vectors)
+        out: list[Match | None] = [None] * len(targets)
+        for i, match in zip(usable, found, strict=True):
+            out[i] = match
+        return out, how
     if cfg["taxonomy_type"] == "hierarchical":
         return _hierarchical(svc, namespace_id, plan, targets, vectors), "engine_batch"
     fields = cfg["source_collection"]["enrichment_fields"]
