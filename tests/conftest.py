@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 import socket
 import threading
@@ -51,6 +52,65 @@ def ray_session():
     import ray
 
     ray.shutdown()
+
+
+def _postgres_bin() -> Path:
+    """The folder of PostgreSQL's server binaries: Debian's newest ``/usr/lib/postgresql/N/bin``, else ``initdb``'s."""
+    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"), key=lambda p: int(p.parent.parent.name))
+    initdb = found[-1] if found else (Path(shutil.which("initdb")) if shutil.which("initdb") else None)
+    if initdb is None:
+        raise RuntimeError("PostgreSQL server binaries not found (the Postgres tests start a real server): install "
+                           "Debian's postgresql (apt-get install postgresql)")
+    return initdb.parent
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """A real PostgreSQL server on loopback for the session (Debian's postgresql; as the ``postgres`` user when the
+    tests run as root, which the server refuses to be — so its folder is a fresh one under /tmp that user can
+    reach): its base URL, ``postgresql+psycopg://warehouse@127.0.0.1:port``."""
+    import subprocess
+    import tempfile
+
+    bin_dir = _postgres_bin()
+    root = Path(tempfile.mkdtemp(prefix="wh-postgres-"))
+    as_user = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+    if as_user:
+        shutil.chown(root, "postgres")
+    data, port = root / "data", free_port()
+
+    def run(*args) -> None:
+        done = subprocess.run([*as_user, *args], capture_output=True, text=True)
+        if done.returncode:
+            raise RuntimeError(f"{args[0].name} failed ({done.returncode}): {done.stderr or done.stdout}")
+
+    try:
+        run(bin_dir / "initdb", "-D", str(data), "-U", "warehouse", "--auth=trust", "-E", "UTF8", "--no-sync")
+        run(bin_dir / "pg_ctl", "-D", str(data), "-o", f"-h 127.0.0.1 -p {port} -k {root} -F",
+            "-l", str(root / "server.log"), "-w", "start")
+        yield f"postgresql+psycopg://warehouse@127.0.0.1:{port}"
+    finally:
+        subprocess.run([*as_user, bin_dir / "pg_ctl", "-D", str(data), "-m", "immediate", "-w", "stop"],
+                       capture_output=True)
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def new_postgres_database(base_url: str) -> str:
+    """A fresh, empty database on the session's server; its SQLAlchemy URL."""
+    import psycopg
+
+    name = "t_" + uuid.uuid4().hex[:12]
+    with psycopg.connect(base_url.replace("postgresql+psycopg", "postgresql") + "/postgres", autocommit=True) as c:
+        c.execute(f'CREATE DATABASE "{name}"')
+    return f"{base_url}/{name}"
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def catalog_url(request, tmp_path):
+    """The catalog database of a test, on each engine the catalog supports."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'catalog.db'}"
+    return new_postgres_database(request.getfixturevalue("postgres_server"))
 
 
 @pytest.fixture(scope="session")

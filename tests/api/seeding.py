@@ -59,10 +59,11 @@ def seed_namespace(client: httpx.Client, tag: str) -> dict:
 
 
 @contextmanager
-def in_process_api(home: Path, namespaces: tuple[str, ...] = ("default",)) -> Iterator[tuple[TestClient, dict]]:
+def in_process_api(home: Path, namespaces: tuple[str, ...] = ("default",),
+                   **overrides) -> Iterator[tuple[TestClient, dict]]:
     """The API app on a fresh home, without a server or Ray: a client speaking as an admin key in the first of
-    ``namespaces`` (all created), and the namespaces by name."""
-    settings = Settings(home=home, warm_batch_workers=False)
+    ``namespaces`` (all created), and the namespaces by name. ``overrides`` are settings (``database_url``…)."""
+    settings = Settings(home=home, warm_batch_workers=False, **overrides)
     svc = Services.from_settings(settings)
     try:
         key = ensure_api_key(svc.catalog, settings.organization_id)
