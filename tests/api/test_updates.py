@@ -97,3 +97,20 @@ def test_a_create_key_this_server_would_ignore_is_refused(http, path, body, wher
     assert http.get("/v1/namespaces/ns1").status_code == 404 and http.get("/v1/buckets/x").status_code == 404
     ok = http.post(path, json={k: v for k, v in body.items() if k in ("namespace_name", "bucket_name")})
     assert ok.status_code == 200, ok.text
+
+
+@pytest.mark.parametrize("path, body, where", [
+    ("/v1/buckets/b/objects", {"blobs": [{"property": "content", "type": "text", "data": "x"}],
+                                      "edges": [{"to": "obj_1"}]}, "edges"),
+    ("/v1/collections/c/trigger", {"source_filters": {"field": "genre", "operator": "eq", "value": "x"}},
+     "source_filters"),
+    ("/v1/collections/c/trigger", {"include_collections": ["c2"]}, "include_collections"),
+    ("/v1/collections/c/trigger", {"dedup_strategy": "skip"}, "dedup_strategy"),
+    ("/v1/collections/c/trigger", {"reembed": True}, "reembed"),
+])
+def test_an_object_or_trigger_option_this_server_would_ignore_is_refused(http, path, body, where):
+    objects = http.get("/v1/buckets/b/objects").json()["total_count"]
+    batches = http.post("/v1/batches/list", json={}).json()["total_count"]
+    _refused(http.post(path, json=body), 422, where)
+    assert http.get("/v1/buckets/b/objects").json()["total_count"] == objects
+    assert http.post("/v1/batches/list", json={}).json()["total_count"] == batches

@@ -198,6 +198,9 @@ def place_object(s: Session, objects: ObjectStore, bucket: Bucket, body: Any, ou
     if getattr(body, "skip_duplicates", None):
         raise WarehouseError(422, "skip_duplicates is not supported here: give the bucket a unique_key (policy "
                              "insert refuses a duplicate) or send an idempotency_key", {"location": "skip_duplicates"})
+    if getattr(body, "edges", None):
+        raise WarehouseError(422, "edges: object graphs are not stored here; keep related ids in the object's own "
+                             "fields (they pass through to its documents with field_passthrough)", {"location": "edges"})
     if bucket.unique_key is None and policy is not None:
         raise WarehouseError(422, f"policy applies to buckets with a unique_key; bucket {bucket.bucket_name!r} has "
                              "none", {"location": "policy"})

@@ -201,8 +201,20 @@ def delete_collection(collection_identifier: str, ns: Namespace = Depends(namesp
 def trigger(collection_identifier: str, body: TriggerCollectionRequest | None = None, ns: Namespace = Depends(namespace),
             svc: Services = Depends(services)):
     body = body or TriggerCollectionRequest()
+    refuse_set({"source_filters": body.source_filters, "include_collections": body.include_collections or None,
+                "dedup_strategy": body.dedup_strategy if body.dedup_strategy == "skip" else None,
+                "reembed": body.reembed},
+               {"source_filters": "not supported; choose the objects with object_ids",
+                "include_collections": "a trigger reprocesses this collection's source buckets (include_buckets); a "
+                                       "multi-tier collection is fed by its upstream's batches",
+                "dedup_strategy": "'skip' is not supported: a trigger reprocesses its objects and replaces their "
+                                  "documents",
+                "reembed": "not supported: a trigger runs the extractor on the objects again (it re-embeds)"})
     with svc.catalog.session() as s:
         c = get_collection(s, ns.namespace_id, collection_identifier)
+        if (c.source or {}).get("type") == "collection":
+            raise WarehouseError(422, f"collection {c.collection_name!r} is fed by its upstream collection's batches; "
+                                 "trigger the upstream", {"location": "collection_identifier"})
         batches = trigger_collection(s, c, body.include_buckets, body.object_ids)
     for b in batches:
         svc.dispatch(b.batch_id)
