@@ -24,7 +24,7 @@ def test_definitions_load():
                                                                        AssetKey("extractor_code")}
     assert {s.name for s in defs.sensors} == {"queued_batches", "batch_run_succeeded", "batch_run_failed",
                                               "batch_run_canceled", "local_new_objects", "s3_new_objects",
-                                              "catalog_sync", "enrichment_after_batches"}
+                                              "catalog_sync", "enrichment_after_batches", "collection_schedules"}
     # lineage: a multi-tier collection's documents come from another collection's
     assert graph.get(AssetKey("tier_documents")).parent_keys == {AssetKey("collection_documents"),
                                                                  AssetKey("extractor_code")}

@@ -28,6 +28,7 @@ from warehouse.sensors import (
     batch_run_failed,
     batch_run_succeeded,
     catalog_sync,
+    collection_schedules,
     enrichment_after_batches,
     local_new_objects,
     queued_batches,
@@ -41,6 +42,6 @@ defs = Definitions(
     jobs=[process_batch, process_tier_batch, refresh_taxonomy, refresh_cluster],
     schedules=[taxonomies_hourly, clusters_daily],
     sensors=[queued_batches, batch_run_succeeded, batch_run_failed, batch_run_canceled, local_new_objects,
-             s3_new_objects, catalog_sync, enrichment_after_batches],
+             s3_new_objects, catalog_sync, enrichment_after_batches, collection_schedules],
     resources={"warehouse": warehouse_resource(load_settings())},
 )

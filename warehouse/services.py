@@ -7,10 +7,11 @@ import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from warehouse.batch.runner import BatchRunner
-from warehouse.catalog import Catalog
+from warehouse.catalog import Catalog, schedules
 from warehouse.catalog.collections import queue_downstream
 from warehouse.catalog.events import record_event
 from warehouse.enrichment.runs import after_part
@@ -68,6 +69,8 @@ class Services:
     dagster: DagsterLink
     lookups: LookupCache = field(default_factory=LookupCache)
     dispatcher: Any = None  # warehouse.enrichment.webhooks.Dispatcher, started by the API app
+    _scheduler: threading.Thread | None = None
+    _scheduler_stop: threading.Event = field(default_factory=threading.Event)
     _enrichment: ThreadPoolExecutor = field(
         default_factory=lambda: ThreadPoolExecutor(max_workers=1, thread_name_prefix="enrichment"))
 
@@ -95,6 +98,29 @@ class Services:
                                          self.settings.webhook_retry_base_seconds,
                                          policy=OutboundPolicy.from_settings(self.settings))
             self.dispatcher.start()
+
+    def run_schedules(self, now: datetime | None = None) -> list[str]:
+        """Queue (and start) a batch for every collection whose schedule is due; their ids."""
+        with self.catalog.session() as s:
+            queued = [b.batch_id for b in schedules.run_due(s, now)]
+        for batch_id in queued:
+            self.dispatch(batch_id)
+        return queued
+
+    def start_scheduler(self, every_s: float = 30.0) -> None:
+        """Tick collection schedules in this process (``orchestrator=inline``; under Dagster a sensor ticks them)."""
+        if self._scheduler is not None or self.settings.orchestrator != "inline":
+            return
+
+        def loop() -> None:
+            while not self._scheduler_stop.wait(every_s):
+                try:
+                    self.run_schedules()
+                except Exception:  # noqa: BLE001 - a failed tick is logged; the next one tries again
+                    log.exception("collection schedules tick failed")
+
+        self._scheduler = threading.Thread(target=loop, name="collection-schedules", daemon=True)
+        self._scheduler.start()
 
     def record_event(self, event_type: str, namespace_id: str | None, resource_id: str | None,
                      payload: dict[str, Any], dedupe_key: str) -> None:
@@ -136,6 +162,7 @@ class Services:
                    QueryInference(registry, backend=backend), DagsterLink(settings))
 
     def close(self) -> None:
+        self._scheduler_stop.set()
         self._enrichment.shutdown(wait=True, cancel_futures=True)
         if self.dispatcher is not None:
             self.dispatcher.stop()

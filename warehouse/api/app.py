@@ -51,6 +51,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         if settings.warm_batch_workers:
             threading.Thread(target=svc.runner.warm, name="warm-batch-workers", daemon=True).start()
         svc.start_dispatcher()
+        svc.start_scheduler()  # collection schedules, when this server runs batches itself
         if resume and settings.orchestrator == "inline":
             resumed = svc.runner.resume_pending()
             if resumed:

@@ -93,6 +93,7 @@ class CollectionRequest:
     source_collections: list[str] = field(default_factory=list)
     source_filters: Any = None
     engine_filter: dict[str, Any] | None = None  # ``source_filters`` compiled for the index (the API compiles it)
+    schedule: dict[str, Any] | None = None  # checked by ``schedules.check_schedule``
 
 
 def upstream_ids(c: Collection) -> list[str]:
@@ -189,6 +190,7 @@ def create_collection(svc: Services, ns: Namespace, req: CollectionRequest) -> C
                                "input_mappings": req.input_mappings, "field_passthrough": req.field_passthrough,
                                "parameters": params},
             vector_indexes=vector_indexes(ext), metadata_=req.metadata, enabled=1 if req.enabled else 0,
+            schedule=req.schedule,
         )
         s.add(c)
     svc.index.ensure_vectors(ns.namespace_id, index_specs(c))

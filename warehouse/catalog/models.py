@@ -104,6 +104,8 @@ class Collection(Timestamped, Base):
     vector_indexes: Mapped[list[Any]] = mapped_column(default=list)
     metadata_: Mapped[dict[str, Any]] = mapped_column("metadata", JSON, default=dict)
     enabled: Mapped[int] = mapped_column(Integer, default=1)
+    #: re-processing on a clock: {trigger_type: cron|interval, schedule_config, description, last_triggered_at}
+    schedule: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
     __table_args__ = (UniqueConstraint("namespace_id", "collection_name"),)
 
 

@@ -9,11 +9,12 @@ from warehouse.sensors.batches import (
     batch_run_canceled,
     batch_run_failed,
     batch_run_succeeded,
+    collection_schedules,
     queued_batches,
 )
 from warehouse.sensors.catalog import catalog_sync
 from warehouse.sensors.enrichment import enrichment_after_batches
 from warehouse.sensors.objects import local_new_objects, s3_new_objects
 
-__all__ = ["batch_run_canceled", "batch_run_failed", "batch_run_succeeded", "catalog_sync",
+__all__ = ["batch_run_canceled", "batch_run_failed", "batch_run_succeeded", "catalog_sync", "collection_schedules",
            "enrichment_after_batches", "local_new_objects", "queued_batches", "s3_new_objects"]

@@ -28,7 +28,7 @@ from dagster import (
 from warehouse.assets.collections import code_observations, process_batch, process_tier_batch
 from warehouse.assets.partitions import BATCHES, COLLECTIONS, collection_batch_key
 from warehouse.batch.runner import record_part
-from warehouse.catalog import Batch, Collection, lock_row
+from warehouse.catalog import Batch, Collection, lock_row, schedules
 from warehouse.catalog.batches import ACTIVE, TERMINAL, BatchStatus
 from warehouse.catalog.events import record_batch_event
 from warehouse.resources import WarehouseResource
@@ -128,3 +128,16 @@ def batch_run_failed(context: RunStatusSensorContext, warehouse: WarehouseResour
                    default_status=DefaultSensorStatus.RUNNING, minimum_interval_seconds=2)
 def batch_run_canceled(context: RunStatusSensorContext, warehouse: WarehouseResource):
     _settle(context, warehouse, BatchStatus.CANCELED)
+
+
+@sensor(minimum_interval_seconds=30, default_status=DefaultSensorStatus.RUNNING,
+        description="Queues a batch for every collection whose schedule (cron or interval) is due; queued_batches "
+        "then runs it like any other.")
+def collection_schedules(context: SensorEvaluationContext, warehouse: WarehouseResource):
+    with warehouse.catalog().session() as s:
+        queued = [(b.batch_id, b.collection_ids) for b in schedules.run_due(s)]
+    if not queued:
+        return SkipReason("no collection schedule is due")
+    for batch_id, collection_ids in queued:
+        context.log.info(f"queued batch {batch_id} for scheduled collection(s) {collection_ids}")
+    return SkipReason(f"queued {len(queued)} scheduled batch(es); queued_batches starts their runs")

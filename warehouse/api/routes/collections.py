@@ -24,6 +24,7 @@ from warehouse.catalog import collections as collection_ops
 from warehouse.catalog.batches import trigger_collection
 from warehouse.catalog.lookups import get_collection
 from warehouse.catalog.paging import MAX_OFFSET, page_args
+from warehouse.catalog.schedules import check_schedule, next_run
 from warehouse.enrichment.documents import pages
 from warehouse.errors import WarehouseError, not_found, refuse_set
 from warehouse.extractors.loader import code_version
@@ -41,6 +42,7 @@ def _view(svc: Services, c: Collection, hashed: dict | None = None) -> dict:
     ``hashed`` memoises folder hashes across the collections of one listing (many share an extractor).
     """
     out = collection_view(c, docs.count(svc, c.namespace_id, c))
+    out["schedule"] = c.schedule and {**c.schedule, "next_run_at": next_run(c.schedule, c.created_at).isoformat()}
     with svc.catalog.session() as s:  # the taxonomies that materialize into it after every batch
         out["taxonomy_applications"] = [
             {"taxonomy_id": t.taxonomy_id, "execution_mode": "materialize"}
@@ -70,8 +72,6 @@ _NOT_ON_A_COLLECTION = {
     "retriever_enrichments": "enrich documents with a taxonomy (POST /v1/taxonomies) or a retriever's "
                              "llm_enrich stage at query time",
     "retriever_transform": "not supported; write transformed documents with POST /v1/collections/{c}/documents",
-    "schedule": "collections are processed when objects arrive (the sensors); taxonomies refresh hourly and "
-                "clusters daily on Dagster schedules",
     "embedding_task": "not supported; the extractor's parameters say what it embeds",
     "features": "derived from the feature_extractor; leave it out",
     "input_schema": "derived from the feature_extractor and the source; leave it out",
@@ -92,6 +92,12 @@ def create_collection(body: CreateCollectionRequest, ns: Namespace = Depends(nam
     if fe is None:
         raise WarehouseError(422, "a collection needs feature_extractor: {feature_extractor_name, version, input_mappings}",
                              {"location": "feature_extractor"})
+    schedule = None
+    if body.schedule is not None:
+        if body.source.type == "collection":
+            raise WarehouseError(422, "schedule: a multi-tier collection runs when its upstream writes; schedule the "
+                                 "upstream", {"location": "schedule"})
+        schedule = check_schedule(body.schedule)
     with svc.catalog.session() as s:  # checked before anything is made
         applied = collection_ops.check_taxonomy_applications(s, ns.namespace_id, body.taxonomy_applications or [])
     c = collection_ops.create_collection(svc, ns, collection_ops.CollectionRequest(
@@ -99,7 +105,7 @@ def create_collection(body: CreateCollectionRequest, ns: Namespace = Depends(nam
         source_collections=[*([body.source.collection_id] if body.source.collection_id else []),
                             *(body.source.collection_ids or [])],
         source_filters=body.source.source_filters,
-        engine_filter=upstream_filter.qdrant if upstream_filter is not None else None,
+        engine_filter=upstream_filter.qdrant if upstream_filter is not None else None, schedule=schedule,
         feature_extractor_name=fe.feature_extractor_name, version=fe.version, input_mappings=fe.input_mappings,
         field_passthrough=[p if isinstance(p, str) else p.model_dump(exclude_none=True) for p in fe.field_passthrough or []],
         parameters={**(fe.params or {}), **(fe.parameters or {})}, description=body.description,
@@ -108,7 +114,8 @@ def create_collection(body: CreateCollectionRequest, ns: Namespace = Depends(nam
         with svc.catalog.session() as s:
             collection_ops.apply_taxonomies(s, c.collection_id, applied)
     return {**collection_view(c), "taxonomy_applications": [{"taxonomy_id": t, "execution_mode": "materialize"}
-                                                            for t in applied]}
+                                                            for t in applied],
+            "schedule": schedule and {**schedule, "next_run_at": next_run(schedule, c.created_at).isoformat()}}
 
 
 class CloneCollectionRequest(Strict):
