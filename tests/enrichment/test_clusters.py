@@ -167,3 +167,40 @@ def test_execute_overrides_apply_to_one_run_and_unsupported_ones_are_refused(new
         assert resp.status_code == 422, (body, resp.text)
         assert resp.json()["error"]["details"]["location"] == where
     assert client.get(f"/v1/clusters/{cid}/executions").json()["total"] == runs
+
+
+def test_a_collection_created_with_cluster_applications_is_clustered_after_its_batches(news):
+    client = news.client
+    cl = client.post("/v1/clusters", json={
+        "cluster_name": "themes-applied", "collection_ids": [news.targets["collection_id"]],
+        "vector_config": {"feature_uri": DENSE, "clustering_method": "kmeans", "kmeans_parameters": {"n_clusters": 2}}})
+    assert cl.status_code == 200, cl.text
+    cid = cl.json()["cluster_id"]
+    body = {"collection_name": "clustered", "source": {"type": "bucket", "bucket_ids": [news.bucket]},
+            "feature_extractor": {"feature_extractor_name": "text_extractor", "version": "v1",
+                                  "input_mappings": {"text": "text"}, "field_passthrough": [{"source_path": "topic"}]}}
+    before = client.get("/v1/collections").json()["total_count"]
+    for items, where in [([{"cluster_id": cid, "priority": 5}], "cluster_applications[0].priority"),
+                         ([{"cluster_id": cid, "cooldown_seconds": -1}], "cluster_applications[0].cooldown_seconds"),
+                         ([{}], "cluster_applications[0].cluster_id")]:
+        resp = client.post("/v1/collections", json={**body, "cluster_applications": items})
+        assert resp.status_code == 422 and resp.json()["error"]["details"]["location"] == where, resp.text
+    other = client.post("/v1/collections", json={**body, "cluster_applications": [{"cluster_id": cid}],
+                                                "feature_extractor": {"feature_extractor_name": "text_embed",
+                                                                      "version": "1.0.0"}})
+    assert other.status_code == 422 and "does not make" in other.text  # another model's vectors: not clusterable
+    assert client.get("/v1/collections").json()["total_count"] == before
+    made = client.post("/v1/collections", json={**body, "cluster_applications": [
+        {"cluster_id": cid, "cooldown_seconds": 0, "min_document_threshold": 1}]})
+    assert made.status_code == 200, made.text
+    coll = made.json()
+    got = client.get(f"/v1/collections/{coll['collection_id']}").json()["cluster_applications"]
+    assert got == [{"cluster_id": cid, "auto_execute_on_batch": True, "min_document_threshold": 1, "cooldown_seconds": 0}]
+    assert coll["collection_id"] in client.get(f"/v1/clusters/{cid}").json()["collection_ids"]
+    runs = client.get(f"/v1/clusters/{cid}/executions").json()["total"]
+    news.index(coll["collection_id"], news.target_rows[:4])
+    deadline = time.time() + 120
+    while time.time() < deadline and client.get(f"/v1/clusters/{cid}/executions").json()["total"] == runs:
+        time.sleep(0.5)
+    latest = client.get(f"/v1/clusters/{cid}/executions").json()["results"][0]
+    assert latest["trigger"].startswith("batch:"), latest

@@ -12,8 +12,16 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from warehouse.catalog.batches import ACTIVE, queue_batch
-from warehouse.catalog.lookups import get_bucket, get_collection, get_taxonomy
-from warehouse.catalog.models import Batch, Bucket, Collection, Namespace, Retriever, Taxonomy
+from warehouse.catalog.lookups import get_bucket, get_cluster, get_collection, get_taxonomy
+from warehouse.catalog.models import (
+    Batch,
+    Bucket,
+    Cluster,
+    Collection,
+    Namespace,
+    Retriever,
+    Taxonomy,
+)
 from warehouse.errors import WarehouseError
 from warehouse.ids import new_id
 from warehouse.index.base import VectorSpec
@@ -324,3 +332,49 @@ def apply_taxonomies(s, collection_id: str, taxonomy_ids: list[str]) -> None:
         targets = list((t.config or {}).get("target_collection_ids") or [])
         if collection_id not in targets:
             t.config = {**(t.config or {}), "target_collection_ids": [*targets, collection_id]}
+
+
+def check_cluster_applications(s, namespace_id: str, items: list[Any], feature_uris: list[str]) -> list[dict[str, Any]]:
+    """A collection create's ``cluster_applications``, checked: each cluster exists here and clusters a feature this
+    collection's extractor makes (``feature_uris``); ``auto_execute_on_batch`` (default true),
+    ``min_document_threshold`` and ``cooldown_seconds`` (default 3600) are kept; other options are refused."""
+    out = []
+    for i, item in enumerate(items):
+        where = f"cluster_applications[{i}]"
+        if not isinstance(item, dict) or not isinstance(item.get("cluster_id"), str):
+            raise WarehouseError(422, f"{where}: needs cluster_id", {"location": f"{where}.cluster_id"})
+        unknown = sorted(set(item) - {"cluster_id", "auto_execute_on_batch", "min_document_threshold",
+                                      "cooldown_seconds", "execution_phase", "priority"})
+        if unknown:
+            raise WarehouseError(422, f"{where}: unknown key(s) {unknown}", {"location": f"{where}.{unknown[0]}"})
+        for key in ("execution_phase", "priority"):
+            if item.get(key) not in (None, 2 if key == "execution_phase" else 0):
+                raise WarehouseError(422, f"{where}.{key}: not supported — applied clusters run after the batch's "
+                                     "taxonomies; leave it out", {"location": f"{where}.{key}"})
+        for key in ("min_document_threshold", "cooldown_seconds"):
+            value = item.get(key)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
+                raise WarehouseError(422, f"{where}.{key} must be an integer ≥ 0", {"location": f"{where}.{key}"})
+        auto = item.get("auto_execute_on_batch", True)
+        if not isinstance(auto, bool):
+            raise WarehouseError(422, f"{where}.auto_execute_on_batch must be true or false",
+                                 {"location": f"{where}.auto_execute_on_batch"})
+        cluster = get_cluster(s, namespace_id, item["cluster_id"])
+        if cluster.config.get("feature_uri") not in feature_uris:
+            raise WarehouseError(422, f"{where}.cluster_id: cluster {cluster.cluster_name!r} clusters "
+                                 f"{cluster.config.get('feature_uri')!r}, which this collection's extractor does not "
+                                 f"make ({feature_uris})", {"location": f"{where}.cluster_id"})
+        out.append({"cluster_id": cluster.cluster_id, "auto_execute_on_batch": auto,
+                    "auto_execute_min_documents": item.get("min_document_threshold") or 0,
+                    "auto_execute_cooldown_seconds": 3600 if item.get("cooldown_seconds") is None
+                    else item["cooldown_seconds"]})
+    return out
+
+
+def apply_clusters(s, collection_id: str, applications: list[dict[str, Any]]) -> None:
+    """Add ``collection_id`` to each cluster's input collections, with the application's auto-execution settings."""
+    for app in applications:
+        c = s.get(Cluster, app["cluster_id"])
+        ids = list(c.config.get("collection_ids") or [])
+        c.config = {**c.config, "collection_ids": ids + ([collection_id] if collection_id not in ids else []),
+                    **{k: v for k, v in app.items() if k != "cluster_id"}}

@@ -19,7 +19,7 @@ from warehouse.api.schemas import (
 )
 from warehouse.api.schemas.common import Strict
 from warehouse.api.views import collection_view, listing
-from warehouse.catalog import Batch, Bucket, Collection, Namespace, Object, Taxonomy
+from warehouse.catalog import Batch, Bucket, Cluster, Collection, Namespace, Object, Taxonomy
 from warehouse.catalog import collections as collection_ops
 from warehouse.catalog.batches import trigger_collection
 from warehouse.catalog.lookups import get_collection
@@ -48,6 +48,12 @@ def _view(svc: Services, c: Collection, hashed: dict | None = None) -> dict:
             {"taxonomy_id": t.taxonomy_id, "execution_mode": "materialize"}
             for t in s.query(Taxonomy).filter(Taxonomy.namespace_id == c.namespace_id)
             if c.collection_id in (t.config or {}).get("target_collection_ids", [])]
+        out["cluster_applications"] = [  # the clusters that run when a batch writes here
+            {"cluster_id": cl.cluster_id, "auto_execute_on_batch": True,
+             "min_document_threshold": cl.config.get("auto_execute_min_documents", 0),
+             "cooldown_seconds": cl.config.get("auto_execute_cooldown_seconds", 0)}
+            for cl in s.query(Cluster).filter(Cluster.namespace_id == c.namespace_id)
+            if c.collection_id in (cl.config or {}).get("collection_ids", []) and cl.config.get("auto_execute_on_batch")]
     fe = c.feature_extractor or {}
     indexed = (c.metadata_ or {}).get("_indexed") or {}
     hashed = {} if hashed is None else hashed
@@ -67,7 +73,6 @@ def _view(svc: Services, c: Collection, hashed: dict | None = None) -> dict:
 
 # Keys of the hosted create that this server does elsewhere: each refused with where it lives here.
 _NOT_ON_A_COLLECTION = {
-    "cluster_applications": "create a cluster over this collection with auto_execute_on_batch: true",
     "alert_applications": "create an alert with this collection_id (POST /v1/alerts); it runs after every batch",
     "retriever_enrichments": "enrich documents with a taxonomy (POST /v1/taxonomies) or a retriever's "
                              "llm_enrich stage at query time",
@@ -98,8 +103,15 @@ def create_collection(body: CreateCollectionRequest, ns: Namespace = Depends(nam
             raise WarehouseError(422, "schedule: a multi-tier collection runs when its upstream writes; schedule the "
                                  "upstream", {"location": "schedule"})
         schedule = check_schedule(body.schedule)
+    try:
+        ext = svc.registry.get(fe.feature_extractor_name, fe.version)
+        feature_uris = [ext.spec.feature_uri(f) for f in ext.spec.vector_features]
+    except LookupError:
+        feature_uris = []  # create_collection names the unknown extractor
     with svc.catalog.session() as s:  # checked before anything is made
         applied = collection_ops.check_taxonomy_applications(s, ns.namespace_id, body.taxonomy_applications or [])
+        clusters = collection_ops.check_cluster_applications(s, ns.namespace_id, body.cluster_applications or [],
+                                                             feature_uris)
     c = collection_ops.create_collection(svc, ns, collection_ops.CollectionRequest(
         collection_name=body.collection_name, source_type=body.source.type, bucket_ids=body.source.bucket_ids or [],
         source_collections=[*([body.source.collection_id] if body.source.collection_id else []),
@@ -110,11 +122,15 @@ def create_collection(body: CreateCollectionRequest, ns: Namespace = Depends(nam
         field_passthrough=[p if isinstance(p, str) else p.model_dump(exclude_none=True) for p in fe.field_passthrough or []],
         parameters={**(fe.params or {}), **(fe.parameters or {})}, description=body.description,
         metadata=body.metadata or {}, enabled=body.enabled is not False))
-    if applied:
+    if applied or clusters:
         with svc.catalog.session() as s:
             collection_ops.apply_taxonomies(s, c.collection_id, applied)
+            collection_ops.apply_clusters(s, c.collection_id, clusters)
     return {**collection_view(c), "taxonomy_applications": [{"taxonomy_id": t, "execution_mode": "materialize"}
                                                             for t in applied],
+            "cluster_applications": [{"cluster_id": a["cluster_id"], "auto_execute_on_batch": a["auto_execute_on_batch"],
+                                      "min_document_threshold": a["auto_execute_min_documents"],
+                                      "cooldown_seconds": a["auto_execute_cooldown_seconds"]} for a in clusters],
             "schedule": schedule and {**schedule, "next_run_at": next_run(schedule, c.created_at).isoformat()}}
 
 
