@@ -133,4 +133,4 @@ def test_a_bad_collection_source_is_named_and_nothing_is_made(tiers, source, whe
     sched = client.post("/v1/collections", json={
         "collection_name": "bad", "source": {"type": "bucket", "bucket_ids": ["notes"]}, "schedule": {"cron": "* * * * *"},
         "feature_extractor": {"feature_extractor_name": "text_extractor", "version": "v1"}})
-    assert sched.status_code == 422 and sched.json()["error"]["details"]["location"] == "schedule"
+    assert sched.status_code == 422 and sched.json()["error"]["details"]["location"] == "schedule.cron"
