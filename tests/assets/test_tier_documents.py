@@ -12,6 +12,7 @@ from dagster import AssetKey, DagsterEventType
 from tests.dagster_helpers import corpus, run_partition, submit, tick
 from warehouse.assets import tier_documents
 from warehouse.definitions import defs
+from warehouse.resources import InProcessWarehouse
 from warehouse.sensors import queued_batches
 
 pytestmark = [pytest.mark.dagster, pytest.mark.ray, pytest.mark.slow]
@@ -23,7 +24,10 @@ def test_the_asset_graph_draws_tier_documents_after_collection_documents():
     assert {"process_batch", "process_tier_batch"} <= {j.name for j in defs.resolve_all_job_defs()}
 
 
-def test_an_upstream_run_queues_the_tier_and_the_sensor_runs_it_as_tier_documents(dagster_live):
+@pytest.mark.parametrize("executor", ["owner", "in_process"])
+def test_an_upstream_run_queues_the_tier_and_the_sensor_runs_it_as_tier_documents(dagster_live, executor):
+    """Whichever process drives the upstream's run (the index owner, or the run itself under `warehouse up`), the
+    part it writes queues the tier."""
     _, client = dagster_live.api.new_namespace()
     c = corpus(client, ["Volcanoes erupt molten rock from deep below.", "Owls hunt at night in silence."])
     upstream = c["collection"]["collection_id"]
@@ -37,7 +41,8 @@ def test_an_upstream_run_queues_the_tier_and_the_sensor_runs_it_as_tier_document
     result, _ = tick(dagster_live, queued_batches)
     request = next(r for r in result.run_requests if r.tags["warehouse/batch_id"] == first)
     assert request.job_name == "process_batch"
-    assert run_partition(dagster_live, request).success
+    resource = dagster_live.resource if executor == "owner" else InProcessWarehouse(**dagster_live.resource.model_dump())
+    assert run_partition(dagster_live, request, resource=resource).success
 
     queued = None
     for _ in range(100):  # the API queues the tier when the upstream part is recorded

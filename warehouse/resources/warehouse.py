@@ -14,6 +14,7 @@ One interface, :class:`WarehouseResource`, with two implementations chosen by co
 from __future__ import annotations
 
 import json
+import logging
 import os
 import threading
 from collections.abc import Callable
@@ -28,12 +29,15 @@ from warehouse.batch.engine import ensure_ray, watch_ray
 from warehouse.batch.runner import BatchRunner, record_part
 from warehouse.catalog import Catalog
 from warehouse.catalog.batches import BatchStatus
-from warehouse.enrichment import runs
+from warehouse.catalog.collections import queue_downstream
+from warehouse.enrichment import alerts, runs
 from warehouse.extractors.registry import ExtractorRegistry
 from warehouse.index import IndexStore, make_index_store
 from warehouse.services import Services
 from warehouse.settings import Settings
 from warehouse.storage import ObjectStore, make_object_store
+
+log = logging.getLogger(__name__)
 
 Progress = Callable[[dict[str, Any]], None]
 Log = Callable[[str], None]
@@ -158,6 +162,7 @@ class InProcessWarehouse(WarehouseResource):
                       log: Log = print) -> dict[str, Any]:
         settings = self.settings()
         runner = BatchRunner(self.catalog(), self.registry(), self.index(), settings)
+        runner.on_part_done = self._after_part
         stop = threading.Event()
         if settings.ray_address:  # a cluster beside this process: its death must end the run, not hang it
             ensure_ray(settings.ray_address, settings.ray_num_cpus)
@@ -176,6 +181,22 @@ class InProcessWarehouse(WarehouseResource):
         finally:
             stop.set()
             runner.shutdown()
+
+    def _after_part(self, namespace_id: str, collection_id: str, batch_id: str, documents_written: int) -> None:
+        """What follows a part this run wrote, done in the run (the API process does it for parts it runs): the
+        collection's alerts, and a queued batch for each multi-tier collection it feeds (queued_batches starts it).
+        Taxonomies and clusters are the enrichment_after_batches sensor's."""
+        if documents_written <= 0:
+            return
+        with self.catalog().session() as s:
+            queue_downstream(s, namespace_id, collection_id, batch_id)
+        svc = Services.from_settings(self.settings().model_copy(update={"orchestrator": "dagster"}))
+        try:
+            alerts.after_batch(svc, namespace_id, collection_id, batch_id)
+        except Exception:  # noqa: BLE001 - an alert's failure is recorded on its run; the batch part stands
+            log.exception("alerts after batch %s failed", batch_id)
+        finally:
+            svc.close()
 
     def run_enrichment(self, kind: str, resource_id: str, run_id: str | None, log: Log = print) -> dict[str, Any]:
         svc = Services.from_settings(self.settings())

@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 
 from dagster import (
     AddDynamicPartitionsRequest,
+    DagsterEventType,
     DagsterRunStatus,
     DefaultSensorStatus,
     RunRequest,
@@ -92,7 +93,7 @@ def _settle(context: RunStatusSensorContext, warehouse: WarehouseResource, statu
         part = ((batch.stats or {}).get("collections") or {}).get(collection_id) or {}
         open_part = part.get("status") not in TERMINAL
     if status != "SUCCESS" and (open_part or batch.status in ACTIVE):
-        error = _failure_message(context) if status == "FAILURE" else "the Dagster run was canceled"
+        error = _failure_message(context, warehouse) if status == "FAILURE" else "the Dagster run was canceled"
         record_part(catalog, batch_id, collection_id, {
             "status": BatchStatus.FAILED if status == "FAILURE" else BatchStatus.CANCELED, "error": error,
             "dagster_run_id": run.run_id, "finished_at": datetime.now(UTC).isoformat()})
@@ -106,10 +107,25 @@ def _settle(context: RunStatusSensorContext, warehouse: WarehouseResource, statu
         context.log.info(f"recorded {event} for batch {batch_id}")
 
 
-def _failure_message(context: RunStatusSensorContext) -> str:
-    event = context.dagster_event
-    message = getattr(event, "message", None) or "the Dagster run failed"
-    return f"Dagster run {context.dagster_run.run_id} failed: {message}"
+def _failure_message(context: RunStatusSensorContext, warehouse: WarehouseResource) -> str:
+    """The run's failure, and — when its step process crashed before it could record why — what that usually
+    means here: a Ray driver ends at once when its raylet goes (Ray does not raise, it exits)."""
+    run_id = context.dagster_run.run_id
+    message = getattr(context.dagster_event, "message", None) or "the Dagster run failed"
+    text = f"Dagster run {run_id} failed: {message}"
+    try:
+        records = context.instance.get_records_for_run(run_id, of_type=DagsterEventType.STEP_FAILURE).records
+        crashed = any(getattr(r.event_log_entry.dagster_event.event_specific_data.error, "cls_name", None)
+                      == "ChildProcessCrashException" for r in records)
+    except Exception:  # noqa: BLE001 - the plain message still says the run failed
+        crashed = False
+    if crashed:
+        text += " — its step process exited without recording a result"
+        ray_address = warehouse.settings().ray_address
+        if ray_address:
+            text += (f"; batches run on the Ray head at {ray_address}, and a Ray driver exits at once when its "
+                     "raylet is lost (see logs/ray.log): retry or resubmit the batch once Ray is back")
+    return text
 
 
 @run_status_sensor(run_status=DagsterRunStatus.SUCCESS, name="batch_run_succeeded",
