@@ -26,7 +26,7 @@ from warehouse.batch.engine import (
     run_pipeline,
     warm_workers,
 )
-from warehouse.batch.rows import build_rows, documents_as_objects
+from warehouse.batch.rows import build_rows, documents_as_objects, normalize_input_mappings
 from warehouse.catalog import Batch, Bucket, Catalog, Collection, Object, Task, lock_row
 from warehouse.catalog.batches import ACTIVE, SUCCEEDED, TERMINAL, BatchStatus
 from warehouse.catalog.collections import index_specs
@@ -253,9 +253,9 @@ class BatchRunner:
     def _upstream_as_objects(self, namespace_id: str, collection: Collection, objects: list[Object]) -> list:
         """The batch's objects as a multi-tier collection sees them: their documents in the upstream collections
         (matching ``source_filters``), as blobs under the paths its ``input_mappings`` read (default ``text``)."""
-        source = collection.source or {}
-        raw = (collection.feature_extractor or {}).get("input_mappings")
-        paths = sorted(set(raw.values())) if isinstance(raw, dict) and raw else ["text"]
+        source, fe = collection.source or {}, collection.feature_extractor or {}
+        spec = self.registry.get(fe["feature_extractor_name"], fe.get("version")).spec
+        paths = sorted(set(normalize_input_mappings(fe.get("input_mappings"), spec, {}).values()))
         must = [{"key": "collection_id", "match": {"any": list(source.get("collection_ids") or [])}},
                 {"key": "source_object_id", "match": {"any": [o.object_id for o in objects]}}]
         if source.get("engine_filter"):

@@ -293,11 +293,3 @@ def resubmit_batch(s: Session, bucket: Bucket, batch_id: str) -> Batch:
     queue_batch(s, again)
     return again
 
-
-def submit_drafts(s: Session, bucket: Bucket) -> list[tuple[Batch, Task]]:
-    """Submit every DRAFT batch of ``bucket`` that has objects and collections; the others stay DRAFT."""
-    out = []
-    for b in s.query(Batch).filter(Batch.bucket_id == bucket.bucket_id, Batch.status == BatchStatus.DRAFT):
-        if b.object_ids and b.collection_ids:
-            out.append((b, submit_batch(s, bucket, b.batch_id)))
-    return out

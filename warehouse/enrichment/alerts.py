@@ -196,9 +196,13 @@ def evaluate(svc, alert_id: str, collection_id: str, batch_id: str | None, trigg
     return {"status": status, "match_count": n, "run_id": run_id}
 
 
+def watching(catalog, namespace_id: str, collection_id: str) -> list[str]:
+    """The enabled alerts of the namespace that watch ``collection_id``."""
+    with catalog.session() as s:
+        return [a.alert_id for a in s.query(Alert).filter(Alert.namespace_id == namespace_id, Alert.enabled == 1)
+                if collection_id in (a.config or {}).get("collection_ids", [])]
+
+
 def after_batch(svc, namespace_id: str, collection_id: str, batch_id: str) -> list[dict[str, Any]]:
     """Every enabled alert of the namespace that watches ``collection_id``, over that batch's documents."""
-    with svc.catalog.session() as s:
-        alerts = [a.alert_id for a in s.query(Alert).filter(Alert.namespace_id == namespace_id, Alert.enabled == 1)
-                  if collection_id in (a.config or {}).get("collection_ids", [])]
-    return [evaluate(svc, a, collection_id, batch_id) for a in alerts]
+    return [evaluate(svc, a, collection_id, batch_id) for a in watching(svc.catalog, namespace_id, collection_id)]

@@ -190,6 +190,8 @@ class InProcessWarehouse(WarehouseResource):
             return
         with self.catalog().session() as s:
             queue_downstream(s, namespace_id, collection_id, batch_id)
+        if not alerts.watching(self.catalog(), namespace_id, collection_id):
+            return  # the services (models, index, extractors) are built only for alerts to evaluate
         svc = Services.from_settings(self.settings().model_copy(update={"orchestrator": "dagster"}))
         try:
             alerts.after_batch(svc, namespace_id, collection_id, batch_id)

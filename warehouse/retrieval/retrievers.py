@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func
@@ -113,7 +115,11 @@ def _check_name_free(s, namespace_id: str, name: str) -> None:
 
 def _record_version(s, r: Retriever, change: str) -> None:
     s.add(RetrieverVersion(retriever_id=r.retriever_id, version=r.version or 1, namespace_id=r.namespace_id,
-                           definition={k: getattr(r, k) for k in _DEFINITION}, change=change))
+                           definition=_definition(r), change=change))
+
+
+def _definition(r: Retriever) -> dict[str, Any]:
+    return {k: getattr(r, k) for k in _DEFINITION}
 
 
 def _schema_breaks(old: dict[str, dict], new: dict[str, dict]) -> list[str]:
@@ -153,10 +159,7 @@ def update_retriever(svc: Services, namespace_id: str, identifier: str, fields: 
     if "stages" in fields or "collection_identifiers" in fields or "input_schema" in fields:
         ids = fields.get("collection_identifiers", current.collection_ids)
         stages, collections = prepare(svc, namespace_id, fields.get("stages", current.stages), ids, schema)
-    with svc.catalog.session() as s:
-        r = s.get(Retriever, current.retriever_id)
-        if r.version is None or not s.get(RetrieverVersion, (r.retriever_id, r.version)):
-            _record_version(s, r, "stored before versions")  # made before versions existed: keep what it was
+    with _new_version(svc, current.retriever_id, "updated " + ", ".join(sorted(fields))) as (s, r):
         name = fields.get("retriever_name")
         if name is not None and name != r.retriever_name:
             _check_name_free(s, namespace_id, name)
@@ -167,11 +170,22 @@ def update_retriever(svc: Services, namespace_id: str, identifier: str, fields: 
                 setattr(r, attr, fields[key])
         if collections is not None:
             r.stages, r.collection_ids = stages, [c.collection_id for c in collections]
-        r.version = _next_version(s, r.retriever_id)
-        _record_version(s, r, "updated " + ", ".join(sorted(fields)))
+    return r
+
+
+@contextmanager
+def _new_version(svc: Services, retriever_id: str, change: str) -> Iterator[tuple[Any, Retriever]]:
+    """``(session, row)`` to edit a retriever in; the edit is stored as its next version when the block ends (and
+    a row made before versions existed first gets its definition kept as the version it was)."""
+    with svc.catalog.session() as s:
+        r = s.get(Retriever, retriever_id)
+        if r.version is None or not s.get(RetrieverVersion, (r.retriever_id, r.version)):
+            _record_version(s, r, "stored before versions")
+        yield s, r
+        r.version = _next_version(s, retriever_id)
+        _record_version(s, r, change)
         s.flush()
         s.expunge(r)
-    return r
 
 
 def _next_version(s, retriever_id: str) -> int:
@@ -187,7 +201,7 @@ def retriever_versions(svc: Services, namespace_id: str, identifier: str) -> tup
                 .order_by(RetrieverVersion.version).all())
     if not rows:
         rows = [RetrieverVersion(retriever_id=r.retriever_id, version=r.version or 1, namespace_id=namespace_id,
-                                 definition={k: getattr(r, k) for k in _DEFINITION}, change="stored before versions",
+                                 definition=_definition(r), change="stored before versions",
                                  created_at=r.updated_at)]
     return r, rows
 
@@ -202,19 +216,12 @@ def rollback_retriever(svc: Services, namespace_id: str, identifier: str, versio
                              f"{[v.version for v in rows]}", {"location": "version"})
     d = target.definition
     stages, collections = prepare(svc, namespace_id, d["stages"], d["collection_ids"], d["input_schema"])
-    with svc.catalog.session() as s:
-        row = s.get(Retriever, r.retriever_id)
-        if row.version is None or not s.get(RetrieverVersion, (row.retriever_id, row.version)):
-            _record_version(s, row, "stored before versions")
+    with _new_version(svc, r.retriever_id, f"rolled back to version {version}") as (s, row):
         if d["retriever_name"] != row.retriever_name:
             _check_name_free(s, namespace_id, d["retriever_name"])
         for key in _DEFINITION:
             setattr(row, key, d.get(key))
         row.stages, row.collection_ids = stages, [c.collection_id for c in collections]
-        row.version = _next_version(s, row.retriever_id)
-        _record_version(s, row, f"rolled back to version {version}")
-        s.flush()
-        s.expunge(row)
     return row
 
 

@@ -85,6 +85,13 @@ def kill_task(task_id: str, who: Grant = Depends(caller), svc: Services = Depend
 
 
 # -- a bucket's batches -------------------------------------------------------------------------------
+def _bucket_batch(svc: Services, ns: Namespace, bucket_identifier: str, batch_id: str):
+    """The bucket and one of its batches, read-only (404 naming whichever is not there)."""
+    with svc.catalog.session() as s:
+        bucket = get_bucket(s, ns.namespace_id, bucket_identifier)
+        return bucket, get_batch(s, bucket, batch_id)
+
+
 @router.post("/v1/buckets/{bucket_identifier}/batches", summary="Create a batch (DRAFT unless auto_submit)")
 def create_batch(bucket_identifier: str, body: CreateBatchRequest | None = None, auto_submit: bool = False,
                  ns: Namespace = Depends(namespace), svc: Services = Depends(services)):
@@ -125,9 +132,7 @@ def submit_batch(bucket_identifier: str, batch_id: str, body: SubmitBatchRequest
         refuse_set({"webhook_url": body.webhook_url},
                    {"webhook_url": "not supported per batch; register a webhook for batch.completed with POST "
                                    "/v1/organizations/webhooks"})
-    with svc.catalog.session() as s:  # whose batch it is, read-only
-        bucket = get_bucket(s, ns.namespace_id, bucket_identifier)
-        get_batch(s, bucket, batch_id)
+    bucket, _ = _bucket_batch(svc, ns, bucket_identifier, batch_id)  # whose batch it is, read-only
     with svc.catalog.session() as s:  # then the locked read-modify-write, in a session of its own
         task = batches.submit_batch(s, bucket, batch_id, body.collection_ids if body else None)
     svc.dispatch(batch_id)
@@ -142,9 +147,7 @@ def retry_batch(bucket_identifier: str, batch_id: str, body: RetryBatchRequest |
     if body.tier_nums and set(body.tier_nums) != {0}:
         raise WarehouseError(422, "tier_nums: this server's batches have one tier, 0; leave it out",
                              {"location": "tier_nums"})
-    with svc.catalog.session() as s:
-        bucket = get_bucket(s, ns.namespace_id, bucket_identifier)
-        get_batch(s, bucket, batch_id)
+    bucket, _ = _bucket_batch(svc, ns, bucket_identifier, batch_id)
     with svc.catalog.session() as s:
         retry = batches.retry_batch(s, bucket, batch_id, body.retry_mode, body.max_retry_count)
         out = batch_view(retry)
@@ -176,8 +179,7 @@ def list_batches(bucket_identifier: str, body: ListRequest | None = None, ns: Na
 @router.post("/v1/buckets/{bucket_identifier}/batches/{batch_id}/cancel", summary="Cancel a batch")
 def cancel_bucket_batch(bucket_identifier: str, batch_id: str, ns: Namespace = Depends(namespace),
                         svc: Services = Depends(services)):
-    with svc.catalog.session() as s:
-        get_batch(s, get_bucket(s, ns.namespace_id, bucket_identifier), batch_id)
+    _bucket_batch(svc, ns, bucket_identifier, batch_id)
     return cancel_batch_by_id(svc, batch_id)
 
 
@@ -217,12 +219,6 @@ def list_tasks(body: ListTasksRequest | None = None, limit: int | None = Query(N
         total = q.count()
         rows = q.order_by(Task.created_at.desc()).offset(offset).limit(limit).all()
     return listing([task_view(t) for t in rows], total, limit, offset)
-
-
-def _bucket_batch(svc: Services, ns: Namespace, bucket_identifier: str, batch_id: str):
-    with svc.catalog.session() as s:
-        bucket = get_bucket(s, ns.namespace_id, bucket_identifier)
-        return bucket, get_batch(s, bucket, batch_id)
 
 
 @router.get("/v1/buckets/{bucket_identifier}/batches/{batch_id}/logs", summary="A batch's history, oldest first")

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections import Counter
+from collections import Counter, defaultdict
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query
 from pydantic import Field, ValidationError
 
 from warehouse.api.deps import namespace, services
+from warehouse.api.routes.common import collection_in
 from warehouse.api.schemas import (
     CreateCollectionRequest,
     ListRequest,
@@ -36,24 +37,35 @@ from warehouse.services import Services
 router = APIRouter(tags=["collections"])
 
 
-def _view(svc: Services, c: Collection, hashed: dict | None = None) -> dict:
-    """The collection with ``index_status``: is the index written by the extractor's current code?
+def _applications(svc: Services, namespace_id: str) -> dict[str, dict[str, list]]:
+    """Per collection of the namespace: the taxonomies that materialize into it and the clusters that run after its
+    batches (read once for a whole listing)."""
+    out: dict[str, dict[str, list]] = defaultdict(lambda: {"taxonomy_applications": [], "cluster_applications": []})
+    with svc.catalog.session() as s:
+        for t in s.query(Taxonomy).filter(Taxonomy.namespace_id == namespace_id):
+            for cid in (t.config or {}).get("target_collection_ids", []):
+                out[cid]["taxonomy_applications"].append({"taxonomy_id": t.taxonomy_id, "execution_mode": "materialize"})
+        for cl in s.query(Cluster).filter(Cluster.namespace_id == namespace_id):
+            if not (cl.config or {}).get("auto_execute_on_batch"):
+                continue
+            for cid in cl.config.get("collection_ids", []):
+                out[cid]["cluster_applications"].append({
+                    "cluster_id": cl.cluster_id, "auto_execute_on_batch": True,
+                    "min_document_threshold": cl.config.get("auto_execute_min_documents", 0),
+                    "cooldown_seconds": cl.config.get("auto_execute_cooldown_seconds", 0)})
+    return out
 
-    ``hashed`` memoises folder hashes across the collections of one listing (many share an extractor).
+
+def _view(svc: Services, c: Collection, hashed: dict | None = None, apps: dict | None = None) -> dict:
+    """The collection with ``index_status`` (is the index written by the extractor's current code?), its schedule
+    and the taxonomies and clusters applied to it.
+
+    ``hashed`` memoises folder hashes and ``apps`` the applications across the collections of one listing.
     """
     out = collection_view(c, docs.count(svc, c.namespace_id, c))
     out["schedule"] = c.schedule and {**c.schedule, "next_run_at": next_run(c.schedule, c.created_at).isoformat()}
-    with svc.catalog.session() as s:  # the taxonomies that materialize into it after every batch
-        out["taxonomy_applications"] = [
-            {"taxonomy_id": t.taxonomy_id, "execution_mode": "materialize"}
-            for t in s.query(Taxonomy).filter(Taxonomy.namespace_id == c.namespace_id)
-            if c.collection_id in (t.config or {}).get("target_collection_ids", [])]
-        out["cluster_applications"] = [  # the clusters that run when a batch writes here
-            {"cluster_id": cl.cluster_id, "auto_execute_on_batch": True,
-             "min_document_threshold": cl.config.get("auto_execute_min_documents", 0),
-             "cooldown_seconds": cl.config.get("auto_execute_cooldown_seconds", 0)}
-            for cl in s.query(Cluster).filter(Cluster.namespace_id == c.namespace_id)
-            if c.collection_id in (cl.config or {}).get("collection_ids", []) and cl.config.get("auto_execute_on_batch")]
+    apps = _applications(svc, c.namespace_id) if apps is None else apps
+    out.update(apps.get(c.collection_id) or {"taxonomy_applications": [], "cluster_applications": []})
     fe = c.feature_extractor or {}
     indexed = (c.metadata_ or {}).get("_indexed") or {}
     hashed = {} if hashed is None else hashed
@@ -126,12 +138,7 @@ def create_collection(body: CreateCollectionRequest, ns: Namespace = Depends(nam
         with svc.catalog.session() as s:
             collection_ops.apply_taxonomies(s, c.collection_id, applied)
             collection_ops.apply_clusters(s, c.collection_id, clusters)
-    return {**collection_view(c), "taxonomy_applications": [{"taxonomy_id": t, "execution_mode": "materialize"}
-                                                            for t in applied],
-            "cluster_applications": [{"cluster_id": a["cluster_id"], "auto_execute_on_batch": a["auto_execute_on_batch"],
-                                      "min_document_threshold": a["auto_execute_min_documents"],
-                                      "cooldown_seconds": a["auto_execute_cooldown_seconds"]} for a in clusters],
-            "schedule": schedule and {**schedule, "next_run_at": next_run(schedule, c.created_at).isoformat()}}
+    return _view(svc, c)
 
 
 class CloneCollectionRequest(Strict):
@@ -147,8 +154,7 @@ class CloneCollectionRequest(Strict):
              summary="A new, empty collection with this one's source and extractor (each may be overridden)")
 def clone_collection(collection_identifier: str, body: CloneCollectionRequest, ns: Namespace = Depends(namespace),
                      svc: Services = Depends(services)):
-    with svc.catalog.session() as s:
-        src = get_collection(s, ns.namespace_id, collection_identifier)
+    src = collection_in(svc.catalog, ns, collection_identifier)
     merged = {"collection_name": body.collection_name,
               "description": body.description if body.description is not None else src.description,
               "source": body.source or src.source,
@@ -187,13 +193,13 @@ def _list(svc: Services, ns: Namespace, body: ListRequest):
         total = q.count()
         rows = q.order_by(Collection.created_at).offset(offset).limit(limit).all()
     hashed: dict = {}
-    return listing([_view(svc, c, hashed) for c in rows], total, limit, offset)
+    apps = _applications(svc, ns.namespace_id)
+    return listing([_view(svc, c, hashed, apps) for c in rows], total, limit, offset)
 
 
 @router.get("/v1/collections/{collection_identifier}", summary="Get a collection (with vector_indexes[].feature_uri)")
 def get_collection_route(collection_identifier: str, ns: Namespace = Depends(namespace), svc: Services = Depends(services)):
-    with svc.catalog.session() as s:
-        c = get_collection(s, ns.namespace_id, collection_identifier)
+    c = collection_in(svc.catalog, ns, collection_identifier)
     return _view(svc, c)
 
 
@@ -201,15 +207,13 @@ def get_collection_route(collection_identifier: str, ns: Namespace = Depends(nam
               summary="Update a collection: name, description, metadata, enabled, field_passthrough")
 def update_collection_route(collection_identifier: str, body: UpdateCollectionRequest,
                             ns: Namespace = Depends(namespace), svc: Services = Depends(services)):
-    with svc.catalog.session() as s:
-        c = get_collection(s, ns.namespace_id, collection_identifier)
+    c = collection_in(svc.catalog, ns, collection_identifier)
     return _view(svc, collection_ops.update_collection(svc, ns, c, body.model_dump(exclude_unset=True)))
 
 
 @router.get("/v1/collections/{collection_identifier}/features", summary="Feature URIs of a collection")
 def collection_features(collection_identifier: str, ns: Namespace = Depends(namespace), svc: Services = Depends(services)):
-    with svc.catalog.session() as s:
-        c = get_collection(s, ns.namespace_id, collection_identifier)
+    c = collection_in(svc.catalog, ns, collection_identifier)
     return {"collection_id": c.collection_id, "features": c.vector_indexes}
 
 
@@ -302,8 +306,7 @@ def list_documents_in(svc: Services, ns_id: str, collections: list[Collection], 
 @router.post("/v1/collections/{collection_identifier}/documents/list", summary="List documents")
 def list_documents(collection_identifier: str, body: ListRequest | None = None, ns: Namespace = Depends(namespace),
                    svc: Services = Depends(services)):
-    with svc.catalog.session() as s:
-        c = get_collection(s, ns.namespace_id, collection_identifier)
+    c = collection_in(svc.catalog, ns, collection_identifier)
     return list_documents_in(svc, ns.namespace_id, [c], body or ListRequest())
 
 
@@ -333,8 +336,7 @@ class DistinctRequest(Strict):
              summary="The distinct values of a document field, with counts")
 def distinct_values(collection_identifier: str, body: DistinctRequest, ns: Namespace = Depends(namespace),
                     svc: Services = Depends(services)):
-    with svc.catalog.session() as s:
-        c = get_collection(s, ns.namespace_id, collection_identifier)
+    c = collection_in(svc.catalog, ns, collection_identifier)
     compiled = compile_filter(body.filters, "filters")
     flt = {"must": [{"key": "collection_id", "match": {"value": c.collection_id}}]}
     if compiled is not None and compiled.qdrant is not None:
@@ -368,8 +370,7 @@ def _document(svc: Services, ns_id: str, document_id: str, collection: Collectio
 @router.get("/v1/collections/{collection_identifier}/documents/{document_id}", summary="Get a document")
 def get_document(collection_identifier: str, document_id: str, return_vectors: bool = False,
                  ns: Namespace = Depends(namespace), svc: Services = Depends(services)):
-    with svc.catalog.session() as s:
-        c = get_collection(s, ns.namespace_id, collection_identifier)
+    c = collection_in(svc.catalog, ns, collection_identifier)
     return document_view(_document(svc, ns.namespace_id, document_id, c, return_vectors), return_vectors, _vector_names(c))
 
 
@@ -433,8 +434,7 @@ def _lineage(svc: Services, ns: Namespace, document_id: str, collection: Collect
 @router.get("/v1/collections/{collection_identifier}/documents/{document_id}/lineage", summary="Lineage of a document")
 def document_lineage(collection_identifier: str, document_id: str, ns: Namespace = Depends(namespace),
                      svc: Services = Depends(services)):
-    with svc.catalog.session() as s:
-        c = get_collection(s, ns.namespace_id, collection_identifier)
+    c = collection_in(svc.catalog, ns, collection_identifier)
     return _lineage(svc, ns, document_id, c)
 
 
@@ -442,8 +442,7 @@ def document_lineage(collection_identifier: str, document_id: str, ns: Namespace
             summary="The documents a multi-tier document was made from, nearest first")
 def document_ancestors(collection_identifier: str, document_id: str, ns: Namespace = Depends(namespace),
                        svc: Services = Depends(services)):
-    with svc.catalog.session() as s:
-        c = get_collection(s, ns.namespace_id, collection_identifier)
+    c = collection_in(svc.catalog, ns, collection_identifier)
     out, hit = [], _document(svc, ns.namespace_id, document_id, c)
     while (parent := (hit.payload or {}).get("source_document_id")) and len(out) < 8:
         try:
@@ -458,8 +457,7 @@ def document_ancestors(collection_identifier: str, document_id: str, ns: Namespa
             summary="The documents made from this one in multi-tier collections, tier by tier")
 def document_descendants(collection_identifier: str, document_id: str, ns: Namespace = Depends(namespace),
                          svc: Services = Depends(services)):
-    with svc.catalog.session() as s:
-        c = get_collection(s, ns.namespace_id, collection_identifier)
+    c = collection_in(svc.catalog, ns, collection_identifier)
     _document(svc, ns.namespace_id, document_id, c)  # 404 unless it is this collection's
     out, frontier = [], [document_id]
     while frontier and len(out) < 1000:  # breadth first: a tier at a time

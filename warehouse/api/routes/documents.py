@@ -12,6 +12,7 @@ import logging
 from fastapi import APIRouter, Depends, Response
 
 from warehouse.api.deps import namespace, services
+from warehouse.api.routes.common import collection_in
 from warehouse.api.schemas import (
     BatchDeleteDocumentsRequest,
     BatchGetDocumentsRequest,
@@ -19,18 +20,12 @@ from warehouse.api.schemas import (
     CreateDocumentRequest,
     UpdateDocumentRequest,
 )
-from warehouse.catalog import Collection, Namespace
-from warehouse.catalog.lookups import get_collection
+from warehouse.catalog import Namespace
 from warehouse.retrieval import documents as docs
 from warehouse.services import Services
 
 router = APIRouter(tags=["documents"])
 log = logging.getLogger(__name__)
-
-
-def _collection(svc: Services, ns: Namespace, identifier: str) -> Collection:
-    with svc.catalog.session() as s:
-        return get_collection(s, ns.namespace_id, identifier)
 
 
 def _fields(body) -> dict:
@@ -39,7 +34,7 @@ def _fields(body) -> dict:
 
 @router.get("/v1/collections/{collection_identifier}/documents/count", summary="Count a collection's documents")
 def count_documents(collection_identifier: str, ns: Namespace = Depends(namespace), svc: Services = Depends(services)):
-    c = _collection(svc, ns, collection_identifier)
+    c = collection_in(svc.catalog, ns, collection_identifier)
     return {"collection_id": c.collection_id, "count": docs.count(svc, ns.namespace_id, c)}
 
 
@@ -47,7 +42,7 @@ def count_documents(collection_identifier: str, ns: Namespace = Depends(namespac
              summary="Update documents: by id (each its own fields) or every match of filters")
 def batch_update(collection_identifier: str, body: BatchUpdateDocumentsRequest, ns: Namespace = Depends(namespace),
                  svc: Services = Depends(services)):
-    c = _collection(svc, ns, collection_identifier)
+    c = collection_in(svc.catalog, ns, collection_identifier)
     updates = [u.model_dump() for u in body.updates] if body.updates is not None else None
     return docs.update_many(svc, ns.namespace_id, c, updates, body.filters, body.update_data)
 
@@ -56,7 +51,7 @@ def batch_update(collection_identifier: str, body: BatchUpdateDocumentsRequest, 
                summary="Delete documents: by id or every match of filters")
 def batch_delete(collection_identifier: str, body: BatchDeleteDocumentsRequest, ns: Namespace = Depends(namespace),
                  svc: Services = Depends(services)):
-    c = _collection(svc, ns, collection_identifier)
+    c = collection_in(svc.catalog, ns, collection_identifier)
     out = docs.delete_many(svc, ns.namespace_id, c, body.document_ids, body.filters)
     log.info("deleted %d documents from %s (%s)%s", out["deleted_count"], c.collection_id,
              "by filter" if body.filters is not None else "by id", f": {body.reason}" if body.reason else "")
@@ -67,14 +62,14 @@ def batch_delete(collection_identifier: str, body: BatchDeleteDocumentsRequest, 
              summary="Create a document (direct insert, your own vectors)")
 def create_document(collection_identifier: str, body: CreateDocumentRequest, ns: Namespace = Depends(namespace),
                     svc: Services = Depends(services)):
-    return docs.create(svc, ns.namespace_id, _collection(svc, ns, collection_identifier), _fields(body))
+    return docs.create(svc, ns.namespace_id, collection_in(svc.catalog, ns, collection_identifier), _fields(body))
 
 
 @router.patch("/v1/collections/{collection_identifier}/documents/{document_id}",
               summary="Set some of a document's fields")
 def patch_document(collection_identifier: str, document_id: str, body: UpdateDocumentRequest,
                    ns: Namespace = Depends(namespace), svc: Services = Depends(services)):
-    c = _collection(svc, ns, collection_identifier)
+    c = collection_in(svc.catalog, ns, collection_identifier)
     return docs.update(svc, ns.namespace_id, c, document_id, _fields(body))
 
 
@@ -82,7 +77,7 @@ def patch_document(collection_identifier: str, document_id: str, body: UpdateDoc
             summary="Replace a document's own fields (system fields stay)")
 def put_document(collection_identifier: str, document_id: str, body: UpdateDocumentRequest,
                  ns: Namespace = Depends(namespace), svc: Services = Depends(services)):
-    c = _collection(svc, ns, collection_identifier)
+    c = collection_in(svc.catalog, ns, collection_identifier)
     return docs.update(svc, ns.namespace_id, c, document_id, _fields(body), replace=True)
 
 
@@ -90,7 +85,7 @@ def put_document(collection_identifier: str, document_id: str, body: UpdateDocum
                summary="Delete a document")
 def delete_document(collection_identifier: str, document_id: str, ns: Namespace = Depends(namespace),
                     svc: Services = Depends(services)):
-    docs.delete(svc, ns.namespace_id, _collection(svc, ns, collection_identifier), document_id)
+    docs.delete(svc, ns.namespace_id, collection_in(svc.catalog, ns, collection_identifier), document_id)
     return Response(status_code=204)
 
 
