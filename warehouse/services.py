@@ -151,7 +151,7 @@ class Services:
     def from_settings(cls, settings: Settings) -> Services:
         catalog = Catalog(settings.catalog_url)
         index = make_index_store(settings)
-        registry = ExtractorRegistry([settings.home_dir / "extractors"])
+        registry = ExtractorRegistry.for_home(settings.home_dir)
         for folder, error in registry.errors.items():
             log.error("extractor at %s was not loaded: %s", folder, error)
         runner = BatchRunner(catalog, registry, index, settings)

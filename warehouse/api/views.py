@@ -42,7 +42,7 @@ def namespace_view(ns: Namespace, registry, counts: dict[str, int] | None = None
     for fe in ns.feature_extractors or []:
         version = fe.get("version", "v1")
         try:
-            ext = registry.get(fe["feature_extractor_name"], version)
+            ext = registry.get(fe["feature_extractor_name"], version, ns.namespace_id)
             fid = ext.spec.extractor_id
         except LookupError:
             fid = f"{fe['feature_extractor_name']}_{str(version).replace('.', '_')}"

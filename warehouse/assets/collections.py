@@ -51,7 +51,7 @@ def extractor_versions(warehouse: WarehouseResource, collection_ids: list[str] |
         for c in q:
             fe = c.feature_extractor or {}
             try:
-                ext = registry.get(fe.get("feature_extractor_name"), fe.get("version"))
+                ext = registry.get(fe.get("feature_extractor_name"), fe.get("version"), c.namespace_id)
             except LookupError:
                 continue
             out[c.collection_id] = f"{ext.spec.ref}:{ext.code_version}"

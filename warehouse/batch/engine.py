@@ -159,15 +159,26 @@ class StepGroup:
         return _arrow_friendly(batch, self.vector_features, drop_data=self.last)
 
 
-class StepGroupActor(StepGroup):
-    """The actor-pool form of :class:`StepGroup` (GPU steps): set up once per actor."""
+def make_group(confined: bool = False, **kwargs: Any):
+    """A :class:`StepGroup` in this process, or — for an uploaded plugin (``confined``) — the same steps in a
+    child process that the kernel confines (:class:`warehouse.batch.confined.ConfinedSteps`)."""
+    if confined:
+        # lazy: warehouse.batch.confined imports this module
+        from warehouse.batch.confined import ConfinedSteps
+
+        return ConfinedSteps(**kwargs)
+    return StepGroup(**kwargs)
+
+
+class StepGroupActor:
+    """The actor-pool form of a step group (GPU steps): set up once per actor."""
 
     def __init__(self, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.warm()
+        self.group = make_group(**kwargs)
+        self.group.warm()
 
     def __call__(self, batch: pd.DataFrame):
-        return to_arrow(super().__call__(batch))
+        return to_arrow(self.group(batch))
 
 
 def to_arrow(frame: pd.DataFrame):
@@ -181,23 +192,25 @@ def to_arrow(frame: pd.DataFrame):
         return frame
 
 
-_GROUPS: OrderedDict[str, StepGroup] = OrderedDict()
+_GROUPS: OrderedDict[str, Any] = OrderedDict()
 _GROUPS_LOCK = threading.Lock()
 MAX_CACHED_GROUPS = 2  # per worker process; each may hold a model
 
 
-def cached_group(**kwargs: Any) -> StepGroup:
-    """This process's :class:`StepGroup` for ``kwargs`` (built and warmed on first use)."""
+def cached_group(**kwargs: Any):
+    """This process's step group for ``kwargs`` (built and warmed on first use; see :func:`make_group`)."""
 
     key = json.dumps(kwargs, sort_keys=True, default=str)
     with _GROUPS_LOCK:
         group = _GROUPS.get(key)
         if group is None:
-            group = StepGroup(**kwargs)
+            group = make_group(**kwargs)
             group.warm()
             _GROUPS[key] = group
             while len(_GROUPS) > MAX_CACHED_GROUPS:
-                _GROUPS.popitem(last=False)
+                _, evicted = _GROUPS.popitem(last=False)
+                if hasattr(evicted, "close"):
+                    evicted.close()
         _GROUPS.move_to_end(key)
     configure_torch_threads(group.threads)  # another group may have changed it in this process
     return group
@@ -275,8 +288,8 @@ def _threads(ext: LoadedExtractor) -> int:
 
 
 def _group_kwargs(ext: LoadedExtractor, parameters: dict[str, Any], indexes: list[int], kind: str,
-                  threads: int, last: bool = True) -> dict[str, Any]:
-    return {
+                  threads: int, last: bool = True, models_dir: Path | None = None) -> dict[str, Any]:
+    kwargs = {
         "plugin_path": str(ext.path),
         "builtin": ext.builtin,
         "parameters": parameters,
@@ -286,6 +299,10 @@ def _group_kwargs(ext: LoadedExtractor, parameters: dict[str, Any], indexes: lis
         "last": last,
         "code_version": ext.code_version,
     }
+    if ext.confined:  # uploaded over the API: its code runs behind the wall, reaching only what it declared
+        kwargs.update(confined=True, connect_ports=ext.spec.allowed_ports,
+                      models_dir=str(models_dir) if models_dir else None)
+    return kwargs
 
 
 def warm_workers(ext: LoadedExtractor, parameters: dict[str, Any] | None = None) -> list[int]:
@@ -312,11 +329,23 @@ def warm_workers(ext: LoadedExtractor, parameters: dict[str, Any] | None = None)
 
 
 def step_groups(ext: LoadedExtractor, parameters: dict[str, Any]) -> tuple[list[tuple[str, list[int]]], Any]:
-    """Indexes of consecutive steps sharing a resource type, and the plugin's prepare hook."""
-    steps, prepare = ext.build_steps(parameters)
+    """Indexes of consecutive steps sharing a resource type, and the plugin's prepare hook. An uploaded plugin
+    is asked in its sandbox (its code never runs here); its prepare hook must leave the dataset as it is."""
+    if ext.confined:
+        # lazy: warehouse.batch.confined imports this module
+        from warehouse.batch.confined import describe
+
+        described = describe(str(ext.path), parameters)
+        if described["prepare"] == "custom":
+            raise ValueError(f"{ext.spec.ref}: build_steps returns a prepare hook that changes the dataset; an "
+                             "uploaded plugin's prepare would run outside its sandbox, so it must be None or "
+                             "lambda ds: ds (do the work in a step)")
+        kinds, prepare = described["kinds"], None
+    else:
+        steps, prepare = ext.build_steps(parameters)
+        kinds = [step.resource_type.value for step in steps]
     groups: list[tuple[str, list[int]]] = []
-    for i, step in enumerate(steps):
-        kind = step.resource_type.value
+    for i, kind in enumerate(kinds):
         if groups and groups[-1][0] == kind:
             groups[-1][1].append(i)
         else:
@@ -329,8 +358,10 @@ def run_pipeline(
     frame: pd.DataFrame,
     parameters: dict[str, Any],
     cancelled: threading.Event | None = None,
+    models_dir: Path | None = None,
 ) -> Iterator[pd.DataFrame]:
-    """Stream result batches of ``ext``'s steps over ``frame`` (a Ray Data job).
+    """Stream result batches of ``ext``'s steps over ``frame`` (a Ray Data job). ``models_dir``: the weights
+    ``load_namespace_model`` reads, which a sandboxed (uploaded) plugin may read too.
 
     Yields DataFrames carrying every input column but ``data``, the feature columns, and
     ``_error`` (None, or why the row failed).
@@ -350,7 +381,8 @@ def run_pipeline(
     if callable(prepare):
         ds = prepare(ds)
     for position, (kind, indexes) in enumerate(groups):
-        group_kwargs = _group_kwargs(ext, parameters, indexes, kind, threads, last=position == len(groups) - 1)
+        group_kwargs = _group_kwargs(ext, parameters, indexes, kind, threads, last=position == len(groups) - 1,
+                                     models_dir=models_dir)
         if kind == "gpu":
             ds = ds.map_batches(StepGroupActor, fn_constructor_kwargs=group_kwargs, batch_size=batch_size,
                                 batch_format="pandas", compute=ray.data.ActorPoolStrategy(size=concurrency),

@@ -254,7 +254,7 @@ class BatchRunner:
         """The batch's objects as a multi-tier collection sees them: their documents in the upstream collections
         (matching ``source_filters``), as blobs under the paths its ``input_mappings`` read (default ``text``)."""
         source, fe = collection.source or {}, collection.feature_extractor or {}
-        spec = self.registry.get(fe["feature_extractor_name"], fe.get("version")).spec
+        spec = self.registry.get(fe["feature_extractor_name"], fe.get("version"), namespace_id).spec
         paths = sorted(set(normalize_input_mappings(fe.get("input_mappings"), spec, {}).values()))
         must = [{"key": "collection_id", "match": {"any": list(source.get("collection_ids") or [])}},
                 {"key": "source_object_id", "match": {"any": [o.object_id for o in objects]}}]
@@ -276,7 +276,7 @@ class BatchRunner:
                         schemas: dict[str, dict], cancelled: threading.Event, run_id: str | None = None,
                         progress: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
         fe = collection.feature_extractor
-        ext = self.registry.get(fe["feature_extractor_name"], fe.get("version"))
+        ext = self.registry.get(fe["feature_extractor_name"], fe.get("version"), namespace_id)
         parameters = {**ext.spec.parameter_defaults, **(fe.get("parameters") or {})}
         plan = build_rows(objects, collection, ext.spec, schemas, parameters)
         failures = list(plan.failures)
@@ -312,7 +312,7 @@ class BatchRunner:
             pending.clear()
 
         rows_done = 0
-        for out in run_pipeline(ext, plan.frame, parameters, cancelled):
+        for out in run_pipeline(ext, plan.frame, parameters, cancelled, models_dir=self.settings.home_dir / "models"):
             records = out.to_dict("records")
             rows_done += len(records)
             for row in records:

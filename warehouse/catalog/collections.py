@@ -167,7 +167,7 @@ def create_collection(svc: Services, ns: Namespace, req: CollectionRequest) -> C
         raise WarehouseError(422, "source.source_filters applies to a collection source (type 'collection')",
                              {"location": "source.source_filters"})
     try:
-        ext = svc.registry.get(req.feature_extractor_name, req.version)
+        ext = svc.registry.get(req.feature_extractor_name, req.version, ns.namespace_id)
     except LookupError as exc:
         raise WarehouseError(422, str(exc), {"location": "feature_extractor"}) from exc
     params = ext.validate_parameters(req.parameters)

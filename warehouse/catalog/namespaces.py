@@ -82,7 +82,7 @@ def create_namespace(svc: Services, organization_id: str, namespace_name: str, d
                              "with a letter or digit (or leave it out: one is generated)", {"location": "namespace_id"})
     for fe in feature_extractors or []:
         try:
-            svc.registry.get(fe["feature_extractor_name"], fe.get("version", "v1"))
+            svc.registry.get(fe["feature_extractor_name"], fe.get("version", "v1"), namespace_id)
         except LookupError as exc:
             raise WarehouseError(422, str(exc), {"location": "feature_extractors"}) from exc
     with svc.catalog.session() as s:
@@ -147,7 +147,7 @@ def update_namespace(svc: Services, ns: Namespace, fields: dict[str, Any]) -> Na
     refuse_set(fields, {key: "not supported by this server; leave it out" for key in NAMESPACE_UPDATE_UNSUPPORTED})
     for fe in fields.get("feature_extractors") or []:
         try:
-            svc.registry.get(fe["feature_extractor_name"], fe.get("version", "v1"))
+            svc.registry.get(fe["feature_extractor_name"], fe.get("version", "v1"), ns.namespace_id)
         except LookupError as exc:
             raise WarehouseError(422, str(exc), {"location": "feature_extractors"}) from exc
     indexes = (normalize_payload_indexes(fields["payload_indexes"])

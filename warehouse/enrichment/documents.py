@@ -29,10 +29,10 @@ class Feature:
     feature: Any
 
 
-def resolve_feature(registry, feature_uri: str, where: str = "feature_uri") -> Feature:
+def resolve_feature(registry, feature_uri: str, where: str = "feature_uri", namespace_id: str | None = None) -> Feature:
     try:
         name, version, feature_name = parse_feature_uri(feature_uri)
-        ext = registry.get(name, version)
+        ext = registry.get(name, version, namespace_id)
     except (LookupError, ValueError) as exc:
         raise WarehouseError(422, f"{where}: {exc}", {"location": where}) from None
     except WarehouseError as exc:

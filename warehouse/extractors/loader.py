@@ -10,6 +10,7 @@ import hashlib
 import importlib
 import importlib.util
 import inspect
+import json
 import sys
 import types
 from dataclasses import dataclass, field
@@ -71,8 +72,15 @@ class LoadedExtractor:
     code_version: str
     package: str
     builtin: bool = False
+    #: the namespace whose upload this is; None: built-in or installed by the operator (every namespace sees it)
+    namespace_id: str | None = None
+    #: uploaded over the API: its code runs only in confined child processes, never imported here
+    confined: bool = False
 
     def _module(self, name: str) -> types.ModuleType | None:
+        if self.confined:
+            raise PluginLoadError(f"{self.spec.ref} was uploaded over the API: its code runs only in its sandbox "
+                                  "(warehouse.extractors.sandbox), never in this process")
         full = f"{self.package}.{name}"
         if full in sys.modules:
             return sys.modules[full]
@@ -153,6 +161,22 @@ class LoadedExtractor:
             raise PluginLoadError(f"{self.path / 'realtime.py'}: define a class with run_inference(inputs, parameters) or infer()")
         preferred = [c for c in candidates if c.__name__ == "InferenceService"] or candidates
         return preferred[0]()
+
+
+SPEC_SUFFIX = ".spec.json"
+
+
+def load_confined(folder: str | Path, namespace_id: str) -> LoadedExtractor:
+    """An uploaded plugin, known from the spec its sandboxed check wrote beside the folder
+    (``<folder>.spec.json``): nothing of it is imported into this process."""
+    folder = Path(folder).resolve()
+    spec_path = folder.with_name(folder.name + SPEC_SUFFIX)
+    try:
+        spec = ExtractorSpec.from_dict(json.loads(spec_path.read_text(encoding="utf-8")))
+    except (OSError, ValueError, TypeError) as exc:
+        raise PluginLoadError(f"{spec_path}: unreadable plugin spec ({exc}); upload the plugin again") from exc
+    return LoadedExtractor(spec=spec, path=folder, code_version=code_version(folder), package="",
+                           namespace_id=namespace_id, confined=True)
 
 
 def load_plugin(folder: str | Path, builtin: bool = False) -> LoadedExtractor:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import ast
 import re
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +27,7 @@ _FEATURE_KEYS = {"feature_type", "feature_name", "embedding_dim", "distance_metr
 _DISTANCES = {"cosine", "euclid", "dot"}
 _INFERENCE_TYPES = {"embedding", "rerank", "classify", "generate", "general"}
 _NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
+_HOST_RE = re.compile(r"^[A-Za-z0-9.-]{1,253}(:\d{1,5})?$")
 _COMPUTE_RANGES: dict[str, tuple[int, int] | None] = {
     "resource_type": None, "batch_size": (1, 4096), "max_concurrency": (1, 64),
 }
@@ -79,6 +80,27 @@ class ExtractorSpec:
     parameter_schema: dict[str, Any] = field(default_factory=dict)
     chunking: bool = False
     dependencies: list[str] = field(default_factory=list)
+    #: hosts (``host`` or ``host:port``) the plugin's code may open TCP connections to when it runs sandboxed
+    allowed_hosts: list[str] = field(default_factory=list)
+
+    @property
+    def allowed_ports(self) -> list[int]:
+        """The TCP ports of ``allowed_hosts`` (443 where none is given): what the sandbox lets the code connect to."""
+        return sorted({int(h.rsplit(":", 1)[1]) if ":" in h else 443 for h in self.allowed_hosts})
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready copy (how a confined child reports an uploaded plugin's spec to the host)."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ExtractorSpec:
+        """The spec :meth:`to_dict` wrote; unknown keys are a ValueError (a file written by another version)."""
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ValueError(f"unknown extractor spec keys {unknown}")
+        features = [FeatureSpec(**f) for f in data.get("features") or []]
+        return cls(**{**data, "features": features})
 
     @property
     def extractor_id(self) -> str:
@@ -175,7 +197,7 @@ def spec_from_namespace(ns: dict[str, Any], file: str = "manifest.py", source: s
         values.update({k: v for k, v in metadata.items() if v is not None})
     for key in (
         "feature_extractor_name", "version", "description", "features", "inference_type",
-        "compute_profile", "input_mappings", "supported_input_types", "dependencies", "chunking",
+        "compute_profile", "input_mappings", "supported_input_types", "dependencies", "chunking", "allowed_hosts",
     ):
         if key in ns and key not in values:
             values[key] = ns[key]
@@ -256,6 +278,12 @@ def spec_from_namespace(ns: dict[str, Any], file: str = "manifest.py", source: s
                 if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
                     err("compute_profile", f"compute_profile.{key} must be an integer from {low} to {high}, got {value!r}")
 
+    hosts = values.get("allowed_hosts") or []
+    if not isinstance(hosts, list | tuple) or not all(isinstance(h, str) and _HOST_RE.match(h) for h in hosts):
+        err("allowed_hosts", f"allowed_hosts must be a list of 'host' or 'host:port' strings (port 443 when left "
+                             f"out), got {hosts!r}")
+        hosts = []
+
     if any(i.severity == "error" for i in issues):
         raise ManifestError(issues)
 
@@ -280,6 +308,7 @@ def spec_from_namespace(ns: dict[str, Any], file: str = "manifest.py", source: s
         parameter_schema=parameter_schema,
         chunking=bool(values.get("chunking", False)),
         dependencies=list(values.get("dependencies") or []),
+        allowed_hosts=[h.lower() for h in hosts],
     )
 
 

@@ -293,6 +293,14 @@ def load_namespace_model(name: str) -> Any:
     # lazy: torch costs ~1-2 s of imports; only processes that load a model need it
     import torch
 
+    sandboxed = os.environ.get("WAREHOUSE_NAMESPACE_MODELS")  # set for sandboxed plugins, which see only that
+    if sandboxed:
+        for suffix in ("", ".pt", ".pth", ".bin"):
+            local = Path(sandboxed) / f"{name}{suffix}"
+            if local.is_file():
+                return torch.load(local, map_location="cpu", weights_only=True)
+        raise FileNotFoundError(f"namespace model {name!r} not found in {sandboxed} (put its state dict at "
+                                f"{Path(sandboxed) / (name + '.pt')})")
     settings = Settings()
     for suffix in ("", ".pt", ".pth", ".bin"):
         local = settings.home_dir / "models" / f"{name}{suffix}"

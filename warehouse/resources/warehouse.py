@@ -79,7 +79,7 @@ class WarehouseResource(ConfigurableResource):
         return make_index_store(self.settings())
 
     def registry(self) -> ExtractorRegistry:
-        return ExtractorRegistry([self.settings().home_dir / "extractors"])
+        return ExtractorRegistry.for_home(self.settings().home_dir)
 
     def run_partition(self, batch_id: str, collection_id: str, run_id: str | None, progress: Progress,
                       log: Log = print) -> dict[str, Any]:

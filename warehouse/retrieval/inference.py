@@ -14,6 +14,7 @@ from typing import Any
 from warehouse.extractors.loader import LoadedExtractor
 from warehouse.extractors.models import load_cross_encoder
 from warehouse.extractors.registry import ExtractorRegistry
+from warehouse.extractors.sandbox import ConfinedRealtime
 from warehouse.extractors.steps import call_inference
 
 
@@ -40,9 +41,27 @@ class QueryInference:
             svc = self._services.get(key)
             if svc is None:
                 _require_realtime(ext)
-                svc = ext.realtime_service()
+                # an uploaded plugin's service runs in a confined child; others in this process
+                svc = ConfinedRealtime(ext.path, ext.spec.allowed_ports) if ext.confined else ext.realtime_service()
                 self._services[key] = svc
         return svc
+
+    def start(self, ext: LoadedExtractor) -> None:
+        """Start ``ext``'s realtime service and embed once, so a deployment fails here, not on a query."""
+        self.embed_text(ext, "deployment check", ext.spec.vector_features[0].feature_name)
+
+    def infer(self, ext: LoadedExtractor, inputs: dict[str, Any], parameters: dict[str, Any] | None = None) -> dict:
+        """One uncached call of ``ext``'s realtime service (``POST /v1/plugins/{id}/infer``)."""
+        return _run(call_inference(self._service(ext), inputs, parameters or {}))
+
+    def stop(self, ext: LoadedExtractor) -> None:
+        """Stop ``ext``'s realtime service (an uploaded plugin's child process ends) and forget its cached vectors."""
+        with self._lock:
+            svc = self._services.pop((ext.spec.ref, ext.code_version), None)
+            for key in [k for k in self._cache if k[0] == ext.spec.ref]:
+                del self._cache[key]
+        if hasattr(svc, "close"):
+            svc.close()
 
     def warm(self, extractors) -> None:
         """Load the realtime services of built-in extractors ahead of the first query.
@@ -67,7 +86,7 @@ class QueryInference:
             if result is not None:
                 self._cache.move_to_end(key)
         if result is None:
-            if self.backend is not None:
+            if self.backend is not None and not ext.confined:
                 _require_realtime(ext)
                 result = self.backend.infer(ext, {"text": text})
             else:

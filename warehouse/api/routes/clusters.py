@@ -67,7 +67,7 @@ def _check(svc: Services, s, ns: Namespace, config: dict[str, Any]) -> dict[str,
         if not uris:
             raise WarehouseError(422, "name the feature to cluster on (vector_config.feature_uri)", {"location": "feature_uri"})
         config["feature_uri"] = uris[0]
-    resolve_feature(svc.registry, config["feature_uri"], "vector_config.feature_uri")
+    resolve_feature(svc.registry, config["feature_uri"], "vector_config.feature_uri", ns.namespace_id)
     scope_filter([c.collection_id for c in ids], config.get("filters"))
     if config["llm_labeling"]["enabled"] and not svc.settings.llm_base_url:
         raise WarehouseError(422, "llm_labeling.enabled needs an OpenAI-compatible endpoint: set WAREHOUSE_LLM_BASE_URL "

@@ -71,7 +71,7 @@ def _view(svc: Services, c: Collection, hashed: dict | None = None, apps: dict |
     hashed = {} if hashed is None else hashed
     try:
         # Hash the folder now: an extractor edited on disk shows as a new version before anything reloads it.
-        path = svc.registry.get(fe.get("feature_extractor_name"), fe.get("version")).path
+        path = svc.registry.get(fe.get("feature_extractor_name"), fe.get("version"), c.namespace_id).path
         current = hashed[path] if path in hashed else hashed.setdefault(path, code_version(path))
     except (LookupError, OSError):
         current = None
@@ -116,7 +116,7 @@ def create_collection(body: CreateCollectionRequest, ns: Namespace = Depends(nam
                                  "upstream", {"location": "schedule"})
         schedule = check_schedule(body.schedule)
     try:
-        ext = svc.registry.get(fe.feature_extractor_name, fe.version)
+        ext = svc.registry.get(fe.feature_extractor_name, fe.version, ns.namespace_id)
         feature_uris = [ext.spec.feature_uri(f) for f in ext.spec.vector_features]
     except LookupError:
         feature_uris = []  # create_collection names the unknown extractor

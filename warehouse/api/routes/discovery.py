@@ -40,7 +40,7 @@ def extractor_view(ext) -> dict:
 
 @router.get("/v1/collections/features/extractors", summary="Feature extractors available (no auth)")
 def list_extractors(svc: Services = Depends(services)):
-    return [extractor_view(e) for e in svc.registry.all()]
+    return [extractor_view(e) for e in svc.registry.visible(None)]
 
 
 @router.get("/v1/collections/features/extractors/{feature_extractor_id}", summary="One feature extractor")

@@ -31,7 +31,7 @@ def run(svc, namespace_id: str, cluster_id: str, run_id: str, config: dict[str, 
     log = log or (lambda msg: None)
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
-    feature = documents.resolve_feature(svc.registry, config["feature_uri"])
+    feature = documents.resolve_feature(svc.registry, config["feature_uri"], namespace_id=namespace_id)
     hits = documents.scan(svc.index, namespace_id, documents.scope_filter(config["collection_ids"], config["filters"]),
                           feature.vector_name)
     # in document-id order: k-means' seeding and the sample depend on the order of the points, and the index's own

@@ -218,7 +218,7 @@ def resolve(svc, s, namespace_id: str, t: Taxonomy, config: dict[str, Any] | Non
         feature_uri = feature_uri or uri
         engine_input = name if simple else None
         r_colls = [c for cid in retriever.collection_ids if (c := s.get(Collection, cid)) is not None]
-    feature = documents.resolve_feature(svc.registry, feature_uri)
+    feature = documents.resolve_feature(svc.registry, feature_uri, namespace_id=namespace_id)
 
     def coll(identifier: str, where: str) -> Collection:
         try:

@@ -12,7 +12,7 @@ from warehouse.retrieval.stages.feature_search import parse_feature_uri
 
 def vector_name_for(ctx: StageContext, feature_uri: str) -> str:
     name, version, feature_name = parse_feature_uri(feature_uri)
-    ext = ctx.services.registry.get(name, version)
+    ext = ctx.services.registry.get(name, version, ctx.namespace_id)
     feature = next((f for f in ext.spec.vector_features if f.feature_name == feature_name), None)
     if feature is None:
         raise WarehouseError(422, f"{feature_uri!r} names no dense feature of {ext.spec.ref}; use one of "
