@@ -174,12 +174,12 @@ class ErrorEnvelope:
 
 class NamespacedPaths:
     """The tutorial's path forms: ``/v1/namespaces/{ns}/buckets…`` (and ``collections``, ``retrievers``,
-    ``taxonomies``, ``clusters``, ``alerts``, ``objects``, ``batches``, ``tasks``) are the top-level routes with the
+    ``taxonomies``, ``clusters``, ``alerts``, ``objects``, ``batches``, ``tasks``, ``plugins``, ``extractors``) are the top-level routes with the
     namespace taken from the path. A request that also names a different namespace in ``X-Namespace`` (or
     ``X-Namespace-Id``, ``?namespace=``) is a 400 naming both, never a silent pick of one."""
 
     RESOURCES = frozenset({"buckets", "collections", "retrievers", "taxonomies", "clusters", "alerts", "objects",
-                           "batches", "tasks"})
+                           "batches", "tasks", "plugins", "extractors"})
 
     def __init__(self, app) -> None:
         self.app = app

@@ -289,3 +289,49 @@ class WebhookDelivery(Base):
     next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+
+
+class PluginUpload(Base):
+    """One upload of a plugin archive, from the request for an upload URL to its confirmation. The archive is
+    PUT to a one-time URL (``token_hash`` is the hash of its secret); confirm checks it and makes a
+    :class:`Plugin` version, or records why not. ``status``: PENDING, CONFIRMED, REJECTED."""
+
+    __tablename__ = "plugin_uploads"
+    upload_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    namespace_id: Mapped[str] = mapped_column(String(64), index=True)
+    name: Mapped[str] = mapped_column(String(255))
+    version: Mapped[str] = mapped_column(String(64))
+    description: Mapped[str | None] = mapped_column(Text, default=None)
+    token_hash: Mapped[str] = mapped_column(String(64))
+    archive_key: Mapped[str] = mapped_column(String(512))
+    overwrite: Mapped[int] = mapped_column(Integer, default=0)
+    status: Mapped[str] = mapped_column(String(16), default="PENDING")
+    received_bytes: Mapped[int | None] = mapped_column(Integer, default=None)
+    etag: Mapped[str | None] = mapped_column(String(64), default=None)
+    result: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Plugin(Timestamped, Base):
+    """One version of a namespace's custom extractor: its code lives in ``home/plugins/<namespace>/<row_id>``
+    (unpacked from ``archive_key``), usable by the namespace's collections from confirmation on.
+    ``deployment_status``: NOT_DEPLOYED (batch only), QUEUED, IN_PROGRESS, DEPLOYED (realtime too), FAILED."""
+
+    __tablename__ = "plugins"
+    row_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    namespace_id: Mapped[str] = mapped_column(String(64), index=True)
+    plugin_id: Mapped[str] = mapped_column(String(255))
+    name: Mapped[str] = mapped_column(String(255))
+    version: Mapped[str] = mapped_column(String(64))
+    description: Mapped[str | None] = mapped_column(Text, default=None)
+    code_hash: Mapped[str] = mapped_column(String(64))
+    archive_key: Mapped[str] = mapped_column(String(512))
+    upload_id: Mapped[str] = mapped_column(String(64))
+    deployment_type: Mapped[str] = mapped_column(String(16), default="batch_only")
+    deployment_status: Mapped[str] = mapped_column(String(16), default="NOT_DEPLOYED")
+    deployment_error: Mapped[str | None] = mapped_column(Text, default=None)
+    deployed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    queued_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    findings: Mapped[list[Any]] = mapped_column(default=list)
+    __table_args__ = (UniqueConstraint("namespace_id", "plugin_id"),)

@@ -54,6 +54,12 @@ class S3ObjectStore(ObjectStore):
         self.client.put_object(Bucket=self.bucket, Key=key, Body=data, **extra)
         return self.url_for(key)
 
+    def presign_put(self, key: str, expires_in: int) -> str:
+        """A URL that lets its holder PUT one object at ``key`` for ``expires_in`` seconds (no credentials needed;
+        no Content-Type is signed, so ``curl --data-binary`` works as is)."""
+        return self.client.generate_presigned_url("put_object", Params={"Bucket": self.bucket, "Key": key},
+                                                  ExpiresIn=expires_in)
+
     def get(self, key: str) -> bytes:
         # lazy: botocore comes with boto3, needed only with the S3 object store
         from botocore.exceptions import ClientError

@@ -61,6 +61,7 @@ from warehouse.api.schemas.namespaces import (
     FeatureExtractorRef,
     UpdateNamespaceRequest,
 )
+from warehouse.api.schemas.plugins import ConfirmUploadRequest, InferRequest, PluginUploadRequest
 from warehouse.api.schemas.retrievers import (
     AdhocExecuteRequest,
     BatchExecuteRequest,
@@ -92,6 +93,7 @@ __all__ = [
     "CreateDocumentRequest",
     "DocumentUpdate",
     "UpdateDocumentRequest",
+    "ConfirmUploadRequest",
     "CreateApiKeyRequest",
     "ResourceScope",
     "UpdateApiKeyRequest",
@@ -119,6 +121,8 @@ __all__ = [
     "FeatureExtractorRef",
     "FieldPassthrough",
     "ListRequest",
+    "InferRequest",
+    "PluginUploadRequest",
     "RetrieverInputField",
     "SchemaField",
     "SourceConfig",

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from warehouse.errors import WarehouseError
 from warehouse.extractors.manifest import normalize_version
+from warehouse.extractors.uploads import require_realtime
 from warehouse.ids import uuid_from_document_id
 from warehouse.index import FusionQuery, VectorQuery
 from warehouse.index.bm25 import BM25_FEATURE, BM25_VECTOR, encode_query, has_bm25
@@ -115,7 +116,7 @@ class FeatureSearchStage(Stage):
             raise WarehouseError(422, f"no collection of this retriever is indexed with {search.feature_uri!r}; "
                            f"available feature_uris: {sorted(available)}", {"feature_uri": search.feature_uri,
                                                                           "available": sorted(available)})
-        ext = ctx.services.registry.get(name, version)
+        ext = ctx.services.registry.get(name, version, ctx.namespace_id)
         if lexical:
             return matched, ext, None
         feature = next((f for f in ext.spec.vector_features if f.feature_name == feature_name), None)
@@ -164,6 +165,7 @@ class FeatureSearchStage(Stage):
                 raise WarehouseError(422, f"the lexical query {str(text)[:80]!r} has no searchable terms (only stop words "
                                "or punctuation)", {"feature_uri": search.feature_uri})
             return sparse
+        require_realtime(ctx.services, ext)  # an uploaded plugin answers text queries once deployed for realtime
         try:
             return ctx.services.inference.embed_text(ext, str(text), feature.feature_name)
         except RuntimeError as exc:
