@@ -274,3 +274,21 @@ def test_the_multipart_direct_upload(live, tmp_path):
         assert resp.json()["plugin_id"] == "form_embed_1_0_0"
         missing = c.post("/v1/plugins", data={"name": "form_embed", "version": "1.0.0"})
         assert missing.status_code == 422 and "file" in missing.text
+
+
+def test_without_landlock_uploads_are_refused_unless_the_operator_opts_out(tmp_path, monkeypatch):
+    from tests.api.seeding import in_process_api
+    from warehouse.extractors import sandbox
+
+    monkeypatch.setattr(sandbox, "abi_version", lambda: 0)
+    monkeypatch.delenv("WAREHOUSE_ALLOW_UNSANDBOXED_PLUGINS", raising=False)
+    with in_process_api(tmp_path / "home") as (client, _):
+        assert client.get("/v1/health").json()["checks"]["plugin_sandbox"].startswith("unavailable")
+        up = client.post("/v1/plugins/uploads", json={"name": "bare_embed", "version": "1.0.0"}).json()
+        put = client.put(up["presigned_url"].replace("http://testserver", ""),
+                         content=zip_folder(plugin_folder(tmp_path, "bare_embed")))
+        assert put.status_code == 200, put.text
+        refused = client.post(f"/v1/plugins/uploads/{up['upload_id']}/confirm")
+        assert refused.status_code == 503, refused.text
+        assert "WAREHOUSE_ALLOW_UNSANDBOXED_PLUGINS" in refused.json()["error"]["message"]
+        assert client.get("/v1/plugins").json()["results"] == []

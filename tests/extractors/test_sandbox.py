@@ -104,13 +104,15 @@ def test_an_uploaded_plugin_reaches_nothing_it_was_not_given(live, tmp_path):
     other_ns, other = live.new_namespace()
     other.close()
     live.services.settings.resolved_internal_token()  # the secret the index owner and its writers share
+    if not (home / "api_key").exists():  # the key file warehouse up writes for the CLI
+        (home / "api_key").write_text("sk_probe_target")
     secret_blob = f"{other_ns}/secret/blob.bin"
     live.services.objects.put(secret_blob, b"another tenant's data")
     (home / "models").mkdir(exist_ok=True)
     torch.save({"w": torch.ones(3)}, home / "models" / "probe_model.pt")
     escape = tmp_path / "escaped.txt"
     probes = {
-        "read": [str(home / "catalog.db"), str(home / "internal_token"), str(home / "objects" / secret_blob),
+        "read": [str(home / "catalog.db"), str(home / "internal_token"), str(home / "api_key"), str(home / "objects" / secret_blob),
                  "/etc/shadow", f"/proc/{os.getpid()}/environ", str(home / "extractors" / "text_embed" / "manifest.py")],
         "list": [str(home), str(home / "plugins")],
         "write": [str(escape), "/etc/probe-was-here"],

@@ -17,7 +17,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from warehouse.batch.engine import StepGroup, to_arrow
+from warehouse.batch.engine import StepGroup, step_kinds, to_arrow
 from warehouse.extractors.loader import load_plugin
 from warehouse.extractors.sandbox import (
     Policy,
@@ -125,7 +125,7 @@ def _describe(request: dict[str, Any]) -> dict[str, Any]:
             outcome = "identity" if prepare(probe) is probe else "custom"
         except Exception:  # noqa: BLE001 - it used the dataset: it transforms it
             outcome = "custom"
-    return {"kinds": [step.resource_type.value for step in steps], "prepare": outcome}
+    return {"kinds": step_kinds(ext, steps), "prepare": outcome}
 
 
 def _error(exc: BaseException) -> bytes:

@@ -271,12 +271,27 @@ def _blocks(frame: pd.DataFrame, batch_size: int, concurrency: int) -> list[pd.D
     return [frame.iloc[a:a + per_block] for a in range(0, len(frame), per_block)]
 
 
-def _resources(kind: str) -> dict[str, Any]:
+def _resources(kind: str, compute_profile: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The Ray resources one worker of a step group asks for: a GPU step a GPU (``num_gpus``, default 1) and a CPU,
+    a CPU step a CPU, an API step a quarter of one (its work is waiting on I/O: four run per core); plus
+    ``actor_memory_gb`` as Ray's ``memory`` when the manifest sets it."""
+    profile = compute_profile or {}
     if kind == "gpu":
-        return {"num_gpus": 1, "num_cpus": 1}
-    if kind == "api":
-        return {"num_cpus": 0.25}
-    return {"num_cpus": 1}
+        out: dict[str, Any] = {"num_gpus": profile.get("num_gpus", 1), "num_cpus": 1}
+    elif kind == "api":
+        out = {"num_cpus": 0.25}
+    else:
+        out = {"num_cpus": 1}
+    if profile.get("actor_memory_gb"):
+        out["memory"] = int(float(profile["actor_memory_gb"]) * 2**30)
+    return out
+
+
+def step_kinds(ext: LoadedExtractor, steps: list[Any]) -> list[str]:
+    """Each step's resource type: its own when the plugin set one (a StepDefinition), else the manifest's
+    ``compute_profile.resource_type`` (a bare callable in a GPU plugin runs on a GPU)."""
+    default = ext.spec.resource_type
+    return [step.resource_type.value if getattr(step, "explicit", True) else default for step in steps]
 
 
 def _threads(ext: LoadedExtractor) -> int:
@@ -322,7 +337,7 @@ def warm_workers(ext: LoadedExtractor, parameters: dict[str, Any] | None = None)
     for position, (kind, indexes) in enumerate(groups):
         if kind == "gpu":
             continue
-        task = ray.remote(_warm_task).options(**_resources(kind))
+        task = ray.remote(_warm_task).options(**_resources(kind, ext.spec.compute_profile))
         kwargs = _group_kwargs(ext, parameters, indexes, kind, threads, last=position == len(groups) - 1)
         refs += [task.remote(**kwargs) for _ in range(max(1, cpus))]
     return sorted(set(ray.get(refs)))
@@ -343,7 +358,7 @@ def step_groups(ext: LoadedExtractor, parameters: dict[str, Any]) -> tuple[list[
         kinds, prepare = described["kinds"], None
     else:
         steps, prepare = ext.build_steps(parameters)
-        kinds = [step.resource_type.value for step in steps]
+        kinds = step_kinds(ext, steps)
     groups: list[tuple[str, list[int]]] = []
     for i, kind in enumerate(kinds):
         if groups and groups[-1][0] == kind:
@@ -351,6 +366,29 @@ def step_groups(ext: LoadedExtractor, parameters: dict[str, Any]) -> tuple[list[
         else:
             groups.append((kind, [i]))
     return groups, prepare
+
+
+def map_stages(ext: LoadedExtractor, groups: list[tuple[str, list[int]]], parameters: dict[str, Any], threads: int,
+               models_dir: Path | None = None) -> list[dict[str, Any]]:
+    """The ``map_batches`` of each step group, as data: what ``compute_profile`` becomes in Ray.
+
+    GPU groups run in an actor pool (``pool: "actors"``: the model stays on the device between batches) with
+    ``num_gpus``; CPU and API groups run as tasks on warm workers, API ones at a quarter CPU each so I/O-bound
+    calls overlap; ``max_concurrency`` sizes the pool, ``batch_size`` the batches, ``actor_memory_gb`` the memory.
+    """
+    spec = ext.spec
+    stages = []
+    for position, (kind, indexes) in enumerate(groups):
+        group_kwargs = _group_kwargs(ext, parameters, indexes, kind, threads, last=position == len(groups) - 1,
+                                     models_dir=models_dir)
+        stage: dict[str, Any] = {"batch_size": spec.batch_size, "concurrency": max(1, spec.max_concurrency),
+                                 **_resources(kind, spec.compute_profile)}
+        if kind == "gpu":
+            stage.update(fn=StepGroupActor, fn_constructor_kwargs=group_kwargs, pool="actors")
+        else:
+            stage.update(fn=run_step_group, fn_kwargs=group_kwargs, pool="tasks")
+        stages.append(stage)
+    return stages
 
 
 def run_pipeline(
@@ -380,17 +418,10 @@ def run_pipeline(
     ds = ray.data.from_pandas(blocks)
     if callable(prepare):
         ds = prepare(ds)
-    for position, (kind, indexes) in enumerate(groups):
-        group_kwargs = _group_kwargs(ext, parameters, indexes, kind, threads, last=position == len(groups) - 1,
-                                     models_dir=models_dir)
-        if kind == "gpu":
-            ds = ds.map_batches(StepGroupActor, fn_constructor_kwargs=group_kwargs, batch_size=batch_size,
-                                batch_format="pandas", compute=ray.data.ActorPoolStrategy(size=concurrency),
-                                **_resources(kind))
-        else:
-            ds = ds.map_batches(run_step_group, fn_kwargs=group_kwargs, batch_size=batch_size,
-                                batch_format="pandas", compute=ray.data.TaskPoolStrategy(size=concurrency),
-                                **_resources(kind))
+    for stage in map_stages(ext, groups, parameters, threads, models_dir):
+        pool = stage.pop("pool")
+        strategy = ray.data.ActorPoolStrategy if pool == "actors" else ray.data.TaskPoolStrategy
+        ds = ds.map_batches(batch_format="pandas", compute=strategy(size=stage.pop("concurrency")), **stage)
     for out in ds.iter_batches(batch_size=None, batch_format="pandas"):
         if cancelled is not None and cancelled.is_set():
             break

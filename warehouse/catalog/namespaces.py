@@ -3,6 +3,7 @@ counts, and deleting it with everything in it."""
 
 from __future__ import annotations
 
+import shutil
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func
@@ -18,6 +19,8 @@ from warehouse.catalog.models import (
     EnrichmentRun,
     Namespace,
     Object,
+    Plugin,
+    PluginUpload,
     Retriever,
     Task,
     Taxonomy,
@@ -33,7 +36,8 @@ _INDEX_TYPES = {"keyword": "keyword", "string": "keyword", "integer": "integer",
                 "datetime": "datetime", "date": "datetime"}
 
 #: what lives in a namespace, deleted with it (children before the rows their foreign keys name)
-_CONTENTS = (EnrichmentRun, Alert, Taxonomy, Cluster, Retriever, Batch, Task, Object, Collection, Bucket)
+_CONTENTS = (EnrichmentRun, Alert, Taxonomy, Cluster, Retriever, Batch, Task, Object, Collection, Bucket, Plugin,
+             PluginUpload)
 #: Dagster partitions keyed by the namespace's resources: partitions set → (model, id column)
 _PARTITIONS = {"collections": (Collection, Collection.collection_id), "buckets": (Bucket, Bucket.bucket_id),
                "taxonomies": (Taxonomy, Taxonomy.taxonomy_id), "clusters": (Cluster, Cluster.cluster_id)}
@@ -129,7 +133,9 @@ def delete_namespace(svc: Services, ns: Namespace) -> None:
     svc.lookups.forget("namespace")
     svc.lookups.forget("collections")
     svc.index.drop_namespace(ns.namespace_id)
-    svc.objects.delete_prefix(f"{ns.namespace_id}/")
+    svc.objects.delete_prefix(f"{ns.namespace_id}/")  # plugin archives are under it too
+    shutil.rmtree(svc.settings.home_dir / "plugins" / ns.namespace_id, ignore_errors=True)  # its uploaded extractors
+    svc.registry.refresh()
     for name, keys in partitions.items():
         for key in keys:
             svc.dagster.delete_partition(name, key)

@@ -1,11 +1,15 @@
 """The everyday commands against a running server (buckets, collections, batches, search) and the offline
-extractor tools (install, list, plugins lint/test)."""
+extractor tools (install, list, push/deploy/undeploy/status/delete, plugins lint/test)."""
 
 from __future__ import annotations
 
+import io
 import json
+import time
+import zipfile
 from pathlib import Path
 
+import httpx
 import typer
 from rich.markup import escape
 from rich.progress import Progress
@@ -128,13 +132,122 @@ def extractors_install(path: Path) -> None:
 
 
 @extractors_app.command("list")
-def extractors_list() -> None:
-    reg = ExtractorRegistry([load_settings().home_dir / "extractors"])
-    table([{"ref": e.spec.ref, "id": e.spec.extractor_id, "source": "builtin" if e.builtin else "custom",
-             "features": ", ".join(e.spec.feature_uri(f) for f in e.spec.vector_features)} for e in reg.all()],
-           ["ref", "id", "source", "features"])
-    for folder, error in reg.errors.items():
-        console.print(f"[red]not loaded[/red] {folder}: {error}")
+def extractors_list(local: bool = typer.Option(False, "--local", help="Read WAREHOUSE_HOME instead of asking a server."),
+                    api_url: str = ApiUrl, api_key: str = ApiKey, namespace: str = Ns) -> None:
+    """The extractors a namespace can use (built-in, server-installed, uploaded), with their upload state."""
+    if local:
+        reg = ExtractorRegistry.for_home(load_settings().home_dir)
+        table([{"ref": e.spec.ref, "id": e.spec.extractor_id, "source": _source(e),
+                "features": ", ".join(e.spec.feature_uri(f) for f in e.spec.vector_features)} for e in reg.all()],
+              ["ref", "id", "source", "features"])
+        for folder, error in reg.errors.items():
+            console.print(f"[red]not loaded[/red] {folder}: {error}")
+        return
+    c = make_client(api_url, api_key, namespace)
+    rows = run(lambda: c.get("/extractors"))["extractors"]
+    table([{"ref": f"{r['feature_extractor_name']}@{r['version']}", "id": r["feature_extractor_id"],
+            "source": r["source"], "status": r.get("deployment_status", ""), "feature_uri": r.get("feature_uri")}
+           for r in rows], ["ref", "id", "source", "status", "feature_uri"])
+
+
+def _source(ext) -> str:
+    return "builtin" if ext.builtin else (f"uploaded ({ext.namespace_id})" if ext.namespace_id else "installed")
+
+
+@extractors_app.command("push")
+def extractors_push(path: Path, overwrite: bool = typer.Option(False, help="Replace this version's code."),
+                    deploy: str = typer.Option("", help="Then deploy: batch_only or realtime."),
+                    api_url: str = ApiUrl, api_key: str = ApiKey, namespace: str = Ns) -> None:
+    """Lint, zip, upload (PUT to the presigned URL, with a progress bar) and confirm a plugin folder."""
+    report = lint_path(path)
+    for finding in report.findings:
+        if finding.severity == "error":
+            console.print(f"[red]{escape(str(finding))}[/red]", soft_wrap=True, highlight=False)
+    if not report.ok or report.extractor is None:
+        console.print(f"[red]{path}: fix the lint errors above before pushing[/red]")
+        raise typer.Exit(1)
+    name, version = report.extractor.split("@", 1)
+    archive = zip_plugin(path)
+    c = make_client(api_url, api_key, namespace)
+    params = "?overwrite=true" if overwrite else ""
+    up = run(lambda: c.post(f"/plugins/uploads{params}", {"name": name, "version": version,
+                                                          "file_size_bytes": len(archive)}))
+    with Progress(console=console, transient=True) as progress:
+        task = progress.add_task(f"uploading {name}@{version}", total=len(archive))
+
+        def chunks(size: int = 1 << 16):
+            for start in range(0, len(archive), size):
+                progress.update(task, completed=start)
+                yield archive[start:start + size]
+            progress.update(task, completed=len(archive))
+
+        put = run(lambda: httpx.put(up["presigned_url"], content=chunks(), timeout=600,
+                                    headers={"Content-Type": "application/zip", "Content-Length": str(len(archive))}))
+    if put.status_code >= 400:
+        console.print(f"[red]upload failed ({put.status_code}):[/red] {escape(put.text)}")
+        raise typer.Exit(1)
+    confirmed = run(lambda: c.post(f"/plugins/uploads/{up['upload_id']}/confirm{params}",
+                                   {"file_size_bytes": len(archive)}))
+    console.print(f"[green]{confirmed['plugin_id']}[/green] installed ({confirmed['code_hash']}): "
+                  f"{confirmed['feature_uri']}")
+    if deploy:
+        extractors_deploy(confirmed["plugin_id"], deploy, True, api_url, api_key, namespace)
+    print(json.dumps(confirmed, indent=2))
+
+
+def zip_plugin(path: Path) -> bytes:
+    """A plugin folder as the zip the server takes (one top folder, no caches); an archive file as is."""
+    path = Path(path)
+    if path.is_file():
+        return path.read_bytes()
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        for item in sorted(path.rglob("*")):
+            if item.is_file() and "__pycache__" not in item.parts and not item.name.startswith("."):
+                zf.write(item, f"{path.name}/{item.relative_to(path).as_posix()}")
+    return buf.getvalue()
+
+
+@extractors_app.command("deploy")
+def extractors_deploy(plugin_id: str, deployment_type: str = typer.Option("batch_only", "--type",
+                                                                          help="batch_only or realtime."),
+                      wait: bool = typer.Option(True, help="Wait until DEPLOYED or FAILED."),
+                      api_url: str = ApiUrl, api_key: str = ApiKey, namespace: str = Ns) -> None:
+    """Deploy an uploaded plugin: batch only, or with its realtime service (waits for it to start)."""
+    c = make_client(api_url, api_key, namespace)
+    answer = run(lambda: c.post(f"/plugins/{plugin_id}/deploy?deployment_type={deployment_type}", {}))
+    status = answer["deployment_status"]
+    deadline = time.time() + 600
+    while wait and status in ("QUEUED", "IN_PROGRESS") and time.time() < deadline:
+        time.sleep(0.5)
+        status = run(lambda: c.get(f"/plugins/{plugin_id}/status"))["status"]
+    detail = run(lambda: c.get(f"/plugins/{plugin_id}/status"))
+    colour = "red" if status == "FAILED" else "green"
+    console.print(f"{plugin_id}: [{colour}]{status}[/{colour}]" + (f" — {detail['error']}" if detail["error"] else ""))
+    if status == "FAILED":
+        raise typer.Exit(1)
+
+
+@extractors_app.command("undeploy")
+def extractors_undeploy(plugin_id: str, api_url: str = ApiUrl, api_key: str = ApiKey, namespace: str = Ns) -> None:
+    """Stop an uploaded plugin's realtime service (batches keep using it)."""
+    c = make_client(api_url, api_key, namespace)
+    print(run(lambda: c.post(f"/plugins/{plugin_id}/undeploy", {}))["status"])
+
+
+@extractors_app.command("status")
+def extractors_status(plugin_id: str, api_url: str = ApiUrl, api_key: str = ApiKey, namespace: str = Ns) -> None:
+    """An uploaded plugin's deployment status."""
+    c = make_client(api_url, api_key, namespace)
+    print(json.dumps(run(lambda: c.get(f"/plugins/{plugin_id}/status")), indent=2))
+
+
+@extractors_app.command("delete")
+def extractors_delete(plugin_id: str, api_url: str = ApiUrl, api_key: str = ApiKey, namespace: str = Ns) -> None:
+    """Delete an uploaded plugin version (refused while a collection uses it)."""
+    c = make_client(api_url, api_key, namespace)
+    run(lambda: c.delete(f"/plugins/{plugin_id}"))
+    print(f"deleted {plugin_id}")
 
 
 @plugins_app.command("lint")

@@ -28,9 +28,11 @@ _DISTANCES = {"cosine", "euclid", "dot"}
 _INFERENCE_TYPES = {"embedding", "rerank", "classify", "generate", "general"}
 _NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 _HOST_RE = re.compile(r"^[A-Za-z0-9.-]{1,253}(:\d{1,5})?$")
-_COMPUTE_RANGES: dict[str, tuple[int, int] | None] = {
-    "resource_type": None, "batch_size": (1, 4096), "max_concurrency": (1, 64),
+_COMPUTE_RANGES: dict[str, tuple[float, float] | None] = {
+    "resource_type": None, "batch_size": (1, 4096), "max_concurrency": (1, 64), "actor_memory_gb": (0.1, 1024),
+    "num_gpus": (0.1, 8),
 }
+_FRACTIONAL = {"actor_memory_gb", "num_gpus"}
 
 
 @dataclass
@@ -275,8 +277,10 @@ def spec_from_namespace(ns: dict[str, Any], file: str = "manifest.py", source: s
                     err("compute_profile", f"compute_profile.resource_type {value!r} must be cpu, gpu or api")
             else:
                 low, high = _COMPUTE_RANGES[key]
-                if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
-                    err("compute_profile", f"compute_profile.{key} must be an integer from {low} to {high}, got {value!r}")
+                kinds = (int, float) if key in _FRACTIONAL else (int,)
+                if not isinstance(value, kinds) or isinstance(value, bool) or not low <= value <= high:
+                    what = "a number" if key in _FRACTIONAL else "an integer"
+                    err("compute_profile", f"compute_profile.{key} must be {what} from {low:g} to {high:g}, got {value!r}")
 
     hosts = values.get("allowed_hosts") or []
     if not isinstance(hosts, list | tuple) or not all(isinstance(h, str) and _HOST_RE.match(h) for h in hosts):

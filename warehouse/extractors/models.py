@@ -55,6 +55,14 @@ def configure_torch_threads(threads: int | None) -> None:
     torch.set_num_threads(max(1, int(threads)))
 
 
+def default_device() -> str:
+    """``cuda`` when this worker has a GPU torch can use (a GPU step's actor), else ``cpu``."""
+    # lazy: torch costs ~1-2 s of imports; only processes that load a model need it
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
 def load_sentence_transformer(model_id: str = "all-MiniLM-L6-v2", device: str | None = None):
     """Load (once per process) a SentenceTransformer by hub id, local path, or packaged name.
 
@@ -64,7 +72,8 @@ def load_sentence_transformer(model_id: str = "all-MiniLM-L6-v2", device: str | 
     """
     configure_offline_models()
     path = resolve_model_path(model_id)
-    key = (path, device or "cpu")
+    device = device or default_device()
+    key = (path, device)
     with _LOCK:
         model = _CACHE.get(key)
         if model is None:
@@ -72,7 +81,7 @@ def load_sentence_transformer(model_id: str = "all-MiniLM-L6-v2", device: str | 
             from sentence_transformers import SentenceTransformer
 
             try:
-                model = SentenceTransformer(path, device=device or "cpu")
+                model = SentenceTransformer(path, device=device)
             except OSError as exc:
                 raise RuntimeError(
                     f"model {model_id!r} is not available offline: install a package that ships "
@@ -107,7 +116,8 @@ def load_cross_encoder(name: str, device: str | None = None):
     """
     configure_offline_models()
     model_id = reranker_model_id(name)
-    key = ("cross-encoder:" + model_id, device or "cpu")
+    device = device or default_device()
+    key = ("cross-encoder:" + model_id, device)
     with _LOCK:
         model = _CACHE.get(key)
         if model is None:
@@ -115,7 +125,7 @@ def load_cross_encoder(name: str, device: str | None = None):
             from sentence_transformers import CrossEncoder
 
             try:
-                model = CrossEncoder(model_id, device=device or "cpu")
+                model = CrossEncoder(model_id, device=device)
             except (OSError, ValueError) as exc:
                 raise RuntimeError(
                     f"reranker {name!r} ({model_id}) is not available: it is not a local directory and not in the "
@@ -276,7 +286,7 @@ def load_hf_model(hf_model_id: str, model_class: str = "AutoModel", tokenizer_cl
                 import torch
 
                 kwargs["dtype"] = getattr(torch, torch_dtype)
-            model = getattr(transformers, model_class).from_pretrained(path, **kwargs)
+            model = getattr(transformers, model_class).from_pretrained(path, **kwargs).to(default_device())
             _HF_CACHE[key] = {
                 "config": model.config.to_dict(),
                 "state_dict": model.state_dict(),

@@ -237,6 +237,8 @@ class PipelineStep:
         self.batch_size = definition.batch_size
         self.name = definition.name or getattr(definition.service_class, "__name__", "step")
         self._instance: Any = None
+        #: the plugin chose the resource type (a StepDefinition); a bare callable takes the manifest's compute_profile
+        self.explicit = True
 
     def _processor(self):
         if self._instance is None:
@@ -285,5 +287,6 @@ def as_pipeline_step(step: Any) -> PipelineStep:
         wrapped = PipelineStep(StepDefinition(service_class=type(step)))
         wrapped._instance = step
         wrapped.name = type(step).__name__
+        wrapped.explicit = False
         return wrapped
     raise TypeError(f"pipeline step {step!r} is neither callable nor a StepDefinition")

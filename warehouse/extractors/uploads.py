@@ -43,7 +43,7 @@ from warehouse.catalog import Collection, Plugin, PluginUpload
 from warehouse.errors import WarehouseError, not_found
 from warehouse.extractors.loader import SPEC_SUFFIX, code_version
 from warehouse.extractors.manifest import _NAME_RE, ExtractorSpec, normalize_version
-from warehouse.extractors.sandbox import lint_confined
+from warehouse.extractors.sandbox import SandboxError, lint_confined
 from warehouse.extractors.tools.lint import MAX_ARCHIVE_BYTES, MAX_FILES
 from warehouse.ids import new_id
 
@@ -204,7 +204,11 @@ def confirm(svc, namespace_id: str, upload_id: str, etag: str | None = None, fil
         except ArchiveRejected as exc:
             _reject(svc, upload, [{"file": "archive", "line": 1, "severity": "error", "code": "ARC004",
                                    "message": str(exc), "fix": exc.fix}])
-        report = lint_confined(folder)
+        try:
+            report = lint_confined(folder)
+        except SandboxError as exc:  # no Landlock here (and no opt-out), or the checker itself broke
+            raise WarehouseError(503, f"upload {upload_id} cannot be checked: {exc}",
+                                 {"location": "upload_id"}) from None
         findings = report["findings"]
         errors = [f for f in findings if f["severity"] == "error"]
         ref = report.get("extractor")

@@ -11,6 +11,7 @@ from warehouse import __version__
 from warehouse.api.deps import services
 from warehouse.catalog import Namespace
 from warehouse.errors import WarehouseError
+from warehouse.extractors import sandbox
 from warehouse.services import Services
 
 router = APIRouter(tags=["discovery"])
@@ -65,8 +66,18 @@ def health(svc: Services = Depends(services)):
     error = _catalog_ok(svc)
     checks = {"catalog": "ok" if error is None else f"error: {error}", "extractors": len(svc.registry.all()),
               "query_models": "ready" if svc.inference.warmed.is_set() else "loading",
-              "batch_workers": svc.runner.warm_state}
+              "batch_workers": svc.runner.warm_state, "plugin_sandbox": _sandbox_state()}
     return {"status": "healthy" if error is None else "degraded", "version": __version__, "checks": checks}
+
+
+def _sandbox_state() -> str:
+    """How uploaded plugin code runs here: confined by Landlock, refused (no Landlock), or unconfined by choice."""
+    abi = sandbox.abi_version()
+    if abi:
+        return f"landlock (ABI {abi})"
+    if sandbox.unsandboxed_allowed():
+        return "unconfined: no Landlock on this kernel, WAREHOUSE_ALLOW_UNSANDBOXED_PLUGINS is set"
+    return "unavailable: no Landlock on this kernel, uploaded plugins are refused"
 
 
 @router.get("/v1/health/liveness", summary="Liveness: the process answers (touches nothing else)")
