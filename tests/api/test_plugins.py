@@ -292,3 +292,19 @@ def test_without_landlock_uploads_are_refused_unless_the_operator_opts_out(tmp_p
         assert refused.status_code == 503, refused.text
         assert "WAREHOUSE_ALLOW_UNSANDBOXED_PLUGINS" in refused.json()["error"]["message"]
         assert client.get("/v1/plugins").json()["results"] == []
+
+
+def test_on_s3_the_upload_url_is_a_presigned_s3_put(tmp_path, s3_endpoint):
+    from tests.api.seeding import in_process_api
+
+    settings = {"object_store": "s3", "s3_endpoint_url": s3_endpoint, "s3_bucket": "wh-plugins",
+                "s3_access_key_id": "test", "s3_secret_access_key": "test"}
+    with in_process_api(tmp_path / "home", **settings) as (client, _):
+        up = client.post("/v1/plugins/uploads", json={"name": "s3_embed", "version": "1.0.0"}).json()
+        assert up["presigned_url"].startswith(s3_endpoint) and "Signature" in up["presigned_url"]
+        assert up["s3_key"].endswith(f"/_plugins/{up['upload_id']}.zip")
+        put = httpx.put(up["presigned_url"], content=zip_folder(plugin_folder(tmp_path, "s3_embed")))  # curl's PUT
+        assert put.status_code == 200, put.text
+        confirmed = client.post(f"/v1/plugins/uploads/{up['upload_id']}/confirm", json={"etag": put.headers["etag"]})
+        assert confirmed.status_code == 200, confirmed.text
+        assert confirmed.json()["s3_archive_url"] == f"s3://wh-plugins/{up['s3_key']}"
