@@ -63,3 +63,34 @@ def test_serve_refuses_an_extractor_without_realtime(live, serve_inference, tmp_
     with pytest.raises(InferenceUnavailable, match="has no realtime.py"):
         inference.embed_text(ext, "x", ext.spec.vector_features[0].feature_name)
     assert calls == [] and backend.deployed() == []
+
+
+def test_an_uploaded_plugin_deployed_for_realtime_runs_on_serve_inside_its_sandbox(live, serve_inference, tmp_path):
+    import time
+
+    import httpx
+    from ray import serve
+
+    from tests.api.test_plugins import plugin_folder, zip_folder
+    from warehouse.retrieval.serving import app_name
+
+    inference, backend, calls = serve_inference
+    _, c = live.new_namespace()
+    with c:
+        up = c.post("/v1/plugins/uploads", json={"name": "serve_embed", "version": "1.0.0"}).json()
+        httpx.put(up["presigned_url"], content=zip_folder(plugin_folder(tmp_path, "serve_embed")))
+        assert c.post(f"/v1/plugins/uploads/{up['upload_id']}/confirm").status_code == 200
+        c.post("/v1/plugins/serve_embed_1_0_0/deploy", params={"deployment_type": "realtime"})
+        for _ in range(300):
+            status = c.get("/v1/plugins/serve_embed_1_0_0/status").json()
+            if status["status"] in ("DEPLOYED", "FAILED"):
+                break
+            time.sleep(0.3)
+        assert status["status"] == "DEPLOYED", status
+        namespace_id = c.get("/v1/plugins/serve_embed_1_0_0").json()["namespace_id"]
+        ext = live.services.registry.get("serve_embed", "1.0.0", namespace_id)
+        assert ext.confined and serve.status().applications[app_name(ext)].status == "RUNNING"
+        result = c.post("/v1/plugins/serve_embed_1_0_0/infer", json={"inputs": {"text": "tides"}}).json()
+        assert len(result["result"]["embedding"]) == 128 and calls[-1] == {"text": "tides"}
+        assert c.post("/v1/plugins/serve_embed_1_0_0/undeploy").json()["status"] == "NOT_DEPLOYED"
+        assert app_name(ext) not in serve.status().applications

@@ -52,6 +52,9 @@ class QueryInference:
 
     def infer(self, ext: LoadedExtractor, inputs: dict[str, Any], parameters: dict[str, Any] | None = None) -> dict:
         """One uncached call of ``ext``'s realtime service (``POST /v1/plugins/{id}/infer``)."""
+        if self.backend is not None:
+            _require_realtime(ext)
+            return self.backend.infer(ext, inputs)
         return _run(call_inference(self._service(ext), inputs, parameters or {}))
 
     def stop(self, ext: LoadedExtractor) -> None:
@@ -62,6 +65,8 @@ class QueryInference:
                 del self._cache[key]
         if hasattr(svc, "close"):
             svc.close()
+        if self.backend is not None:
+            self.backend.undeploy(ext)
 
     def warm(self, extractors) -> None:
         """Load the realtime services of built-in extractors ahead of the first query.
@@ -86,7 +91,7 @@ class QueryInference:
             if result is not None:
                 self._cache.move_to_end(key)
         if result is None:
-            if self.backend is not None and not ext.confined:
+            if self.backend is not None:
                 _require_realtime(ext)
                 result = self.backend.infer(ext, {"text": text})
             else:

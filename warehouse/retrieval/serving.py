@@ -3,17 +3,21 @@
 With ``WAREHOUSE_QUERY_INFERENCE=ray_serve`` the API server deploys each extractor's realtime
 service as a Ray Serve application on the warehouse's Ray (no HTTP proxy: calls go through
 deployment handles) the first time a query needs it; replicas load the plugin folder themselves,
-so a GPU node or an autoscaled replica set can serve query embeddings apart from the API process.
+so a GPU node or an autoscaled replica set can serve query embeddings apart from the API process. An uploaded
+plugin's replica runs its service in a Landlock-confined child (:class:`ConfinedRealtime`).
 The application name carries the plugin's code hash: an edited plugin gets a fresh deployment.
 """
 
 from __future__ import annotations
 
+import asyncio
 import threading
+from pathlib import Path
 from typing import Any
 
 from warehouse.batch.engine import ensure_ray
 from warehouse.extractors.loader import LoadedExtractor, load_plugin
+from warehouse.extractors.sandbox import ConfinedRealtime
 from warehouse.extractors.steps import call_inference
 
 APP_PREFIX = "warehouse-realtime-"
@@ -24,13 +28,20 @@ def app_name(ext: LoadedExtractor) -> str:
 
 
 class RealtimeReplica:
-    """A Serve replica holding one extractor's realtime service."""
+    """A Serve replica holding one extractor's realtime service; for an uploaded plugin, the replica holds the
+    confined child process that runs it (the replica itself never imports the plugin)."""
 
-    def __init__(self, folder: str, builtin: bool) -> None:
-        self.ext = load_plugin(folder, builtin=builtin)
-        self.service = self.ext.realtime_service()
+    def __init__(self, folder: str, builtin: bool, confined: bool = False,
+                 connect_ports: list[int] | None = None) -> None:
+        self.confined = confined
+        if confined:
+            self.service = ConfinedRealtime(Path(folder), connect_ports)
+        else:
+            self.service = load_plugin(folder, builtin=builtin).realtime_service()
 
     async def __call__(self, inputs: dict[str, Any]) -> dict[str, Any]:
+        if self.confined:  # a blocking pipe round trip: off the replica's event loop
+            return await asyncio.to_thread(self.service.run_inference, inputs, {})
         return await call_inference(self.service, inputs, {})
 
 
@@ -67,10 +78,22 @@ class ServeBackend:
         # uses the machine's cores for the forward pass.
         deployment = serve.deployment(RealtimeReplica, name="realtime", num_replicas=self.replicas,
                                       ray_actor_options={"num_cpus": 0}, max_ongoing_requests=64)
-        return serve.run(deployment.bind(str(ext.path), ext.builtin), name=name, route_prefix=None)
+        return serve.run(deployment.bind(str(ext.path), ext.builtin, ext.confined, ext.spec.allowed_ports),
+                         name=name, route_prefix=None)
 
     def infer(self, ext: LoadedExtractor, inputs: dict[str, Any]) -> dict[str, Any]:
         return self.handle(ext).remote(inputs).result(timeout_s=self.timeout_s)
+
+    def undeploy(self, ext: LoadedExtractor) -> None:
+        """Delete ``ext``'s application (an uploaded plugin undeployed or deleted)."""
+        # lazy: Ray is started or joined only where batches run; importing it costs ~1 s
+        from ray import serve
+
+        name = app_name(ext)
+        with self._lock:
+            known = self._handles.pop(name, None)
+        if known is not None:
+            serve.delete(name)
 
     def deployed(self) -> list[str]:
         with self._lock:
