@@ -308,3 +308,24 @@ def test_on_s3_the_upload_url_is_a_presigned_s3_put(tmp_path, s3_endpoint):
         confirmed = client.post(f"/v1/plugins/uploads/{up['upload_id']}/confirm", json={"etag": put.headers["etag"]})
         assert confirmed.status_code == 200, confirmed.text
         assert confirmed.json()["s3_archive_url"] == f"s3://wh-plugins/{up['s3_key']}"
+
+
+def test_an_archive_past_the_size_limit_is_refused_before_it_is_stored(tmp_path, monkeypatch):
+    from tests.api.seeding import in_process_api
+    from warehouse.api.routes import plugins as plugin_routes
+    from warehouse.extractors import uploads
+
+    limit = 64 * 1024  # the 500 MB limit, scaled down so the test sends kilobytes
+    monkeypatch.setattr(uploads, "MAX_ARCHIVE_BYTES", limit)
+    monkeypatch.setattr(plugin_routes, "MAX_ARCHIVE_BYTES", limit)
+    with in_process_api(tmp_path / "home") as (client, _):
+        declared = client.post("/v1/plugins/uploads", json={"name": "big_embed", "version": "1.0.0",
+                                                             "file_size_bytes": limit + 1})
+        assert declared.status_code == 422 and declared.json()["error"]["details"]["location"] == "file_size_bytes"
+        up = client.post("/v1/plugins/uploads", json={"name": "big_embed", "version": "1.0.0"}).json()
+        url = up["presigned_url"].replace("http://testserver", "")
+        assert client.put(url, content=b"x" * (limit + 1)).status_code == 413
+        streamed = client.put(url, content=iter([b"x" * 40_000, b"x" * 40_000]))  # no Content-Length up front
+        assert streamed.status_code == 413 and "leave model weights" in streamed.json()["error"]["message"]
+        nothing = client.post(f"/v1/plugins/uploads/{up['upload_id']}/confirm")
+        assert nothing.status_code == 409 and "PUT the zip" in nothing.json()["error"]["message"]

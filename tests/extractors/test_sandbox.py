@@ -159,3 +159,35 @@ def test_an_uploaded_plugin_reaches_nothing_it_was_not_given(live, tmp_path):
         "WAREHOUSE_NAMESPACE_MODELS", "LC_CTYPE")]
     assert leaked == [], leaked
     assert str(home) not in report["env_home"]
+
+
+def test_container_llm_works_behind_the_wall_and_the_key_stays_outside(monkeypatch):
+    """The llm_tagger example, confined: its LLM calls go through the relay, which adds the operator's key."""
+    import pandas as pd
+
+    from tests.openai_compatible import FakeLLM
+    from warehouse.batch.confined import ConfinedSteps
+
+    def topic(body):
+        return "sports" if "match" in body["messages"][-1]["content"].lower() else "other"
+
+    with FakeLLM(api_key="sk-operator-only", answer=topic) as server:
+        monkeypatch.setenv("WAREHOUSE_LLM_BASE_URL", server.base_url)
+        monkeypatch.setenv("WAREHOUSE_LLM_API_KEY", "sk-operator-only")
+        monkeypatch.setenv("WAREHOUSE_LLM_MODEL", "local-model")
+        plugin = Path(__file__).resolve().parents[2] / "examples" / "extractors" / "llm_tagger"
+        steps = ConfinedSteps(plugin_path=str(plugin), builtin=False, parameters={}, step_indexes=[0, 1],
+                              vector_features=["minilm_embedding"], threads=1)
+        try:
+            frame = pd.DataFrame({"document_id": ["d0", "d1"], "blob_type": ["text"] * 2,
+                                  "mime_type": ["text/plain"] * 2, "data": ["The match ended 2-2.", "Tuesday."]})
+            out = steps(frame)
+            env = Path(f"/proc/{steps._proc.pid}/environ").read_bytes().decode().split("\0")
+        finally:
+            steps.close()
+        assert out["_error"].isna().all(), out["_error"].tolist()
+        assert list(out["llm_topic"]) == ["sports", "other"]
+        assert {r["auth"] for r in server.requests} == {"Bearer sk-operator-only"}  # added by the relay
+        assert server.requests[0]["body"]["model"] == "local-model"
+        assert not [v for v in env if "sk-operator-only" in v], env  # the child never held the key
+        assert any(v.startswith("WAREHOUSE_LLM_BASE_URL=http://127.0.0.1:") for v in env)

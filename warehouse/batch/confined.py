@@ -19,11 +19,13 @@ from typing import Any
 
 from warehouse.batch.engine import StepGroup, step_kinds, to_arrow
 from warehouse.extractors.loader import load_plugin
+from warehouse.settings import Settings
 from warehouse.extractors.sandbox import (
     Policy,
     SandboxError,
     arrow_to_frame,
     enter,
+    llm_relay,
     frame_to_arrow,
     read_frame,
     start_child,
@@ -40,10 +42,14 @@ class ConfinedSteps:
                  **group_kwargs: Any) -> None:
         self._scratch = tempfile.TemporaryDirectory(prefix="wh-sbx-")
         scratch = Path(self._scratch.name)
-        policy = Policy.for_plugin(Path(group_kwargs["plugin_path"]), scratch, connect_ports, models_dir)
+        # container.llm reaches the operator's endpoint through a relay that holds the key
+        self._relay, llm_env = llm_relay(Settings())
+        ports = [*(connect_ports or []), *([self._relay.port] if self._relay else [])]
+        policy = Policy.for_plugin(Path(group_kwargs["plugin_path"]), scratch, ports, models_dir)
         self._lock = threading.Lock()
         self.threads = int(group_kwargs.get("threads") or 1)
-        self._proc = start_child("warehouse.batch.confined", {"policy": asdict(policy), "group": group_kwargs}, scratch)
+        self._proc = start_child("warehouse.batch.confined", {"policy": asdict(policy), "group": group_kwargs}, scratch,
+                                 threads=self.threads, extra_env=llm_env)
         ready = self._receive()
         if ready.get("error"):
             self.close()
@@ -84,6 +90,10 @@ class ConfinedSteps:
         scratch = getattr(self, "_scratch", None)
         if scratch is not None:
             scratch.cleanup()
+        relay = getattr(self, "_relay", None)
+        if relay is not None:
+            relay.close()
+            self._relay = None
 
     def __del__(self) -> None:
         self.close()

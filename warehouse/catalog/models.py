@@ -316,7 +316,7 @@ class PluginUpload(Base):
 class Plugin(Timestamped, Base):
     """One version of a namespace's custom extractor: its code lives in ``home/plugins/<namespace>/<row_id>``
     (unpacked from ``archive_key``), usable by the namespace's collections from confirmation on.
-    ``deployment_status``: NOT_DEPLOYED (batch only), QUEUED, IN_PROGRESS, DEPLOYED (realtime too), FAILED."""
+    ``deployment_status``: NOT_DEPLOYED (batch only), QUEUED, PENDING, IN_PROGRESS, DEPLOYED (realtime too), FAILED."""
 
     __tablename__ = "plugins"
     row_id: Mapped[str] = mapped_column(String(64), primary_key=True)

@@ -218,7 +218,7 @@ def extractors_deploy(plugin_id: str, deployment_type: str = typer.Option("batch
     answer = run(lambda: c.post(f"/plugins/{plugin_id}/deploy?deployment_type={deployment_type}", {}))
     status = answer["deployment_status"]
     deadline = time.time() + 600
-    while wait and status in ("QUEUED", "IN_PROGRESS") and time.time() < deadline:
+    while wait and status in ("QUEUED", "PENDING", "IN_PROGRESS") and time.time() < deadline:
         time.sleep(0.5)
         status = run(lambda: c.get(f"/plugins/{plugin_id}/status"))["status"]
     detail = run(lambda: c.get(f"/plugins/{plugin_id}/status"))

@@ -38,8 +38,10 @@ import tempfile
 import threading
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+import httpx
 import pyarrow as pa
 
 import warehouse
@@ -62,7 +64,7 @@ _SCOPE_ABSTRACT_UNIX_SOCKET, _SCOPE_SIGNAL = 1, 2
 _READ = FS["execute"] | FS["read_file"] | FS["read_dir"]
 
 ENV_KEEP = ("PATH", "LANG", "LC_ALL", "TZ", "HF_HOME", "HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE",
-            "OMP_NUM_THREADS", "MKL_NUM_THREADS", "SSL_CERT_FILE", "REQUESTS_CA_BUNDLE")
+            "SSL_CERT_FILE", "REQUESTS_CA_BUNDLE")
 _SYSTEM_READ = ("/usr", "/lib", "/lib64", "/bin", "/sbin", "/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d",
                 "/etc/ssl", "/etc/ca-certificates", "/etc/localtime", "/usr/share/zoneinfo", "/etc/hosts",
                 "/etc/resolv.conf", "/etc/nsswitch.conf", "/etc/host.conf", "/etc/gai.conf", "/etc/mime.types",
@@ -186,7 +188,8 @@ def child_env(scratch: Path, policy: Policy | None = None) -> dict[str, str]:
     return env
 
 
-def start_child(module: str, request: dict[str, Any], scratch: Path) -> subprocess.Popen:
+def start_child(module: str, request: dict[str, Any], scratch: Path, threads: int | None = None,
+                extra_env: dict[str, str] | None = None) -> subprocess.Popen:
     """Start ``python -m module`` confined: it calls :func:`enter` with ``request`` before anything else. Its
     stderr (the plugin's prints and logs) goes to ``scratch/stderr.log``: see :func:`stderr_tail`."""
     if not available() and not unsandboxed_allowed():
@@ -195,7 +198,11 @@ def start_child(module: str, request: dict[str, Any], scratch: Path) -> subproce
                            "trusted plugins unconfined")
     with open(scratch / "stderr.log", "wb") as err:
         policy = Policy(**request["policy"]) if "policy" in request else None
-        proc = subprocess.Popen([sys.executable, "-m", module], cwd=scratch, env=child_env(scratch, policy),
+        env = child_env(scratch, policy)
+        if threads:  # the worker's share of the cores (a Ray worker's own OMP_NUM_THREADS is 1)
+            env.update(OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads))
+        env.update(extra_env or {})
+        proc = subprocess.Popen([sys.executable, "-m", module], cwd=scratch, env=env,
                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=err, close_fds=True)
     write_frame(proc.stdin, json.dumps(request).encode())
     return proc
@@ -229,6 +236,61 @@ def lint_confined(folder: Path, timeout: float = 300) -> dict[str, Any]:
         except (ValueError, SandboxError):
             raise SandboxError(f"the confined lint process failed (exit {proc.returncode}): "
                                f"{stderr_tail(scratch)}") from None
+
+
+class LLMRelay:
+    """The operator's LLM endpoint as a sandboxed plugin sees it: a loopback port that forwards
+    ``POST …/chat/completions`` to ``WAREHOUSE_LLM_BASE_URL`` and adds the API key there, so ``container.llm``
+    works behind the wall while the key never enters it. Anything else answers 404."""
+
+    MAX_BODY = 16 * 2**20
+
+    def __init__(self, base_url: str, api_key: str | None, timeout: float = 120) -> None:
+        target, headers = base_url.rstrip("/") + "/chat/completions", {"Content-Type": "application/json"}
+        if api_key:
+            headers["Authorization"] = f"Bearer {api_key}"
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: Any) -> None:  # the plugin's calls are not the host's log
+                pass
+
+            def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+                size = int(self.headers.get("Content-Length") or 0)
+                if not self.path.rstrip("/").endswith("/chat/completions") or size > LLMRelay.MAX_BODY:
+                    self._answer(404, b'{"error": "this relay forwards POST /chat/completions only"}')
+                    return
+                try:
+                    resp = httpx.post(target, content=self.rfile.read(size), headers=headers, timeout=timeout)
+                    self._answer(resp.status_code, resp.content)
+                except httpx.HTTPError as exc:
+                    self._answer(502, json.dumps({"error": f"LLM endpoint unreachable: {exc}"}).encode())
+
+            def _answer(self, status: int, body: bytes) -> None:
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self._server.server_address[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        threading.Thread(target=self._server.serve_forever, name="llm-relay", daemon=True).start()
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
+def llm_relay(settings) -> tuple[LLMRelay | None, dict[str, str]]:
+    """A relay to ``settings``' LLM endpoint (None without one) and the environment that points a child at it."""
+    if not settings.llm_base_url:
+        return None, {}
+    relay = LLMRelay(settings.llm_base_url, settings.llm_api_key)
+    env = {"WAREHOUSE_LLM_BASE_URL": relay.url}
+    if settings.llm_model:
+        env["WAREHOUSE_LLM_MODEL"] = settings.llm_model
+    return relay, env
 
 
 # -- the pipe protocol: 8-byte little-endian length, then the bytes --------------------------------------------

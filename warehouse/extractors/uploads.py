@@ -13,7 +13,7 @@ The lifecycle (both API generations serve it):
    hash>`` (ids only: no user string becomes a path) where every process's registry finds it: usable by the
    namespace's collections at once, no restart. A rejected upload keeps nothing but its record.
 4. :func:`deploy` with ``batch_only`` keeps it batch-only (``NOT_DEPLOYED``); ``realtime`` starts its query
-   service (the caller passes the starter) and moves ``QUEUED → IN_PROGRESS → DEPLOYED | FAILED``.
+   service (the caller passes the starter) and moves ``QUEUED → PENDING → IN_PROGRESS → DEPLOYED | FAILED``.
 
 Versions sit side by side; the same name and version with different code is refused unless ``overwrite``
 (the collections using it then show a new code version: Dagster marks them stale); a version a collection uses
@@ -448,8 +448,9 @@ def deploy(svc, namespace_id: str, plugin_id: str, deployment_type: str,
                         queued_at=_now())
 
     def work() -> None:
-        current = set_status(svc, plugin, deployment_status="IN_PROGRESS")
+        current = set_status(svc, plugin, deployment_status="PENDING")  # triggered: the deployment has begun
         try:
+            current = set_status(svc, current, deployment_status="IN_PROGRESS")
             start_realtime(current)
         except Exception as exc:  # noqa: BLE001 - recorded on the plugin, shown by …/status
             set_status(svc, current, deployment_status="FAILED", deployment_error=f"{type(exc).__name__}: {exc}")

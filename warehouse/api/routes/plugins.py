@@ -64,12 +64,12 @@ def status_view(svc: Services, p: Plugin) -> dict[str, Any]:
     uris = [ext.spec.feature_uri(f) for f in ext.spec.vector_features] if ext else []
     messages = {"NOT_DEPLOYED": "batch only: collections can use it; deploy with deployment_type=realtime to "
                                 "embed queries", "QUEUED": "waiting to start its realtime service",
-                "IN_PROGRESS": "starting its realtime service", "DEPLOYED": "ready for batches and realtime queries",
+                "PENDING": "deployment triggered", "IN_PROGRESS": "starting its realtime service", "DEPLOYED": "ready for batches and realtime queries",
                 "FAILED": "its realtime service did not start; see error"}
     return {"plugin_id": p.plugin_id, "namespace_id": p.namespace_id, "status": p.deployment_status,
             "name": p.name, "version": p.version, "realtime_enabled": p.deployment_type == "realtime",
             "message": messages.get(p.deployment_status), "queued_at": _ts(p.queued_at),
-            "estimated_completion_seconds": 30 if p.deployment_status in ("QUEUED", "IN_PROGRESS") else None,
+            "estimated_completion_seconds": 30 if p.deployment_status in ("QUEUED", "PENDING", "IN_PROGRESS") else None,
             "deployed": p.deployment_status == "DEPLOYED",
             "route_prefix": f"/v1/plugins/{p.plugin_id}/infer" if p.deployment_type == "realtime" else None,
             "feature_uri": uris[0] if uris else None, "deployed_at": _ts(p.deployed_at), "error": p.deployment_error}
@@ -276,7 +276,8 @@ def undeploy_plugin(plugin_id: str, ns: Namespace = Depends(namespace), svc: Ser
     return {"success": True, "plugin_id": p.plugin_id, "status": p.deployment_status}
 
 
-@router.get("/v1/plugins/{plugin_id}/status", summary="Deployment status (QUEUED → IN_PROGRESS → DEPLOYED | FAILED)")
+@router.get("/v1/plugins/{plugin_id}/status",
+            summary="Deployment status (QUEUED → PENDING → IN_PROGRESS → DEPLOYED | FAILED; NOT_DEPLOYED: batch only)")
 @router.get("/v1/extractors/{plugin_id}/status", summary="Deployment status of an uploaded extractor (0.82)")
 def plugin_status(plugin_id: str, ns: Namespace = Depends(namespace), svc: Services = Depends(services)):
     return status_view(svc, uploads.find_plugin(svc, ns.namespace_id, plugin_id))
