@@ -191,3 +191,38 @@ def test_container_llm_works_behind_the_wall_and_the_key_stays_outside(monkeypat
         assert server.requests[0]["body"]["model"] == "local-model"
         assert not [v for v in env if "sk-operator-only" in v], env  # the child never held the key
         assert any(v.startswith("WAREHOUSE_LLM_BASE_URL=http://127.0.0.1:") for v in env)
+
+
+def test_a_plugin_process_that_dies_fails_its_rows_and_the_next_batch_gets_a_new_one(tmp_path):
+    import pandas as pd
+
+    from warehouse.batch.confined import ConfinedSteps
+
+    folder = tmp_path / "quitter"
+    folder.mkdir()
+    (folder / "manifest.py").write_text('''
+feature_extractor_name = "quitter"
+version = "1.0.0"
+features = [{"feature_type": "embedding", "feature_name": "quitter_embedding", "embedding_dim": 2}]
+''')
+    (folder / "pipeline.py").write_text('''
+class Step:
+    def __call__(self, batch):
+        if (batch["data"] == "quit").any():
+            raise SystemExit(3)  # not an Exception: it ends the process
+        batch["quitter_embedding"] = [[1.0, 0.0]] * len(batch)
+        return batch
+
+
+def build_steps(extractor_request=None, container=None, **kwargs):
+    return {"steps": [Step()], "prepare": None}
+''')
+    steps = ConfinedSteps(plugin_path=str(folder), builtin=False, parameters={}, step_indexes=[0],
+                          vector_features=["quitter_embedding"], threads=1)
+    try:
+        bad = steps(pd.DataFrame({"document_id": ["d0"], "data": ["quit"]}))
+        assert "sandboxed process" in bad["_error"][0] and "data" not in bad.columns
+        good = steps(pd.DataFrame({"document_id": ["d1", "d2"], "data": ["a", "b"]}))
+        assert good["_error"].isna().all() and [list(v) for v in good["quitter_embedding"]] == [[1.0, 0.0]] * 2
+    finally:
+        steps.close()

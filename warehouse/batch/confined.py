@@ -17,21 +17,21 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from warehouse.batch.engine import StepGroup, step_kinds, to_arrow
+from warehouse.batch.engine import ERROR_COLUMN, StepGroup, step_kinds, to_arrow
 from warehouse.extractors.loader import load_plugin
-from warehouse.settings import Settings
 from warehouse.extractors.sandbox import (
     Policy,
     SandboxError,
     arrow_to_frame,
     enter,
-    llm_relay,
     frame_to_arrow,
+    llm_relay,
     read_frame,
     start_child,
     stderr_tail,
     write_frame,
 )
+from warehouse.settings import Settings
 
 
 class ConfinedSteps:
@@ -41,15 +41,18 @@ class ConfinedSteps:
     def __init__(self, connect_ports: list[int] | None = None, models_dir: str | None = None,
                  **group_kwargs: Any) -> None:
         self._scratch = tempfile.TemporaryDirectory(prefix="wh-sbx-")
-        scratch = Path(self._scratch.name)
         # container.llm reaches the operator's endpoint through a relay that holds the key
-        self._relay, llm_env = llm_relay(Settings())
+        self._relay, self._llm_env = llm_relay(Settings())
         ports = [*(connect_ports or []), *([self._relay.port] if self._relay else [])]
-        policy = Policy.for_plugin(Path(group_kwargs["plugin_path"]), scratch, ports, models_dir)
+        self._policy = Policy.for_plugin(Path(group_kwargs["plugin_path"]), Path(self._scratch.name), ports, models_dir)
+        self._group = group_kwargs
         self._lock = threading.Lock()
         self.threads = int(group_kwargs.get("threads") or 1)
-        self._proc = start_child("warehouse.batch.confined", {"policy": asdict(policy), "group": group_kwargs}, scratch,
-                                 threads=self.threads, extra_env=llm_env)
+        self._spawn()
+
+    def _spawn(self) -> None:
+        self._proc = start_child("warehouse.batch.confined", {"policy": asdict(self._policy), "group": self._group},
+                                 Path(self._scratch.name), threads=self.threads, extra_env=self._llm_env)
         ready = self._receive()
         if ready.get("error"):
             self.close()
@@ -72,15 +75,28 @@ class ConfinedSteps:
 
     def __call__(self, batch):
         with self._lock:
-            write_frame(self._proc.stdin, json.dumps({"op": "run"}).encode())
-            write_frame(self._proc.stdin, frame_to_arrow(batch))
-            answer = self._receive()
-            if answer.get("error"):
-                raise RuntimeError(answer["error"])
-            data = read_frame(self._proc.stdout)
+            if self._proc.poll() is not None:  # the last batch killed it: a fresh child for this one
+                self._spawn()
+            try:
+                write_frame(self._proc.stdin, json.dumps({"op": "run"}).encode())
+                write_frame(self._proc.stdin, frame_to_arrow(batch))
+                answer = self._receive()
+                data = None if answer.get("error") else read_frame(self._proc.stdout)
+            except (SandboxError, OSError) as exc:
+                # the plugin's process died on this batch (os._exit, a crash, the OOM killer): these rows fail
+                # with the reason, the batch goes on, and the next call starts a new child
+                self._proc.kill()
+                return self._failed(batch, f"the plugin's sandboxed process died on this batch: {exc}")
+        if answer.get("error"):
+            raise RuntimeError(answer["error"])
         if data is None:
-            raise SandboxError("the confined plugin process exited mid-batch")
+            return self._failed(batch, "the plugin's sandboxed process exited mid-batch")
         return arrow_to_frame(data)
+
+    def _failed(self, batch, reason: str):
+        failed = batch.copy()
+        failed[ERROR_COLUMN] = reason
+        return failed.drop(columns=["data"]) if self._group.get("last", True) else failed
 
     def close(self) -> None:
         proc = getattr(self, "_proc", None)

@@ -37,8 +37,8 @@ import sys
 import tempfile
 import threading
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import httpx
