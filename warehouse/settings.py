@@ -100,6 +100,9 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=32 * 1024 * 1024, ge=1024,
                                 description="Largest request body the API reads (413 past it).")
     max_json_depth: int = Field(default=64, ge=4, description="Deepest nesting a request body may have.")
+    max_upload_bytes: int = Field(default=5 * 1024**3, ge=1024,
+                                  description="Largest file a bucket upload takes (413 past it); streamed, never held "
+                                  "in memory.")
     webhook_max_attempts: int = Field(default=5, description="Deliveries per event and URL before giving up.")
     webhook_retry_base_seconds: float = Field(
         default=2.0, description="Delay before the first retry of a failed webhook delivery; doubles each time.")

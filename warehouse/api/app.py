@@ -27,6 +27,7 @@ from warehouse.api.routes import (
     plugins,
     retrievers,
     taxonomies,
+    uploads,
     webhooks,
 )
 from warehouse.services import Services
@@ -69,7 +70,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.add_middleware(ErrorEnvelope)  # added last: the outermost of ours
     install_error_handlers(app)
     for module in (namespaces, buckets, objects, batches, documents, collections, retrievers, taxonomies, clusters, alerts,
-                   webhooks, api_keys, plugins, discovery, internal):
+                   webhooks, api_keys, plugins, uploads, discovery, internal):
         app.include_router(module.router, responses=ERROR_RESPONSES)
 
     @app.get("/docs/openapi.json", include_in_schema=False)

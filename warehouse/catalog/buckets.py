@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from warehouse.catalog.batches import ACTIVE
 from warehouse.catalog.lookups import get_bucket
-from warehouse.catalog.models import Batch, Bucket, Collection, Namespace, Object
+from warehouse.catalog.models import Batch, BlobUpload, Bucket, Collection, Namespace, Object
 from warehouse.catalog.objects import check_unique_key
 from warehouse.errors import WarehouseError, refuse_set
 from warehouse.ids import new_id
@@ -60,6 +60,7 @@ def delete_bucket(svc: Services, ns: Namespace, identifier: str, force: bool = F
         bucket_id = b.bucket_id
         s.query(Object).filter(Object.bucket_id == bucket_id).delete()
         s.query(Batch).filter(Batch.bucket_id == bucket_id).delete()
+        s.query(BlobUpload).filter(BlobUpload.bucket_id == bucket_id).delete()  # their files go with the prefix below
         s.query(Bucket).filter(Bucket.bucket_id == bucket_id).delete()
     svc.index.delete(ns.namespace_id, {"must": [{"key": "bucket_id", "match": {"value": bucket_id}}]})
     svc.objects.delete_prefix(f"{ns.namespace_id}/{bucket_id}/")

@@ -335,3 +335,35 @@ class Plugin(Timestamped, Base):
     queued_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
     findings: Mapped[list[Any]] = mapped_column(default=list)
     __table_args__ = (UniqueConstraint("namespace_id", "plugin_id"),)
+
+
+class BlobUpload(Base):
+    """A file uploaded into a bucket through a presigned URL (``/v1/buckets/{b}/uploads``): PENDING until the
+    bytes arrive and are confirmed, then COMPLETED (with the object it made, if asked) or FAILED (``message`` says
+    why); CANCELED when deleted. The bytes live at ``storage_key``, under the namespace and bucket."""
+
+    __tablename__ = "blob_uploads"
+    upload_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    namespace_id: Mapped[str] = mapped_column(String(64), index=True)
+    bucket_id: Mapped[str] = mapped_column(String(64), index=True)
+    filename: Mapped[str] = mapped_column(String(255))
+    content_type: Mapped[str] = mapped_column(String(255))
+    file_size_bytes: Mapped[int | None] = mapped_column(Integer, default=None)
+    blob_property: Mapped[str | None] = mapped_column(String(255), default=None)
+    blob_type: Mapped[str | None] = mapped_column(String(32), default=None)
+    metadata_: Mapped[dict[str, Any]] = mapped_column("metadata", JSON, default=dict)
+    object_metadata: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    create_object_on_confirm: Mapped[int] = mapped_column(Integer, default=1)
+    token_hash: Mapped[str] = mapped_column(String(64))
+    storage_key: Mapped[str] = mapped_column(String(1024))
+    status: Mapped[str] = mapped_column(String(16), default="PENDING")
+    message: Mapped[str | None] = mapped_column(Text, default=None)
+    received_bytes: Mapped[int | None] = mapped_column(Integer, default=None)
+    etag: Mapped[str | None] = mapped_column(String(64), default=None)
+    file_hash: Mapped[str | None] = mapped_column(String(64), default=None)
+    sniffed_type: Mapped[str | None] = mapped_column(String(255), default=None)
+    object_id: Mapped[str | None] = mapped_column(String(64), default=None)
+    batch_id: Mapped[str | None] = mapped_column(String(64), default=None)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)

@@ -13,6 +13,7 @@ from warehouse.catalog.db import Catalog
 from warehouse.catalog.models import (
     Alert,
     Batch,
+    BlobUpload,
     Bucket,
     Cluster,
     Collection,
@@ -37,7 +38,7 @@ _INDEX_TYPES = {"keyword": "keyword", "string": "keyword", "integer": "integer",
 
 #: what lives in a namespace, deleted with it (children before the rows their foreign keys name)
 _CONTENTS = (EnrichmentRun, Alert, Taxonomy, Cluster, Retriever, Batch, Task, Object, Collection, Bucket, Plugin,
-             PluginUpload)
+             PluginUpload, BlobUpload)
 #: Dagster partitions keyed by the namespace's resources: partitions set → (model, id column)
 _PARTITIONS = {"collections": (Collection, Collection.collection_id), "buckets": (Bucket, Bucket.bucket_id),
                "taxonomies": (Taxonomy, Taxonomy.taxonomy_id), "clusters": (Cluster, Cluster.cluster_id)}

@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from warehouse.catalog.models import Bucket, Object
+from warehouse.catalog.uploads import resolve_blob_upload
 from warehouse.errors import WarehouseError
 from warehouse.ids import content_etag, new_id
 from warehouse.outbound import OutboundPolicy, OutboundRefused, Unresolvable, check_url
@@ -25,7 +26,7 @@ _MIME = {"text": "text/plain", "image": "image/*", "audio": "audio/*", "video": 
 
 
 def _blob_record(objects: ObjectStore, ns_id: str, bucket: Bucket, object_id: str, blob: Any, index: int,
-                 policy: OutboundPolicy) -> dict:
+                 policy: OutboundPolicy, s: Session | None = None) -> dict:
     props = (bucket.bucket_schema or {}).get("properties", {})
     where = f"blobs[{index}]"
     if props and blob.property not in props:
@@ -36,8 +37,14 @@ def _blob_record(objects: ObjectStore, ns_id: str, bucket: Bucket, object_id: st
         raise WarehouseError(422, f"{where}: property {blob.property!r} is declared as {declared!r}, the blob says {blob.type!r}",
                        {"location": where})
     if blob.upload_id:
-        raise WarehouseError(400, f"{where}: upload_id references are not supported by this server yet; send the content "
-                       "inline in 'data' (text, base64, or an s3:// / https:// URL)", {"location": where})
+        if blob.data is not None:
+            raise WarehouseError(422, f"{where}: give either upload_id or data, not both", {"location": where})
+        if s is None:
+            raise WarehouseError(422, f"{where}: upload_id is not accepted here; send the content in 'data'",
+                                 {"location": f"{where}.upload_id"})
+        record = resolve_blob_upload(s, objects, ns_id, blob.upload_id, blob.property, blob.type, where)
+        record["metadata"] = blob.metadata or {}
+        return record
     record = {"blob_id": new_id("blob"), "property": blob.property, "type": blob.type,
               "mime_type": blob.mime_type or blob.content_type or _MIME.get(blob.type), "metadata": blob.metadata or {}}
     if blob.type in ("text", "string", "json"):
@@ -77,7 +84,7 @@ def _blob_record(objects: ObjectStore, ns_id: str, bucket: Bucket, object_id: st
 
 
 def new_object(objects: ObjectStore, bucket: Bucket, body: Any, policy: OutboundPolicy,
-               object_id: str | None = None) -> Object:
+               object_id: str | None = None, s: Session | None = None) -> Object:
     """An object of ``bucket`` (not yet added to a session) from a create request: ``body`` has ``blobs`` (each
     with ``property, type, data, mime_type, content_type, metadata, upload_id``), ``metadata``, ``key_prefix``
     and its own fields in ``model_extra``. Binary blobs are stored in ``objects`` now; a bad blob is a 422
@@ -88,7 +95,7 @@ def new_object(objects: ObjectStore, bucket: Bucket, body: Any, policy: Outbound
         for k, v in body.metadata.items():
             fields.setdefault(k, v)
     object_id = object_id or new_id("obj")
-    blobs = [_blob_record(objects, bucket.namespace_id, bucket, object_id, b, i, policy)
+    blobs = [_blob_record(objects, bucket.namespace_id, bucket, object_id, b, i, policy, s)
              for i, b in enumerate(body.blobs)]
     for b in blobs:
         for k, v in (b.get("metadata") or {}).items():
@@ -134,7 +141,7 @@ def update_object(s: Session, objects: ObjectStore, bucket: Bucket, obj: Object,
         fields["metadata"] = meta
     stored = obj.blobs or []
     if blobs is not None:
-        stored = [_blob_record(objects, bucket.namespace_id, bucket, obj.object_id, b, i, outbound)
+        stored = [_blob_record(objects, bucket.namespace_id, bucket, obj.object_id, b, i, outbound, s)
                   for i, b in enumerate(blobs)]
     _check_complete(bucket, stored, fields)
     if bucket.unique_key is not None:
@@ -210,7 +217,7 @@ def place_object(s: Session, objects: ObjectStore, bucket: Bucket, body: Any, ou
         if found is not None:
             return found, "existing"
     if bucket.unique_key is None:
-        obj = new_object(objects, bucket, body, outbound)
+        obj = new_object(objects, bucket, body, outbound, s=s)
         obj.idempotency_key = key
         s.add(obj)
         s.flush()
@@ -228,7 +235,7 @@ def place_object(s: Session, objects: ObjectStore, bucket: Bucket, body: Any, ou
     if found is None and policy == "update":
         raise WarehouseError(404, f"no object with this unique key ({bucket.unique_key['fields']}) to update; use "
                              "policy upsert or insert to create it", {"location": "policy"})
-    obj = new_object(objects, bucket, body, outbound, object_id=found.object_id if found is not None else None)
+    obj = new_object(objects, bucket, body, outbound, object_id=found.object_id if found is not None else None, s=s)
     obj.unique_value, obj.idempotency_key = value, key
     if found is None:
         s.add(obj)

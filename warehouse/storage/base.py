@@ -6,6 +6,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 
 
 class ObjectStoreError(RuntimeError):
@@ -57,6 +58,18 @@ class ObjectStore(ABC):
     @abstractmethod
     def key_from_url(self, url: str) -> str | None:
         """The key of a URL this store issued, or None if it belongs elsewhere."""
+
+    def put_file(self, key: str, path: Path, content_type: str | None = None) -> str:
+        """Store the file at ``path`` under ``key`` (it is moved or streamed, never read whole); returns the URL."""
+        return self.put(key, Path(path).read_bytes(), content_type)
+
+    def head(self, key: str, size: int = 4096) -> bytes:
+        """The first ``size`` bytes under ``key`` (what content sniffing reads)."""
+        return self.get(key)[:size]
+
+    def stat(self, key: str) -> StoredObject | None:
+        """Size and ETag of ``key``, or None when it is not there."""
+        return next((o for o in self.list(key) if o.key == key), None)
 
     def get_url(self, url: str) -> bytes:
         key = self.key_from_url(url)

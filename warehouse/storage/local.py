@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -36,6 +37,27 @@ class LocalObjectStore(ObjectStore):
             fh.write(data)
         os.replace(tmp, path)
         return self.url_for(key)
+
+    def put_file(self, key: str, path: Path, content_type: str | None = None) -> str:
+        target = self._path(key)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.move(str(path), target)  # a rename on the same file system: no copy, no memory
+        return self.url_for(key)
+
+    def head(self, key: str, size: int = 4096) -> bytes:
+        try:
+            with self._path(key).open("rb") as fh:
+                return fh.read(size)
+        except FileNotFoundError as exc:
+            raise ObjectStoreError(f"no blob at key {key!r}") from exc
+
+    def stat(self, key: str) -> StoredObject | None:
+        path = self._path(key)
+        if not path.is_file():
+            return None
+        st = path.stat()
+        return StoredObject(key=key, size=st.st_size, last_modified=datetime.fromtimestamp(st.st_mtime, UTC),
+                            etag=hashlib.md5(f"{st.st_size}:{st.st_mtime_ns}".encode()).hexdigest())
 
     def get(self, key: str) -> bytes:
         path = self._path(key)

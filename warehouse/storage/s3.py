@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 from warehouse.storage.base import ObjectStore, ObjectStoreError, StoredObject
 
@@ -59,6 +60,33 @@ class S3ObjectStore(ObjectStore):
         no Content-Type is signed, so ``curl --data-binary`` works as is)."""
         return self.client.generate_presigned_url("put_object", Params={"Bucket": self.bucket, "Key": key},
                                                   ExpiresIn=expires_in)
+
+    def put_file(self, key: str, path: Path, content_type: str | None = None) -> str:
+        extra = {"ContentType": content_type} if content_type else {}
+        self.client.upload_file(str(path), self.bucket, key, ExtraArgs=extra)  # multipart: streamed in parts
+        Path(path).unlink(missing_ok=True)
+        return self.url_for(key)
+
+    def head(self, key: str, size: int = 4096) -> bytes:
+        # lazy: botocore comes with boto3, needed only with the S3 object store
+        from botocore.exceptions import ClientError
+
+        try:
+            return self.client.get_object(Bucket=self.bucket, Key=key, Range=f"bytes=0-{size - 1}")["Body"].read()
+        except ClientError as exc:
+            raise ObjectStoreError(f"cannot read s3://{self.bucket}/{key}: "
+                                   f"{exc.response.get('Error', {}).get('Code')}") from exc
+
+    def stat(self, key: str) -> StoredObject | None:
+        # lazy: botocore comes with boto3, needed only with the S3 object store
+        from botocore.exceptions import ClientError
+
+        try:
+            head = self.client.head_object(Bucket=self.bucket, Key=key)
+        except ClientError:
+            return None
+        return StoredObject(key=key, size=head["ContentLength"], last_modified=head["LastModified"],
+                            etag=head["ETag"].strip('"'))
 
     def get(self, key: str) -> bytes:
         # lazy: botocore comes with boto3, needed only with the S3 object store

@@ -109,3 +109,39 @@ class UpdateObjectRequest(BaseModel):
                                             "own metadata changes there, any other at its root.")
     blobs: list[BlobRequest] | None = None
     skip_duplicates: bool | None = Field(default=None, description="Not supported: refused when true.")
+
+
+class CreateUploadRequest(Strict):
+    """``POST /v1/buckets/{b}/uploads``: a presigned URL for one file."""
+
+    filename: str = Field(min_length=1, max_length=255, description="The file's name (not a path).")
+    content_type: str = Field(description="Its MIME type, e.g. image/jpeg; the blob type follows from it.")
+    file_size_bytes: int | None = Field(default=None, ge=1, description="Checked on confirm; sizes the upload limit.")
+    presigned_url_expiration: int | None = Field(default=3600, ge=60, le=86400)
+    metadata: dict[str, Any] | None = Field(default=None, description="Kept with the upload record.")
+    create_object_on_confirm: bool | None = Field(default=True)
+    object_metadata: dict[str, Any] | None = Field(default=None, description="Fields of the object made on confirm.")
+    blob_property: str | None = Field(default=None, description="Default: the schema's property of the blob's type.")
+    blob_type: str | None = Field(default=None, description="Default: from content_type (image/… → image).")
+    file_hash: str | None = Field(default=None, min_length=64, max_length=64, description="SHA-256 of the file.")
+    skip_duplicates: bool | None = Field(default=True, description="With file_hash: a completed upload of the same "
+                                         "hash answers instead of a new one.")
+
+
+class ConfirmBlobUploadRequest(Strict):
+    etag: str | None = None
+    file_size_bytes: int | None = Field(default=None, ge=1)
+    auto_submit_batch: bool | None = False
+
+
+class BatchUploadRequest(Strict):
+    uploads: list[CreateUploadRequest] = Field(min_length=1, max_length=100)
+
+
+class ConfirmBatchItem(ConfirmBlobUploadRequest):
+    upload_id: str
+
+
+class ConfirmBatchRequest(Strict):
+    uploads: list[ConfirmBatchItem] = Field(min_length=1, max_length=100)
+    auto_submit_batch: bool | None = False
