@@ -240,13 +240,14 @@ def get_plugin(plugin_id: str, ns: Namespace = Depends(namespace), svc: Services
     return plugin_view(svc, uploads.find_plugin(svc, ns.namespace_id, plugin_id), detail=True)
 
 
-@router.get("/v1/extractors/{extractor_id}", summary="One extractor this namespace can use (0.82)")
-def get_extractor(extractor_id: str, ns: Namespace = Depends(namespace), svc: Services = Depends(services)):
+@router.get("/v1/extractors/{plugin_id}", summary="One extractor this namespace can use (0.82; the id is its "
+            "feature_extractor_id, e.g. text_extractor_v1 or my_plugin_1_0_0)")
+def get_extractor(plugin_id: str, ns: Namespace = Depends(namespace), svc: Services = Depends(services)):
     for row in _unified(svc, ns):
-        if extractor_id in (row["feature_extractor_id"], f"{row['feature_extractor_name']}@{row['version']}"):
+        if plugin_id in (row["feature_extractor_id"], f"{row['feature_extractor_name']}@{row['version']}"):
             return row
-    raise WarehouseError(404, f"extractor {extractor_id!r} not found in this namespace (GET /v1/extractors lists "
-                         "them)", {"resource": "extractor", "identifier": extractor_id})
+    raise WarehouseError(404, f"extractor {plugin_id!r} not found in this namespace (GET /v1/extractors lists "
+                         "them)", {"resource": "extractor", "identifier": plugin_id})
 
 
 @router.delete("/v1/plugins/{plugin_id}", summary="Delete a plugin version (refused while collections use it)")
