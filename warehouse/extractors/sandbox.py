@@ -27,6 +27,7 @@ operator sets ``WAREHOUSE_ALLOW_UNSANDBOXED_PLUGINS=1`` (``/v1/health`` says whi
 from __future__ import annotations
 
 import asyncio
+import base64
 import ctypes
 import io
 import json
@@ -371,6 +372,12 @@ def _child_realtime(request: dict[str, Any], stdin, stdout) -> None:
         write_frame(stdout, json.dumps(answer).encode())
 
 
+def _bytes_as_data_uri(value: Any) -> str:
+    if isinstance(value, bytes | bytearray):
+        return "data:application/octet-stream;base64," + base64.b64encode(value).decode()
+    raise TypeError(f"{type(value).__name__} cannot cross into the sandbox")
+
+
 class ConfinedRealtime:
     """An uploaded plugin's realtime service, in a confined child: ``run_inference(inputs, parameters)`` sends
     JSON and gets the service's dict back (vectors as lists). One call at a time per child."""
@@ -397,7 +404,9 @@ class ConfinedRealtime:
 
     def run_inference(self, inputs: dict[str, Any], parameters: dict[str, Any] | None = None) -> dict[str, Any]:
         with self._lock:
-            write_frame(self._proc.stdin, json.dumps({"inputs": inputs, "parameters": parameters or {}}).encode())
+            call = {"inputs": inputs, "parameters": parameters or {}}
+            # a file (a query by example) crosses as a base64 data URI: JSON has no bytes
+            write_frame(self._proc.stdin, json.dumps(call, default=_bytes_as_data_uri).encode())
             answer = self._receive()
         if "error" in answer:
             raise RuntimeError(f"realtime service failed: {answer['error']}")

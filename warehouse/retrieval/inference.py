@@ -7,6 +7,7 @@ Runs the service in-process with a per-text LRU cache; the same text is embedded
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import threading
 from collections import OrderedDict
 from typing import Any
@@ -20,6 +21,14 @@ from warehouse.extractors.steps import call_inference
 
 class InferenceUnavailable(RuntimeError):
     pass
+
+
+class QueryModeError(ValueError):
+    """The realtime service gave no vector for this feature from this kind of query (text for an image feature)."""
+
+    def __init__(self, feature_name: str, mode: str, served: list[str]) -> None:
+        self.feature_name, self.mode, self.served = feature_name, mode, served
+        super().__init__(f"a {mode} query gives no {feature_name!r} vector (it gives {served or 'none'})")
 
 
 class QueryInference:
@@ -84,8 +93,17 @@ class QueryInference:
             self.warmed.set()
 
     def embed_text(self, ext: LoadedExtractor, text: str, feature_name: str) -> list[float]:
-        """The query vector for ``feature_name`` (falls back to the ``embedding`` key)."""
-        key = (ext.spec.ref, ext.code_version, text)
+        """The query vector of ``text`` for ``feature_name`` (falls back to the ``embedding`` key)."""
+        return self._vector(ext, {"text": text}, ("text", text), feature_name, "text")
+
+    def embed_content(self, ext: LoadedExtractor, content: bytes, feature_name: str) -> list[float]:
+        """The query vector of a file (an image to search by example) for ``feature_name``."""
+        digest = hashlib.sha256(content).hexdigest()
+        return self._vector(ext, {"content": content}, ("content", digest), feature_name, "content")
+
+    def _vector(self, ext: LoadedExtractor, inputs: dict[str, Any], what: tuple[str, str], feature_name: str,
+                mode: str) -> list[float]:
+        key = (ext.spec.ref, ext.code_version, *what)
         with self._lock:
             result = self._cache.get(key)
             if result is not None:
@@ -93,19 +111,17 @@ class QueryInference:
         if result is None:
             if self.backend is not None:
                 _require_realtime(ext)
-                result = self.backend.infer(ext, {"text": text})
+                result = self.backend.infer(ext, inputs)
             else:
-                result = _run(call_inference(self._service(ext), {"text": text}, {}))
+                result = _run(call_inference(self._service(ext), inputs, {}))
             with self._lock:
                 self._cache[key] = result
                 if len(self._cache) > self._cache_size:
                     self._cache.popitem(last=False)
         vector = result.get(feature_name, result.get("embedding"))
         if vector is None:
-            raise InferenceUnavailable(
-                f"realtime service of {ext.spec.ref} returned keys {sorted(result)}; it must return "
-                f"'embedding' or {feature_name!r}"
-            )
+            vectors = sorted(k for k, v in result.items() if isinstance(v, list) and v and isinstance(v[0], int | float))
+            raise QueryModeError(feature_name, mode, vectors)
         return [float(x) for x in vector]
 
     def rerank(self, inference_name: str, query: str, texts: list[str], batch_size: int = 32) -> list[float]:

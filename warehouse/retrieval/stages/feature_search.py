@@ -8,12 +8,15 @@ here over one batched engine call. The fusion parameters used are echoed in the 
 
 from __future__ import annotations
 
+import base64
+import binascii
 from collections import defaultdict
 from dataclasses import replace
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from warehouse.catalog import BlobUpload
 from warehouse.errors import WarehouseError
 from warehouse.extractors.manifest import normalize_version
 from warehouse.extractors.uploads import require_realtime
@@ -22,7 +25,9 @@ from warehouse.index import FusionQuery, VectorQuery
 from warehouse.index.bm25 import BM25_FEATURE, BM25_VECTOR, encode_query, has_bm25
 from warehouse.retrieval.documents import document_view
 from warehouse.retrieval.filters import compile_filter
+from warehouse.retrieval.inference import QueryModeError
 from warehouse.retrieval.stages.base import Stage, StageContext, register
+from warehouse.storage import ObjectStoreError
 
 
 class SearchSpec(BaseModel):
@@ -84,6 +89,54 @@ def parse_feature_uri(uri: str) -> tuple[str, str, str]:
     ref, feature = body.split("/", 1)
     name, version = ref.split("@", 1)
     return name, version, feature
+
+
+MEDIA_TYPES = {"image", "video", "audio", "pdf"}
+MAX_QUERY_FILE_BYTES = 20 * 2**20
+
+
+def _query_file(ctx: StageContext, q: dict, mode: str, feature_uri: str) -> bytes | None:
+    """The bytes of a query by example: base64 / a data URI (``content``), or (``url``) an object-store URL inside
+    this namespace or a completed upload's id — never an arbitrary host."""
+    value = q.get("value", q.get("content", q.get("url")))
+    if value in (None, ""):
+        return None
+    if not isinstance(value, str):
+        raise WarehouseError(422, f"query.value for input_mode {mode!r} is a string", {"feature_uri": feature_uri})
+    if mode == "content":
+        try:
+            data = base64.b64decode(value.split(",", 1)[1] if value.startswith("data:") else value, validate=True)
+        except (binascii.Error, ValueError, IndexError):
+            raise WarehouseError(422, "query.value for input_mode 'content' is base64 (or a data: URI) of the file",
+                                 {"feature_uri": feature_uri}) from None
+    else:
+        data = _stored_file(ctx, value, feature_uri)
+    if len(data) > MAX_QUERY_FILE_BYTES:
+        raise WarehouseError(413, f"the query file is {len(data)} bytes; the limit is {MAX_QUERY_FILE_BYTES}",
+                             {"feature_uri": feature_uri})
+    return data
+
+
+def _stored_file(ctx: StageContext, value: str, feature_uri: str) -> bytes:
+    objects, ns = ctx.services.objects, ctx.namespace_id
+    if value.startswith("upl_"):
+        with ctx.services.catalog.session() as s:
+            upload = s.get(BlobUpload, value)
+            key = upload.storage_key if upload is not None and upload.namespace_id == ns and \
+                upload.status == "COMPLETED" else None
+        if key is None:
+            raise WarehouseError(422, f"query.value: no completed upload {value!r} in this namespace",
+                                 {"feature_uri": feature_uri})
+    else:
+        key = objects.key_from_url(value)
+        if key is None or not key.startswith(f"{ns}/"):
+            raise WarehouseError(422, "input_mode 'url' takes this namespace's object-store URLs "
+                                 f"({objects.url_for(ns + '/')}…) or an upload id; send other files as input_mode "
+                                 "'content' (base64)", {"feature_uri": feature_uri})
+    try:
+        return objects.get(key)
+    except ObjectStoreError as exc:
+        raise WarehouseError(404, f"query.value: {exc}", {"feature_uri": feature_uri}) from None
 
 
 @register
@@ -151,7 +204,21 @@ class FeatureSearchStage(Stage):
                     raise WarehouseError(404, f"document {doc_id!r} has no {using!r} vector to search with",
                                    {"document_id": doc_id})
                 return hits[0].vectors[using]
-            text = q.get("text", q.get("value", q.get("content")))
+            if mode in ("content", "url"):
+                if feature is None:
+                    raise WarehouseError(422, f"{search.feature_uri} is a BM25 (lexical) index: query it with text",
+                                         {"feature_uri": search.feature_uri})
+                content = _query_file(ctx, q, mode, search.feature_uri)
+                if content is None:
+                    if search.optional or search.on_empty == "skip":
+                        return None
+                    raise WarehouseError(422, f"the {mode} query over {search.feature_uri} is empty",
+                                         {"feature_uri": search.feature_uri})
+                return self._embed(ctx, search, ext, feature, content=content)
+            if mode not in ("text",):
+                raise WarehouseError(422, f"query.input_mode {mode!r}: one of text, content, url, document, vector",
+                                     {"feature_uri": search.feature_uri, "location": "query.input_mode"})
+            text = q.get("text", q.get("value"))
         else:
             text = q
         if text is None or (isinstance(text, str) and not text.strip()):
@@ -165,9 +232,29 @@ class FeatureSearchStage(Stage):
                 raise WarehouseError(422, f"the lexical query {str(text)[:80]!r} has no searchable terms (only stop words "
                                "or punctuation)", {"feature_uri": search.feature_uri})
             return sparse
-        require_realtime(ctx.services, ext)  # an uploaded plugin answers text queries once deployed for realtime
+        return self._embed(ctx, search, ext, feature, text=str(text))
+
+    def _embed(self, ctx: StageContext, search: SearchSpec, ext, feature, text: str | None = None,
+               content: bytes | None = None) -> list[float]:
+        """The query vector from the extractor's realtime service; a query kind the feature does not take is a 422
+        that names the kinds it does."""
+        if content is not None and not set(ext.spec.supported_input_types) & MEDIA_TYPES:
+            raise WarehouseError(422, f"{search.feature_uri} embeds {sorted(ext.spec.supported_input_types)}, not "
+                                 "files: query it with input_mode text, document or vector",
+                                 {"feature_uri": search.feature_uri, "accepts": ["text", "document", "vector"]})
+        require_realtime(ctx.services, ext)  # an uploaded plugin answers queries once deployed for realtime
         try:
-            return ctx.services.inference.embed_text(ext, str(text), feature.feature_name)
+            if content is not None:
+                return ctx.services.inference.embed_content(ext, content, feature.feature_name)
+            return ctx.services.inference.embed_text(ext, text, feature.feature_name)
+        except QueryModeError as exc:
+            other = [ext.spec.feature_uri(f) for f in ext.spec.vector_features if f.feature_name in exc.served]
+            accepts = ["content", "url", "document", "vector"] if exc.mode == "text" else ["text", "document", "vector"]
+            raise WarehouseError(422, f"{search.feature_uri} takes no {exc.mode} queries: use input_mode "
+                                 f"{' / '.join(accepts)}" + (f"; {exc.mode} queries search {other}" if other else ""),
+                                 {"feature_uri": search.feature_uri, "accepts": accepts}) from None
+        except ValueError as exc:  # the service could not read the query (an image that does not decode)
+            raise WarehouseError(422, f"query for {search.feature_uri}: {exc}", {"feature_uri": search.feature_uri}) from None
         except RuntimeError as exc:
             raise WarehouseError(503, str(exc), {"feature_uri": search.feature_uri}) from exc
 
