@@ -226,3 +226,60 @@ def build_steps(extractor_request=None, container=None, **kwargs):
         assert good["_error"].isna().all() and [list(v) for v in good["quitter_embedding"]] == [[1.0, 0.0]] * 2
     finally:
         steps.close()
+
+
+def test_binary_blobs_reach_the_plugin_as_copies_in_its_scratch_folder(tmp_path):
+    """``data`` stays a URL the plugin opens with open_asset, but it names a copy behind the wall: the store's file
+    itself, and a blob URL that cannot be fetched, are not the plugin's business."""
+    import pandas as pd
+
+    from warehouse.batch.confined import ConfinedSteps
+
+    store = tmp_path / "store"
+    store.mkdir()
+    blob = store / "photo.jpg"
+    blob.write_bytes(b"\xff\xd8\xff" + b"pixels" * 100)
+    folder = tmp_path / "blob_reader"
+    folder.mkdir()
+    (folder / "manifest.py").write_text('''
+feature_extractor_name = "blob_reader"
+version = "1.0.0"
+features = [{"feature_type": "embedding", "feature_name": "blob_embedding", "embedding_dim": 2}]
+''')
+    (folder / "pipeline.py").write_text(f'''
+import pathlib
+
+from shared.extractors.sdk import open_asset
+
+
+def _direct():
+    try:
+        return len(pathlib.Path({str(blob)!r}).read_bytes())
+    except PermissionError:
+        return -1
+
+
+class Step:
+    def __call__(self, batch):
+        sizes = []
+        for value in batch["data"]:
+            with open_asset(value) as path:
+                sizes.append(len(pathlib.Path(path).read_bytes()))
+        batch["blob_size"] = sizes
+        batch["direct_read"] = [_direct()] * len(batch)
+        batch["blob_embedding"] = [[1.0, 0.0]] * len(batch)
+        return batch
+
+
+def build_steps(extractor_request=None, container=None, **kwargs):
+    return {{"steps": [Step()], "prepare": None}}
+''')
+    steps = ConfinedSteps(plugin_path=str(folder), builtin=False, parameters={}, step_indexes=[0],
+                          vector_features=["blob_embedding"], threads=1)
+    try:
+        out = steps(pd.DataFrame({"document_id": ["d0", "d1"],
+                                  "data": [blob.as_uri(), (store / "missing.jpg").as_uri()]}))
+    finally:
+        steps.close()
+    assert pd.isna(out["_error"][0]) and out["blob_size"][0] == 603 and out["direct_read"][0] == -1, out.to_dict("records")
+    assert "could not be fetched" in out["_error"][1]

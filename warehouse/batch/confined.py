@@ -10,6 +10,7 @@ worker keeps the step group cached, so models load once per worker, as for built
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import tempfile
 import threading
@@ -18,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from warehouse.batch.engine import ERROR_COLUMN, StepGroup, step_kinds, to_arrow
+from warehouse.extractors.helpers import download_asset
 from warehouse.extractors.loader import load_plugin
 from warehouse.extractors.sandbox import (
     Policy,
@@ -73,20 +75,63 @@ class ConfinedSteps:
         if answer.get("error"):
             raise SandboxError(answer["error"])
 
+    def _stage_blobs(self, batch):
+        """Binary blobs cross the wall as files: the host fetches each blob URL (the object store, or an https URL
+        that passes the outbound check) into the child's scratch folder and the row's ``data`` names that copy, so
+        plugins keep reading ``data`` as a URL (``open_asset``) while the store itself stays out of reach. A blob
+        that cannot be fetched fails its row with the reason."""
+        if "data" not in batch.columns:
+            return batch, [], {}
+        inbox = Path(self._scratch.name) / "blobs"
+        inbox.mkdir(exist_ok=True)
+        staged, failed, data = [], {}, list(batch["data"])
+        for i, value in enumerate(data):
+            if not isinstance(value, str) or not value.startswith(("file://", "s3://", "http://", "https://")):
+                continue
+            try:
+                local, temporary = download_asset(value)
+            except Exception as exc:  # noqa: BLE001 - that row fails with the reason, the batch goes on
+                failed[i] = f"the blob {value} could not be fetched for the sandboxed plugin: {exc}"
+                continue
+            target = inbox / f"{len(staged)}-{Path(local).name}"
+            if temporary:
+                shutil.move(local, target)
+            else:  # a copy, never a link: the child may write its scratch folder, and must not reach the store's file
+                shutil.copyfile(local, target)
+            staged.append(target)
+            data[i] = target.as_uri()
+        batch = batch.copy()
+        batch["data"] = data
+        return batch, staged, failed
+
     def __call__(self, batch):
         with self._lock:
             if self._proc.poll() is not None:  # the last batch killed it: a fresh child for this one
                 self._spawn()
+            batch, staged, unfetched = self._stage_blobs(batch)
             try:
-                write_frame(self._proc.stdin, json.dumps({"op": "run"}).encode())
-                write_frame(self._proc.stdin, frame_to_arrow(batch))
-                answer = self._receive()
-                data = None if answer.get("error") else read_frame(self._proc.stdout)
-            except (SandboxError, OSError) as exc:
-                # the plugin's process died on this batch (os._exit, a crash, the OOM killer): these rows fail
-                # with the reason, the batch goes on, and the next call starts a new child
-                self._proc.kill()
-                return self._failed(batch, f"the plugin's sandboxed process died on this batch: {exc}")
+                return self._run(batch, unfetched)
+            finally:
+                for path in staged:
+                    path.unlink(missing_ok=True)
+
+    def _run(self, batch, unfetched: dict[int, str]):
+        if unfetched:
+            batch = batch.copy()
+            errors = list(batch[ERROR_COLUMN]) if ERROR_COLUMN in batch.columns else [None] * len(batch)
+            for i, reason in unfetched.items():
+                errors[i] = reason
+            batch[ERROR_COLUMN] = errors
+        try:
+            write_frame(self._proc.stdin, json.dumps({"op": "run"}).encode())
+            write_frame(self._proc.stdin, frame_to_arrow(batch))
+            answer = self._receive()
+            data = None if answer.get("error") else read_frame(self._proc.stdout)
+        except (SandboxError, OSError) as exc:
+            # the plugin's process died on this batch (os._exit, a crash, the OOM killer): these rows fail
+            # with the reason, the batch goes on, and the next call starts a new child
+            self._proc.kill()
+            return self._failed(batch, f"the plugin's sandboxed process died on this batch: {exc}")
         if answer.get("error"):
             raise RuntimeError(answer["error"])
         if data is None:
