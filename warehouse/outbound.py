@@ -72,3 +72,21 @@ def check_url(url: str, policy: OutboundPolicy) -> str:
                 f"{url!r}: {host!r} resolves to {info[4][0]} ({reason}); the warehouse sends requests only to "
                 "public addresses — an operator can allow this host with WAREHOUSE_OUTBOUND_ALLOWED_HOSTS")
     return url
+
+
+def resolve_checked(host: str, port: int, policy: OutboundPolicy) -> str:
+    """The address to connect to for ``host:port``, checked by ``policy`` — the caller connects to this address
+    itself (pinned), so a DNS answer that changes after the check cannot aim the connection inward."""
+    host = host.lower().strip("[]")
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError) as exc:
+        raise Unresolvable(f"{host!r} does not resolve ({exc})") from None
+    if policy.allow_private or host in policy.allowed_hosts:
+        return infos[0][4][0]
+    for info in infos:
+        reason = _blocked(info[4][0])
+        if reason is not None:
+            raise OutboundRefused(f"{host!r} resolves to {info[4][0]} ({reason}); only public addresses are reached — "
+                                  "an operator can allow this host with WAREHOUSE_OUTBOUND_ALLOWED_HOSTS")
+    return infos[0][4][0]

@@ -17,6 +17,7 @@ from warehouse.catalog.events import record_event
 from warehouse.enrichment.runs import after_part
 from warehouse.enrichment.webhooks import Dispatcher
 from warehouse.extractors.registry import ExtractorRegistry
+from warehouse.extractors.sandbox import outbound_of
 from warehouse.index import IndexStore, make_index_store
 from warehouse.orchestration import DagsterLink
 from warehouse.outbound import OutboundPolicy
@@ -157,9 +158,10 @@ class Services:
         runner = BatchRunner(catalog, registry, index, settings)
         backend = None
         if settings.query_inference == "ray_serve":
-            backend = ServeBackend(settings.ray_address, settings.ray_num_cpus, settings.query_inference_replicas)
+            backend = ServeBackend(settings.ray_address, settings.ray_num_cpus, settings.query_inference_replicas,
+                                   outbound=outbound_of(settings))
         return cls(settings, catalog, make_object_store(settings), index, registry, runner,
-                   QueryInference(registry, backend=backend), DagsterLink(settings))
+                   QueryInference(registry, backend=backend, outbound=outbound_of(settings)), DagsterLink(settings))
 
     def close(self) -> None:
         self._scheduler_stop.set()

@@ -28,7 +28,7 @@ description = "tries every wall at run time and reports what it reached"
 features = [{"feature_type": "embedding", "feature_name": "wall_probe_embedding", "embedding_dim": 4,
              "distance_metric": "cosine"}]
 compute_profile = {"resource_type": "cpu", "batch_size": 8, "max_concurrency": 1}
-allowed_hosts = ["127.0.0.1:%(declared_port)d"]
+allowed_hosts = ["127.0.0.1:%(declared_port)d", "127.0.0.2:%(declared_port)d"]
 '''
 
 PIPELINE = '''
@@ -44,6 +44,12 @@ import torch
 from shared.extractors.sdk import load_namespace_model
 
 PROBES = %(probes)s
+
+
+def _direct(url):
+    session = requests.Session()
+    session.trust_env = False  # around the egress proxy: straight at the port
+    return session.get(url, timeout=5).status_code
 
 
 def _try(fn):
@@ -63,8 +69,11 @@ class Probe:
         for path in PROBES["write"]:
             report["write " + path] = _try(lambda: pathlib.Path(path).write_text("escaped"))
         for url in PROBES["connect"]:
-            report["connect " + url] = _try(lambda: requests.get(url, timeout=5).status_code)
+            report["connect " + url] = _try(lambda: _direct(url))
+            report["proxied " + url] = _try(lambda: requests.get(url, timeout=5).status_code)
         report["declared"] = _try(lambda: requests.get(PROBES["declared"], timeout=5).text)
+        report["declared direct"] = _try(lambda: _direct(PROBES["declared"]))
+        report["declared but loopback"] = _try(lambda: requests.get(PROBES["loopback"], timeout=5).text)
         report["scratch"] = _try(lambda: pathlib.Path(tempfile.mkstemp()[1]).write_text("fine"))
         report["own_weights"] = _try(lambda: float(torch.load(pathlib.Path(__file__).parent / "weights.pt",
                                                                weights_only=True)["w"].sum()))
@@ -118,6 +127,7 @@ def test_an_uploaded_plugin_reaches_nothing_it_was_not_given(live, tmp_path):
         "write": [str(escape), "/etc/probe-was-here"],
         "connect": [f"{live.base_url}/v1/health", f"http://127.0.0.1:{undeclared_port}/"],
         "declared": f"http://127.0.0.1:{declared_port}/",
+        "loopback": f"http://127.0.0.2:{declared_port}/",
     }
     folder = tmp_path / "wall_probe"
     folder.mkdir()
@@ -150,13 +160,19 @@ def test_an_uploaded_plugin_reaches_nothing_it_was_not_given(live, tmp_path):
         # the kernel said no (EACCES), not "no such file" or "connection refused"
         assert report[key].startswith("denied: ") and "Permission denied" in report[key], (key, report[key])
     assert not escape.exists() and not Path("/etc/probe-was-here").exists()
-    assert report["declared"] == "ok: hello from a declared host", report["declared"]
+    for url in probes["connect"]:  # through the egress proxy: refused, it is not declared
+        assert report[f"proxied {url}"] == "ok: 403", (url, report[f"proxied {url}"])
+    assert report["declared"] == "ok: hello from a declared host", report["declared"]  # through the proxy
+    assert "Permission denied" in report["declared direct"]  # the port itself stays shut: only the proxy is open
+    # declared, but it resolves to loopback and the operator allowed only 127.0.0.1: the proxy refuses (SSRF)
+    assert "blocked by the sandbox" in report["declared but loopback"] and "loopback" in report["declared but loopback"]
     assert report["scratch"].startswith("ok"), report["scratch"]
     assert report["own_weights"] == "ok: 4.0", report["own_weights"]
     assert report["namespace_model"] == "ok: 3.0", report["namespace_model"]
     leaked = [k for k in report["env"] if k not in sandbox.ENV_KEEP and k not in (
         "HOME", "TMPDIR", "PYTHONDONTWRITEBYTECODE", "PYTHONNOUSERSITE", "WAREHOUSE_HOME",
-        "WAREHOUSE_NAMESPACE_MODELS", "LC_CTYPE", "OMP_NUM_THREADS", "MKL_NUM_THREADS")]
+        "WAREHOUSE_NAMESPACE_MODELS", "LC_CTYPE", "OMP_NUM_THREADS", "MKL_NUM_THREADS",
+        "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "http_proxy", "https_proxy", "no_proxy")]
     assert leaked == [], leaked
     assert str(home) not in report["env_home"]
 
@@ -190,7 +206,7 @@ def test_container_llm_works_behind_the_wall_and_the_key_stays_outside(monkeypat
         assert {r["auth"] for r in server.requests} == {"Bearer sk-operator-only"}  # added by the relay
         assert server.requests[0]["body"]["model"] == "local-model"
         assert not [v for v in env if "sk-operator-only" in v], env  # the child never held the key
-        assert any(v.startswith("WAREHOUSE_LLM_BASE_URL=http://127.0.0.1:") for v in env)
+        assert any(v.startswith("WAREHOUSE_LLM_BASE_URL=http://localhost:") for v in env)
 
 
 def test_a_plugin_process_that_dies_fails_its_rows_and_the_next_batch_gets_a_new_one(tmp_path):

@@ -22,31 +22,30 @@ from warehouse.batch.engine import ERROR_COLUMN, StepGroup, step_kinds, to_arrow
 from warehouse.extractors.helpers import download_asset
 from warehouse.extractors.loader import load_plugin
 from warehouse.extractors.sandbox import (
+    Gateways,
     Policy,
     SandboxError,
     arrow_to_frame,
     enter,
     frame_to_arrow,
-    llm_relay,
     read_frame,
     start_child,
     stderr_tail,
     write_frame,
 )
-from warehouse.settings import Settings
 
 
 class ConfinedSteps:
     """A step group of an uploaded plugin, run by a confined child that lives as long as this object;
     ``__call__(batch)`` returns what :class:`StepGroup` would, computed behind the wall."""
 
-    def __init__(self, connect_ports: list[int] | None = None, models_dir: str | None = None,
-                 **group_kwargs: Any) -> None:
+    def __init__(self, allowed_hosts: list[str] | None = None, outbound: dict[str, Any] | None = None,
+                 models_dir: str | None = None, **group_kwargs: Any) -> None:
         self._scratch = tempfile.TemporaryDirectory(prefix="wh-sbx-")
-        # container.llm reaches the operator's endpoint through a relay that holds the key
-        self._relay, self._llm_env = llm_relay(Settings())
-        ports = [*(connect_ports or []), *([self._relay.port] if self._relay else [])]
-        self._policy = Policy.for_plugin(Path(group_kwargs["plugin_path"]), Path(self._scratch.name), ports, models_dir)
+        # TCP leaves only through the egress proxy (its declared hosts) and the LLM relay (which holds the key)
+        self._gates = Gateways(allowed_hosts, outbound)
+        self._policy = Policy.for_plugin(Path(group_kwargs["plugin_path"]), Path(self._scratch.name),
+                                         self._gates.ports, models_dir)
         self._group = group_kwargs
         self._lock = threading.Lock()
         self.threads = int(group_kwargs.get("threads") or 1)
@@ -54,7 +53,7 @@ class ConfinedSteps:
 
     def _spawn(self) -> None:
         self._proc = start_child("warehouse.batch.confined", {"policy": asdict(self._policy), "group": self._group},
-                                 Path(self._scratch.name), threads=self.threads, extra_env=self._llm_env)
+                                 Path(self._scratch.name), threads=self.threads, extra_env=self._gates.env)
         ready = self._receive()
         if ready.get("error"):
             self.close()
@@ -151,10 +150,9 @@ class ConfinedSteps:
         scratch = getattr(self, "_scratch", None)
         if scratch is not None:
             scratch.cleanup()
-        relay = getattr(self, "_relay", None)
-        if relay is not None:
-            relay.close()
-            self._relay = None
+        gates = getattr(self, "_gates", None)
+        if gates is not None:
+            gates.close()
 
     def __del__(self) -> None:
         self.close()

@@ -303,7 +303,8 @@ def _threads(ext: LoadedExtractor) -> int:
 
 
 def _group_kwargs(ext: LoadedExtractor, parameters: dict[str, Any], indexes: list[int], kind: str,
-                  threads: int, last: bool = True, models_dir: Path | None = None) -> dict[str, Any]:
+                  threads: int, last: bool = True, models_dir: Path | None = None,
+                  outbound: dict[str, Any] | None = None) -> dict[str, Any]:
     kwargs = {
         "plugin_path": str(ext.path),
         "builtin": ext.builtin,
@@ -315,7 +316,7 @@ def _group_kwargs(ext: LoadedExtractor, parameters: dict[str, Any], indexes: lis
         "code_version": ext.code_version,
     }
     if ext.confined:  # uploaded over the API: its code runs behind the wall, reaching only what it declared
-        kwargs.update(confined=True, connect_ports=ext.spec.allowed_ports,
+        kwargs.update(confined=True, allowed_hosts=ext.spec.allowed_hosts, outbound=outbound,
                       models_dir=str(models_dir) if models_dir else None)
     return kwargs
 
@@ -369,7 +370,7 @@ def step_groups(ext: LoadedExtractor, parameters: dict[str, Any]) -> tuple[list[
 
 
 def map_stages(ext: LoadedExtractor, groups: list[tuple[str, list[int]]], parameters: dict[str, Any], threads: int,
-               models_dir: Path | None = None) -> list[dict[str, Any]]:
+               models_dir: Path | None = None, outbound: dict[str, Any] | None = None) -> list[dict[str, Any]]:
     """The ``map_batches`` of each step group, as data: what ``compute_profile`` becomes in Ray.
 
     GPU groups run in an actor pool (``pool: "actors"``: the model stays on the device between batches) with
@@ -380,7 +381,7 @@ def map_stages(ext: LoadedExtractor, groups: list[tuple[str, list[int]]], parame
     stages = []
     for position, (kind, indexes) in enumerate(groups):
         group_kwargs = _group_kwargs(ext, parameters, indexes, kind, threads, last=position == len(groups) - 1,
-                                     models_dir=models_dir)
+                                     models_dir=models_dir, outbound=outbound)
         stage: dict[str, Any] = {"batch_size": spec.batch_size, "concurrency": max(1, spec.max_concurrency),
                                  **_resources(kind, spec.compute_profile)}
         if kind == "gpu":
@@ -397,6 +398,7 @@ def run_pipeline(
     parameters: dict[str, Any],
     cancelled: threading.Event | None = None,
     models_dir: Path | None = None,
+    outbound: dict[str, Any] | None = None,
 ) -> Iterator[pd.DataFrame]:
     """Stream result batches of ``ext``'s steps over ``frame`` (a Ray Data job). ``models_dir``: the weights
     ``load_namespace_model`` reads, which a sandboxed (uploaded) plugin may read too.
@@ -418,7 +420,7 @@ def run_pipeline(
     ds = ray.data.from_pandas(blocks)
     if callable(prepare):
         ds = prepare(ds)
-    for stage in map_stages(ext, groups, parameters, threads, models_dir):
+    for stage in map_stages(ext, groups, parameters, threads, models_dir, outbound):
         pool = stage.pop("pool")
         strategy = ray.data.ActorPoolStrategy if pool == "actors" else ray.data.TaskPoolStrategy
         ds = ds.map_batches(batch_format="pandas", compute=strategy(size=stage.pop("concurrency")), **stage)

@@ -32,6 +32,7 @@ from warehouse.catalog.batches import ACTIVE, SUCCEEDED, TERMINAL, BatchStatus
 from warehouse.catalog.collections import index_specs
 from warehouse.catalog.events import record_batch_event, record_event
 from warehouse.extractors.registry import ExtractorRegistry
+from warehouse.extractors.sandbox import outbound_of
 from warehouse.ids import uuid_from_document_id
 from warehouse.index import IndexPoint, IndexStore
 from warehouse.index.bm25 import BM25_VECTOR, encode_documents, has_bm25
@@ -312,7 +313,8 @@ class BatchRunner:
             pending.clear()
 
         rows_done = 0
-        for out in run_pipeline(ext, plan.frame, parameters, cancelled, models_dir=self.settings.home_dir / "models"):
+        for out in run_pipeline(ext, plan.frame, parameters, cancelled, models_dir=self.settings.home_dir / "models",
+                                outbound=outbound_of(self.settings)):
             records = out.to_dict("records")
             rows_done += len(records)
             for row in records:

@@ -29,9 +29,11 @@ from __future__ import annotations
 import asyncio
 import base64
 import ctypes
+import http.client
 import io
 import json
 import os
+import socket
 import struct
 import subprocess
 import sys
@@ -41,6 +43,7 @@ from dataclasses import asdict, dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import pyarrow as pa
@@ -49,6 +52,8 @@ import warehouse
 from warehouse.extractors.loader import load_plugin
 from warehouse.extractors.steps import call_inference
 from warehouse.extractors.tools.lint import lint_path
+from warehouse.outbound import OutboundPolicy, OutboundRefused, resolve_checked
+from warehouse.settings import Settings
 
 # Landlock ABI (include/uapi/linux/landlock.h); the syscall numbers are the same on every architecture
 _SYS_CREATE_RULESET, _SYS_ADD_RULE, _SYS_RESTRICT_SELF = 444, 445, 446
@@ -283,6 +288,126 @@ class LLMRelay:
         self._server.server_close()
 
 
+class EgressProxy:
+    """The only door out of the sandbox for TCP: an HTTP proxy on a loopback port of the host process (the child's
+    ``HTTP(S)_PROXY``; Landlock lets it connect to this port and no other). It forwards to the hosts the manifest
+    declares in ``allowed_hosts`` and nothing else — ``CONNECT host:port`` for https, absolute-URI requests for
+    http — after the outbound check (public addresses only unless the operator allows a host), connecting to the
+    checked address itself, so neither another host, nor loopback, link-local or the warehouse's own services, nor
+    a DNS answer that changes after the check is reachable. Every refusal is a 403 that says why."""
+
+    def __init__(self, allowed_hosts: list[str], policy: OutboundPolicy, timeout: float = 60) -> None:
+        allowed = {(h.rsplit(":", 1)[0].lower(), int(h.rsplit(":", 1)[1]) if ":" in h else None) for h in allowed_hosts}
+
+        def permit(host: str, port: int) -> str:
+            host = host.lower()
+            if (host, port) not in allowed and not ((host, None) in allowed and port in (80, 443)):
+                raise OutboundRefused(f"{host}:{port} is not in the plugin's allowed_hosts "
+                                      f"{sorted(allowed_hosts)}; declare it in manifest.py")
+            return resolve_checked(host, port, policy)
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def _refuse(self, reason: str) -> None:
+                body = json.dumps({"error": f"blocked by the sandbox: {reason}"}).encode()
+                self.send_response(403)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.send_header("Connection", "close")
+                self.end_headers()
+                self.wfile.write(body)
+
+            def do_CONNECT(self) -> None:  # noqa: N802 - http.server's naming
+                host, _, port = self.path.rpartition(":")
+                try:
+                    address = permit(host, int(port))
+                    upstream = socket.create_connection((address, int(port)), timeout=timeout)
+                except (OutboundRefused, ValueError, OSError) as exc:
+                    self._refuse(str(exc))
+                    return
+                self.send_response(200, "Connection established")
+                self.end_headers()
+                _pipe(self.connection, upstream)
+
+            def _forward(self) -> None:
+                url = urlsplit(self.path)
+                if url.scheme != "http" or not url.hostname:
+                    self._refuse(f"{self.path!r}: send absolute http:// URLs, or https through CONNECT")
+                    return
+                port = url.port or 80
+                try:
+                    address = permit(url.hostname, port)
+                except OutboundRefused as exc:
+                    self._refuse(str(exc))
+                    return
+                size = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(size) if size else None
+                headers = {k: v for k, v in self.headers.items()
+                           if k.lower() not in ("proxy-connection", "proxy-authorization", "connection")}
+                conn = http.client.HTTPConnection(address, port, timeout=timeout)
+                try:
+                    conn.request(self.command, url.path + (f"?{url.query}" if url.query else "") or "/", body, headers)
+                    resp = conn.getresponse()
+                    data = resp.read()
+                except OSError as exc:
+                    self._refuse(f"{url.hostname}:{port} did not answer: {exc}")
+                    return
+                finally:
+                    conn.close()
+                self.send_response(resp.status, resp.reason)
+                for key, value in resp.getheaders():
+                    if key.lower() not in ("transfer-encoding", "connection", "content-length"):
+                        self.send_header(key, value)
+                self.send_header("Content-Length", str(len(data)))
+                self.send_header("Connection", "close")
+                self.end_headers()
+                self.wfile.write(data)
+
+            do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = _forward  # noqa: N815
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self.port = self._server.server_address[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        threading.Thread(target=self._server.serve_forever, name="egress-proxy", daemon=True).start()
+
+    def env(self) -> dict[str, str]:
+        """What points a child's HTTP clients (requests, httpx, urllib) at this proxy."""
+        return {"HTTP_PROXY": self.url, "HTTPS_PROXY": self.url, "http_proxy": self.url, "https_proxy": self.url,
+                "NO_PROXY": "", "no_proxy": ""}
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
+def _pipe(client: socket.socket, upstream: socket.socket) -> None:
+    """Copy bytes both ways until either side closes (an https tunnel: the proxy never sees inside it)."""
+
+    def copy(src: socket.socket, dst: socket.socket) -> None:
+        try:
+            while data := src.recv(65536):
+                dst.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for sock in (src, dst):
+                try:
+                    sock.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+    other = threading.Thread(target=copy, args=(upstream, client), daemon=True)
+    other.start()
+    copy(client, upstream)
+    other.join(timeout=5)
+    upstream.close()
+
+
 def llm_relay(settings) -> tuple[LLMRelay | None, dict[str, str]]:
     """A relay to ``settings``' LLM endpoint (None without one) and the environment that points a child at it."""
     if not settings.llm_base_url:
@@ -292,6 +417,38 @@ def llm_relay(settings) -> tuple[LLMRelay | None, dict[str, str]]:
     if settings.llm_model:
         env["WAREHOUSE_LLM_MODEL"] = settings.llm_model
     return relay, env
+
+
+class Gateways:
+    """What a confined child may reach, opened for it in the host process: the egress proxy (its declared
+    ``allowed_hosts``) and the LLM relay. ``ports`` go into its Landlock policy, ``env`` into its environment."""
+
+    def __init__(self, allowed_hosts: list[str] | None, outbound: dict[str, Any] | None = None) -> None:
+        settings = Settings()
+        if outbound is None:
+            policy = OutboundPolicy.from_settings(settings)
+        else:
+            policy = OutboundPolicy(bool(outbound.get("allow_private")), frozenset(outbound.get("allowed_hosts") or []))
+        self.proxy = EgressProxy(list(allowed_hosts), policy) if allowed_hosts else None
+        self.relay, llm_env = llm_relay(settings)
+        if self.relay is not None:  # the relay is reached directly, not through the proxy
+            llm_env["WAREHOUSE_LLM_BASE_URL"] = f"http://localhost:{self.relay.port}"
+        self.env = {**(self.proxy.env() if self.proxy else {}), **llm_env}
+        if self.proxy is not None:
+            self.env.update(NO_PROXY="localhost", no_proxy="localhost")
+        self.ports = [g.port for g in (self.proxy, self.relay) if g is not None]
+
+    def close(self) -> None:
+        for gate in (self.proxy, self.relay):
+            if gate is not None:
+                gate.close()
+        self.proxy = self.relay = None
+
+
+def outbound_of(settings) -> dict[str, Any]:
+    """The outbound policy as plain data, to hand to the processes that open gateways for their children."""
+    policy = OutboundPolicy.from_settings(settings)
+    return {"allow_private": policy.allow_private, "allowed_hosts": sorted(policy.allowed_hosts)}
 
 
 # -- the pipe protocol: 8-byte little-endian length, then the bytes --------------------------------------------
@@ -382,13 +539,16 @@ class ConfinedRealtime:
     """An uploaded plugin's realtime service, in a confined child: ``run_inference(inputs, parameters)`` sends
     JSON and gets the service's dict back (vectors as lists). One call at a time per child."""
 
-    def __init__(self, plugin_path: Path, connect_ports: list[int] | None = None) -> None:
+    def __init__(self, plugin_path: Path, allowed_hosts: list[str] | None = None,
+                 outbound: dict[str, Any] | None = None) -> None:
         self._scratch = tempfile.TemporaryDirectory(prefix="wh-sbx-")
         scratch = Path(self._scratch.name)
-        policy = Policy.for_plugin(Path(plugin_path), scratch, connect_ports)
+        self._gates = Gateways(allowed_hosts, outbound)
+        policy = Policy.for_plugin(Path(plugin_path), scratch, self._gates.ports)
         self._lock = threading.Lock()
         self._proc = start_child("warehouse.extractors.sandbox", {
-            "task": "realtime", "policy": asdict(policy), "plugin_path": str(plugin_path)}, scratch)
+            "task": "realtime", "policy": asdict(policy), "plugin_path": str(plugin_path)}, scratch,
+            extra_env=self._gates.env)
         ready = self._receive()
         if ready.get("error"):
             self.close()
@@ -420,6 +580,9 @@ class ConfinedRealtime:
         scratch = getattr(self, "_scratch", None)
         if scratch is not None:
             scratch.cleanup()
+        gates = getattr(self, "_gates", None)
+        if gates is not None:
+            gates.close()
 
     def __del__(self) -> None:
         self.close()

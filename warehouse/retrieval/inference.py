@@ -35,8 +35,10 @@ class QueryInference:
     """Embeds query text with an extractor's realtime service: in this process (``in_process``), or
     on a Ray Serve deployment per extractor version (``ray_serve``); results are cached per text."""
 
-    def __init__(self, registry: ExtractorRegistry, cache_size: int = 4096, backend: Any = None) -> None:
+    def __init__(self, registry: ExtractorRegistry, cache_size: int = 4096, backend: Any = None,
+                 outbound: dict[str, Any] | None = None) -> None:
         self.registry = registry
+        self.outbound = outbound  # the outbound policy an uploaded plugin's egress proxy applies
         self.backend = backend  # a ServeBackend, or None for in-process services
         self._services: dict[tuple[str, str], Any] = {}
         self._cache: OrderedDict[tuple[str, str, str], dict[str, Any]] = OrderedDict()
@@ -51,7 +53,8 @@ class QueryInference:
             if svc is None:
                 _require_realtime(ext)
                 # an uploaded plugin's service runs in a confined child; others in this process
-                svc = ConfinedRealtime(ext.path, ext.spec.allowed_ports) if ext.confined else ext.realtime_service()
+                svc = (ConfinedRealtime(ext.path, ext.spec.allowed_hosts, self.outbound) if ext.confined
+                       else ext.realtime_service())
                 self._services[key] = svc
         return svc
 

@@ -32,10 +32,10 @@ class RealtimeReplica:
     confined child process that runs it (the replica itself never imports the plugin)."""
 
     def __init__(self, folder: str, builtin: bool, confined: bool = False,
-                 connect_ports: list[int] | None = None) -> None:
+                 allowed_hosts: list[str] | None = None, outbound: dict[str, Any] | None = None) -> None:
         self.confined = confined
         if confined:
-            self.service = ConfinedRealtime(Path(folder), connect_ports)
+            self.service = ConfinedRealtime(Path(folder), allowed_hosts, outbound)
         else:
             self.service = load_plugin(folder, builtin=builtin).realtime_service()
 
@@ -49,7 +49,8 @@ class ServeBackend:
     """Deploys (once) and calls realtime services on Ray Serve."""
 
     def __init__(self, ray_address: str | None = None, ray_num_cpus: int | None = None, replicas: int = 1,
-                 timeout_s: float = 60) -> None:
+                 timeout_s: float = 60, outbound: dict[str, Any] | None = None) -> None:
+        self.outbound = outbound
         self.ray_address = ray_address
         self.ray_num_cpus = ray_num_cpus
         self.replicas = replicas
@@ -78,8 +79,8 @@ class ServeBackend:
         # uses the machine's cores for the forward pass.
         deployment = serve.deployment(RealtimeReplica, name="realtime", num_replicas=self.replicas,
                                       ray_actor_options={"num_cpus": 0}, max_ongoing_requests=64)
-        return serve.run(deployment.bind(str(ext.path), ext.builtin, ext.confined, ext.spec.allowed_ports),
-                         name=name, route_prefix=None)
+        return serve.run(deployment.bind(str(ext.path), ext.builtin, ext.confined, ext.spec.allowed_hosts,
+                                         self.outbound), name=name, route_prefix=None)
 
     def infer(self, ext: LoadedExtractor, inputs: dict[str, Any]) -> dict[str, Any]:
         return self.handle(ext).remote(inputs).result(timeout_s=self.timeout_s)
