@@ -9,6 +9,7 @@ import socket
 import threading
 from pathlib import Path
 
+import httpx
 import typer
 import uvicorn
 
@@ -196,3 +197,33 @@ def _ingest_demo(base: str, key: str, namespace: str) -> None:
             "final_top_k": 5}}}]})
     console.print(f"demo corpus: {len(ids)} objects, batch {final['status']}, "
                   f"{final['documents_written']} documents, retriever 'demo-search'")
+    _ingest_demo_photos(client)
+
+
+def _ingest_demo_photos(client: Client) -> None:
+    """A few photos through presigned uploads into an image_extractor collection, searchable by words."""
+    bucket = client.post("/buckets", {"bucket_name": "demo-photos", "bucket_schema": {
+        "properties": {"photo": {"type": "image"}, "title": {"type": "string"}}}})
+    collection = client.post("/collections", {
+        "collection_name": "demo-photos", "source": {"type": "bucket", "bucket_ids": [bucket["bucket_id"]]},
+        "feature_extractor": {"feature_extractor_name": "image_extractor", "version": "v1",
+                              "input_mappings": {"image": "photo"}, "field_passthrough": [{"source_path": "title"}]}})
+    ids = []
+    for path in sorted((DEMO_DIR / "photos").glob("*.jpg")):
+        up = client.post(f"/buckets/{bucket['bucket_id']}/uploads", {
+            "filename": path.name, "content_type": "image/jpeg", "object_metadata": {"title": path.stem}})
+        httpx.put(up["presigned_url"], content=path.read_bytes(), timeout=60).raise_for_status()
+        ids.append(client.post(f"/buckets/{bucket['bucket_id']}/uploads/{up['upload_id']}/confirm", {})["object_id"])
+    batch = client.post(f"/buckets/{bucket['bucket_id']}/batches",
+                        {"batch_name": "demo-photos", "object_ids": ids, "collection_ids": [collection["collection_id"]]})
+    client.post(f"/buckets/{bucket['bucket_id']}/batches/{batch['batch_id']}/submit", {})
+    final = wait_for_batch(client, batch["batch_id"])
+    uri = next(v["feature_uri"] for v in collection["vector_indexes"] if v["feature_uri"].endswith("/label_embedding"))
+    client.post("/retrievers", {
+        "retriever_name": "demo-photo-search", "collection_identifiers": [collection["collection_id"]],
+        "input_schema": {"query": {"type": "text", "required": True}},
+        "stages": [{"stage_name": "search", "stage_type": "filter", "config": {"stage_id": "feature_search", "parameters": {
+            "searches": [{"feature_uri": uri, "query": {"input_mode": "text", "value": "{{INPUT.query}}"}, "top_k": 10}],
+            "final_top_k": 3}}}]})
+    console.print(f"demo photos: {len(ids)} photos, batch {final['status']}, retriever 'demo-photo-search' "
+                  "(try the query \"a cup of coffee\")")
