@@ -13,7 +13,6 @@ import json
 import shutil
 import subprocess
 import tempfile
-import threading
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -22,7 +21,7 @@ from warehouse.batch.engine import ERROR_COLUMN, StepGroup, step_kinds, to_arrow
 from warehouse.extractors.helpers import download_asset
 from warehouse.extractors.loader import load_plugin
 from warehouse.extractors.sandbox import (
-    Gateways,
+    ConfinedChild,
     Policy,
     SandboxError,
     arrow_to_frame,
@@ -35,37 +34,24 @@ from warehouse.extractors.sandbox import (
 )
 
 
-class ConfinedSteps:
+class ConfinedSteps(ConfinedChild):
     """A step group of an uploaded plugin, run by a confined child that lives as long as this object;
     ``__call__(batch)`` returns what :class:`StepGroup` would, computed behind the wall."""
 
     def __init__(self, allowed_hosts: list[str] | None = None, outbound: dict[str, Any] | None = None,
                  models_dir: str | None = None, **group_kwargs: Any) -> None:
-        self._scratch = tempfile.TemporaryDirectory(prefix="wh-sbx-")
         # TCP leaves only through the egress proxy (its declared hosts) and the LLM relay (which holds the key)
-        self._gates = Gateways(allowed_hosts, outbound)
-        self._policy = Policy.for_plugin(Path(group_kwargs["plugin_path"]), Path(self._scratch.name),
-                                         self._gates.ports, models_dir)
+        super().__init__(allowed_hosts, outbound)
+        self._policy = Policy.for_plugin(Path(group_kwargs["plugin_path"]), self.scratch, self._gates.ports,
+                                         models_dir)
         self._group = group_kwargs
-        self._lock = threading.Lock()
         self.threads = int(group_kwargs.get("threads") or 1)
         self._spawn()
 
     def _spawn(self) -> None:
         self._proc = start_child("warehouse.batch.confined", {"policy": asdict(self._policy), "group": self._group},
-                                 Path(self._scratch.name), threads=self.threads, extra_env=self._gates.env)
-        ready = self._receive()
-        if ready.get("error"):
-            self.close()
-            raise SandboxError(f"the plugin could not start in its sandbox: {ready['error']}")
-
-    def _receive(self) -> dict[str, Any]:
-        frame = read_frame(self._proc.stdout)
-        if frame is None:
-            self._proc.wait(timeout=5)
-            tail = stderr_tail(Path(self._scratch.name))
-            raise SandboxError(f"the confined plugin process exited ({self._proc.returncode}): {tail}")
-        return json.loads(frame)
+                                 self.scratch, threads=self.threads, extra_env=self._gates.env)
+        self._ready()
 
     def warm(self) -> None:
         with self._lock:
@@ -81,7 +67,7 @@ class ConfinedSteps:
         that cannot be fetched fails its row with the reason."""
         if "data" not in batch.columns:
             return batch, [], {}
-        inbox = Path(self._scratch.name) / "blobs"
+        inbox = self.scratch / "blobs"
         inbox.mkdir(exist_ok=True)
         staged, failed, data = [], {}, list(batch["data"])
         for i, value in enumerate(data):
@@ -141,21 +127,6 @@ class ConfinedSteps:
         failed = batch.copy()
         failed[ERROR_COLUMN] = reason
         return failed.drop(columns=["data"]) if self._group.get("last", True) else failed
-
-    def close(self) -> None:
-        proc = getattr(self, "_proc", None)
-        if proc is not None and proc.poll() is None:
-            proc.kill()
-            proc.wait(timeout=5)
-        scratch = getattr(self, "_scratch", None)
-        if scratch is not None:
-            scratch.cleanup()
-        gates = getattr(self, "_gates", None)
-        if gates is not None:
-            gates.close()
-
-    def __del__(self) -> None:
-        self.close()
 
 
 def describe(plugin_path: str, parameters: dict[str, Any], timeout: float = 300) -> dict[str, Any]:

@@ -117,15 +117,21 @@ def create_upload(s: Session, bucket: Bucket, fields: dict[str, Any], max_bytes:
     return upload, token, extra
 
 
-def check_put(s: Session, upload_id: str, token: str, max_bytes: int, declared: int | None) -> BlobUpload:
-    """The upload a PUT may write (the token matches, it is pending and not expired, the size fits)."""
-    upload = s.get(BlobUpload, upload_id)
+def check_url_grant(upload: Any, upload_id: str, token: str, where_to_ask: str) -> None:
+    """A presigned URL of this server is a grant: the upload exists, the token matches its hash (compared in
+    constant time) and the URL has not expired — for bucket uploads and plugin uploads alike."""
     if upload is None or not hmac.compare_digest(upload.token_hash, token_hash(token or "")):
         raise WarehouseError(403, "this upload URL is not valid (unknown upload or wrong token); request a new one "
-                             "with POST /v1/buckets/{bucket}/uploads")
+                             f"with {where_to_ask}")
     if _aware(upload.expires_at) < _now():
         raise WarehouseError(410, f"upload {upload_id} expired at {upload.expires_at.isoformat()}; request a new "
                              "upload URL")
+
+
+def check_put(s: Session, upload_id: str, token: str, max_bytes: int, declared: int | None) -> BlobUpload:
+    """The upload a PUT may write (the token matches, it is pending and not expired, the size fits)."""
+    upload = s.get(BlobUpload, upload_id)
+    check_url_grant(upload, upload_id, token, "POST /v1/buckets/{bucket}/uploads")
     if upload.status != "PENDING" or upload.received_bytes is not None:
         raise WarehouseError(409, f"upload {upload_id} already has its file ({upload.status.lower()}); request a new "
                              "upload URL for another file")

@@ -535,32 +535,65 @@ def _bytes_as_data_uri(value: Any) -> str:
     raise TypeError(f"{type(value).__name__} cannot cross into the sandbox")
 
 
-class ConfinedRealtime:
-    """An uploaded plugin's realtime service, in a confined child: ``run_inference(inputs, parameters)`` sends
-    JSON and gets the service's dict back (vectors as lists). One call at a time per child."""
+class ConfinedChild:
+    """A long-lived confined child and what the host opened for it: its scratch folder and its gateways. Subclasses
+    start the process (``self._proc``) in ``__init__``; answers are JSON frames (:meth:`_receive`)."""
 
-    def __init__(self, plugin_path: Path, allowed_hosts: list[str] | None = None,
-                 outbound: dict[str, Any] | None = None) -> None:
+    what = "plugin"
+
+    def __init__(self, allowed_hosts: list[str] | None, outbound: dict[str, Any] | None) -> None:
         self._scratch = tempfile.TemporaryDirectory(prefix="wh-sbx-")
-        scratch = Path(self._scratch.name)
         self._gates = Gateways(allowed_hosts, outbound)
-        policy = Policy.for_plugin(Path(plugin_path), scratch, self._gates.ports)
         self._lock = threading.Lock()
-        self._proc = start_child("warehouse.extractors.sandbox", {
-            "task": "realtime", "policy": asdict(policy), "plugin_path": str(plugin_path)}, scratch,
-            extra_env=self._gates.env)
-        ready = self._receive()
-        if ready.get("error"):
-            self.close()
-            raise SandboxError(f"the realtime service could not start in its sandbox: {ready['error']}")
+
+    @property
+    def scratch(self) -> Path:
+        return Path(self._scratch.name)
 
     def _receive(self) -> dict[str, Any]:
         frame = read_frame(self._proc.stdout)
         if frame is None:
             self._proc.wait(timeout=5)
-            tail = stderr_tail(Path(self._scratch.name))
-            raise SandboxError(f"the confined realtime process exited ({self._proc.returncode}): {tail}")
+            raise SandboxError(f"the confined {self.what} process exited ({self._proc.returncode}): "
+                               f"{stderr_tail(self.scratch)}")
         return json.loads(frame)
+
+    def _ready(self) -> None:
+        ready = self._receive()
+        if ready.get("error"):
+            self.close()
+            raise SandboxError(f"the {self.what} could not start in its sandbox: {ready['error']}")
+
+    def close(self) -> None:
+        proc = getattr(self, "_proc", None)
+        if proc is not None and proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=5)
+        scratch, gates = getattr(self, "_scratch", None), getattr(self, "_gates", None)
+        self._scratch = self._gates = None
+        if scratch is not None:
+            scratch.cleanup()
+        if gates is not None:
+            gates.close()
+
+    def __del__(self) -> None:
+        self.close()
+
+
+class ConfinedRealtime(ConfinedChild):
+    """An uploaded plugin's realtime service, in a confined child: ``run_inference(inputs, parameters)`` sends
+    JSON and gets the service's dict back (vectors as lists). One call at a time per child."""
+
+    what = "realtime service"
+
+    def __init__(self, plugin_path: Path, allowed_hosts: list[str] | None = None,
+                 outbound: dict[str, Any] | None = None) -> None:
+        super().__init__(allowed_hosts, outbound)
+        policy = Policy.for_plugin(Path(plugin_path), self.scratch, self._gates.ports)
+        self._proc = start_child("warehouse.extractors.sandbox", {
+            "task": "realtime", "policy": asdict(policy), "plugin_path": str(plugin_path)}, self.scratch,
+            extra_env=self._gates.env)
+        self._ready()
 
     def run_inference(self, inputs: dict[str, Any], parameters: dict[str, Any] | None = None) -> dict[str, Any]:
         with self._lock:
@@ -571,21 +604,6 @@ class ConfinedRealtime:
         if "error" in answer:
             raise RuntimeError(f"realtime service failed: {answer['error']}")
         return answer["result"]
-
-    def close(self) -> None:
-        proc = getattr(self, "_proc", None)
-        if proc is not None and proc.poll() is None:
-            proc.kill()
-            proc.wait(timeout=5)
-        scratch = getattr(self, "_scratch", None)
-        if scratch is not None:
-            scratch.cleanup()
-        gates = getattr(self, "_gates", None)
-        if gates is not None:
-            gates.close()
-
-    def __del__(self) -> None:
-        self.close()
 
 
 def enter() -> tuple[dict[str, Any], Any, Any]:

@@ -23,7 +23,6 @@ cannot be deleted.
 from __future__ import annotations
 
 import hashlib
-import hmac
 import io
 import json
 import secrets
@@ -40,6 +39,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from warehouse.catalog import Collection, Plugin, PluginUpload
+from warehouse.catalog.uploads import check_url_grant, token_hash
 from warehouse.errors import WarehouseError, not_found
 from warehouse.extractors.loader import SPEC_SUFFIX, code_version
 from warehouse.extractors.manifest import _NAME_RE, ExtractorSpec, normalize_version
@@ -102,16 +102,12 @@ def create_upload(svc, namespace_id: str, name: Any, version: Any, description: 
     token = secrets.token_urlsafe(32)
     upload_id = new_id("upl")
     upload = PluginUpload(upload_id=upload_id, namespace_id=namespace_id, name=name, version=version,
-                          description=description, token_hash=_hash(token), overwrite=int(bool(overwrite)),
+                          description=description, token_hash=token_hash(token), overwrite=int(bool(overwrite)),
                           archive_key=f"{namespace_id}/_plugins/{upload_id}.zip",
                           expires_at=_now() + timedelta(seconds=expires_in))
     with svc.catalog.session() as s:
         s.add(upload)
     return upload, token
-
-
-def _hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def upload_url(svc, upload: PluginUpload, token: str, base_url: str) -> str:
@@ -127,12 +123,7 @@ def receive(svc, upload_id: str, token: str, chunks: Iterable[bytes]) -> str:
     """Store the PUT body of an upload (``token`` must match; the URL must not have expired); returns its ETag."""
     with svc.catalog.session() as s:
         upload = s.get(PluginUpload, upload_id)
-        if upload is None or not hmac.compare_digest(upload.token_hash, _hash(token or "")):
-            raise WarehouseError(403, "this upload URL is not valid (unknown upload or wrong token); request a new "
-                                 "one with POST …/plugins/uploads")
-        if _aware(upload.expires_at) < _now():
-            raise WarehouseError(410, f"upload {upload_id} expired at {upload.expires_at.isoformat()}; request a new "
-                                 "upload URL")
+        check_url_grant(upload, upload_id, token, "POST …/plugins/uploads")
         if upload.status != "PENDING":
             raise WarehouseError(409, f"upload {upload_id} is already {upload.status.lower()}; request a new upload "
                                  "URL for new code")
