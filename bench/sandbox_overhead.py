@@ -26,19 +26,10 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.ingest import load_texts  # noqa: E402
 from warehouse.batch.engine import ensure_ray, run_pipeline  # noqa: E402
 from warehouse.extractors.loader import SPEC_SUFFIX, load_confined, load_plugin  # noqa: E402
 from warehouse.extractors.sandbox import lint_confined  # noqa: E402
-
-
-def load_texts(dataset: Path, n: int) -> list[str]:
-    texts = []
-    with open(dataset / "corpus.jsonl") as fh:
-        for line in fh:
-            texts.append(json.loads(line)["text"])
-            if len(texts) == n:
-                break
-    return texts
 
 
 def frame(ext, texts: list[str]) -> pd.DataFrame:
