@@ -139,13 +139,18 @@ def test_cluster_without_documents_fails_loudly(news):
     assert news.client.get(f"/v1/clusters/{cl['cluster_id']}/groups").status_code == 404
 
 
+def _two_means(client, name: str, collection_id: str) -> str:
+    """A k-means (k=2) cluster over the dense feature of ``collection_id``; its id."""
+    resp = client.post("/v1/clusters", json={
+        "cluster_name": name, "collection_ids": [collection_id],
+        "vector_config": {"feature_uri": DENSE, "clustering_method": "kmeans", "kmeans_parameters": {"n_clusters": 2}}})
+    assert resp.status_code == 200, resp.text
+    return resp.json()["cluster_id"]
+
+
 def test_execute_overrides_apply_to_one_run_and_unsupported_ones_are_refused(news):
     client = news.client
-    cl = client.post("/v1/clusters", json={
-        "cluster_name": "themes-overrides", "collection_ids": [news.targets["collection_id"]],
-        "vector_config": {"feature_uri": DENSE, "clustering_method": "kmeans", "kmeans_parameters": {"n_clusters": 2}}})
-    assert cl.status_code == 200, cl.text
-    cid = cl.json()["cluster_id"]
+    cid = _two_means(client, "themes-overrides", news.targets["collection_id"])
     docs = news.documents(news.targets["collection_id"])
     topic = docs[0]["topic"]
     sampled = _execute(client, cid, {"sample_size": 10})
@@ -171,11 +176,7 @@ def test_execute_overrides_apply_to_one_run_and_unsupported_ones_are_refused(new
 
 def test_a_collection_created_with_cluster_applications_is_clustered_after_its_batches(news):
     client = news.client
-    cl = client.post("/v1/clusters", json={
-        "cluster_name": "themes-applied", "collection_ids": [news.targets["collection_id"]],
-        "vector_config": {"feature_uri": DENSE, "clustering_method": "kmeans", "kmeans_parameters": {"n_clusters": 2}}})
-    assert cl.status_code == 200, cl.text
-    cid = cl.json()["cluster_id"]
+    cid = _two_means(client, "themes-applied", news.targets["collection_id"])
     body = {"collection_name": "clustered", "source": {"type": "bucket", "bucket_ids": [news.bucket]},
             "feature_extractor": {"feature_extractor_name": "text_extractor", "version": "v1",
                                   "input_mappings": {"text": "text"}, "field_passthrough": [{"source_path": "topic"}]}}

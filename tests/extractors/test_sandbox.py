@@ -209,19 +209,32 @@ def test_container_llm_works_behind_the_wall_and_the_key_stays_outside(monkeypat
         assert any(v.startswith("WAREHOUSE_LLM_BASE_URL=http://localhost:") for v in env)
 
 
+def _one_step_plugin(tmp_path: Path, name: str, pipeline: str) -> Path:
+    """A plugin folder ``name`` with one 2-d embedding feature ``<name's first word>_embedding`` and ``pipeline``."""
+    folder = tmp_path / name
+    folder.mkdir()
+    feature = name.split("_")[0] + "_embedding"
+    (folder / "manifest.py").write_text(f'''
+feature_extractor_name = "{name}"
+version = "1.0.0"
+features = [{{"feature_type": "embedding", "feature_name": "{feature}", "embedding_dim": 2}}]
+''')
+    (folder / "pipeline.py").write_text(pipeline)
+    return folder
+
+
+def _confined(folder: Path, feature: str):
+    from warehouse.batch.confined import ConfinedSteps
+
+    return ConfinedSteps(plugin_path=str(folder), builtin=False, parameters={}, step_indexes=[0],
+                         vector_features=[feature], threads=1)
+
+
 def test_a_plugin_process_that_dies_fails_its_rows_and_the_next_batch_gets_a_new_one(tmp_path):
     import pandas as pd
 
-    from warehouse.batch.confined import ConfinedSteps
 
-    folder = tmp_path / "quitter"
-    folder.mkdir()
-    (folder / "manifest.py").write_text('''
-feature_extractor_name = "quitter"
-version = "1.0.0"
-features = [{"feature_type": "embedding", "feature_name": "quitter_embedding", "embedding_dim": 2}]
-''')
-    (folder / "pipeline.py").write_text('''
+    folder = _one_step_plugin(tmp_path, "quitter", '''
 class Step:
     def __call__(self, batch):
         if (batch["data"] == "quit").any():
@@ -233,8 +246,7 @@ class Step:
 def build_steps(extractor_request=None, container=None, **kwargs):
     return {"steps": [Step()], "prepare": None}
 ''')
-    steps = ConfinedSteps(plugin_path=str(folder), builtin=False, parameters={}, step_indexes=[0],
-                          vector_features=["quitter_embedding"], threads=1)
+    steps = _confined(folder, "quitter_embedding")
     try:
         bad = steps(pd.DataFrame({"document_id": ["d0"], "data": ["quit"]}))
         assert "sandboxed process" in bad["_error"][0] and "data" not in bad.columns
@@ -249,20 +261,12 @@ def test_binary_blobs_reach_the_plugin_as_copies_in_its_scratch_folder(tmp_path)
     itself, and a blob URL that cannot be fetched, are not the plugin's business."""
     import pandas as pd
 
-    from warehouse.batch.confined import ConfinedSteps
 
     store = tmp_path / "store"
     store.mkdir()
     blob = store / "photo.jpg"
     blob.write_bytes(b"\xff\xd8\xff" + b"pixels" * 100)
-    folder = tmp_path / "blob_reader"
-    folder.mkdir()
-    (folder / "manifest.py").write_text('''
-feature_extractor_name = "blob_reader"
-version = "1.0.0"
-features = [{"feature_type": "embedding", "feature_name": "blob_embedding", "embedding_dim": 2}]
-''')
-    (folder / "pipeline.py").write_text(f'''
+    folder = _one_step_plugin(tmp_path, "blob_reader", f'''
 import pathlib
 
 from shared.extractors.sdk import open_asset
@@ -290,8 +294,7 @@ class Step:
 def build_steps(extractor_request=None, container=None, **kwargs):
     return {{"steps": [Step()], "prepare": None}}
 ''')
-    steps = ConfinedSteps(plugin_path=str(folder), builtin=False, parameters={}, step_indexes=[0],
-                          vector_features=["blob_embedding"], threads=1)
+    steps = _confined(folder, "blob_embedding")
     try:
         out = steps(pd.DataFrame({"document_id": ["d0", "d1"],
                                   "data": [blob.as_uri(), (store / "missing.jpg").as_uri()]}))

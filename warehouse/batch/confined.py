@@ -27,6 +27,7 @@ from warehouse.extractors.sandbox import (
     arrow_to_frame,
     enter,
     frame_to_arrow,
+    last_frame,
     read_frame,
     start_child,
     stderr_tail,
@@ -129,25 +130,37 @@ class ConfinedSteps(ConfinedChild):
         return failed.drop(columns=["data"]) if self._group.get("last", True) else failed
 
 
+_DESCRIBED: dict[tuple[str, str], dict[str, Any]] = {}
+
+
 def describe(plugin_path: str, parameters: dict[str, Any], timeout: float = 300) -> dict[str, Any]:
     """What the host needs to plan an uploaded plugin's batch without running its code: the resource type of
-    each step (``{"kinds": [...]}``) and whether its ``prepare`` hook leaves the dataset as it is."""
+    each step (``{"kinds": [...]}``) and whether its ``prepare`` hook leaves the dataset as it is.
+
+    Asked once per plugin folder and parameters in this process (a folder holds one code version: its name carries
+    the code hash), not once per batch: each answer costs a sandboxed child's start."""
+    key = (plugin_path, json.dumps(parameters, sort_keys=True, default=str))
+    if key in _DESCRIBED:
+        return _DESCRIBED[key]
     with tempfile.TemporaryDirectory(prefix="wh-sbx-") as tmp:
         scratch = Path(tmp)
         policy = Policy.for_plugin(Path(plugin_path), scratch)
         proc = start_child("warehouse.batch.confined", {"policy": asdict(policy), "describe": {
             "plugin_path": plugin_path, "parameters": parameters}}, scratch)
         try:
-            frame = read_frame(proc.stdout)
-            proc.wait(timeout=timeout)
+            out, _ = proc.communicate(timeout=timeout)
         except subprocess.TimeoutExpired:
             proc.kill()
+            proc.communicate()
             raise SandboxError(f"build_steps of {plugin_path} did not return in {timeout:g} s") from None
-        if frame is None:
-            raise SandboxError(f"the confined plugin process exited ({proc.returncode}): {stderr_tail(scratch)}")
-    answer = json.loads(frame)
+        try:
+            answer = json.loads(last_frame(out))
+        except (ValueError, SandboxError):
+            raise SandboxError(f"the confined plugin process exited ({proc.returncode}): "
+                               f"{stderr_tail(scratch)}") from None
     if answer.get("error"):
         raise SandboxError(f"build_steps failed in the sandbox: {answer['error']}")
+    _DESCRIBED[key] = answer
     return answer
 
 

@@ -41,6 +41,13 @@ def _aware(ts: datetime) -> datetime:
     return ts if ts.tzinfo else ts.replace(tzinfo=UTC)
 
 
+def presigned_put_url(objects, key: str, seconds: int, own_route: str) -> str:
+    """Where a client PUTs a file: a presigned URL of the store when it signs its own (S3), else ``own_route`` —
+    this server's upload route with the token. Bucket uploads and plugin uploads alike."""
+    presign = getattr(objects, "presign_put", None)
+    return presign(key, max(60, seconds)) if presign is not None else own_route
+
+
 def lifetime_seconds(upload: BlobUpload) -> int:
     """How long the upload URL was issued for."""
     return max(0, int((_aware(upload.expires_at) - _aware(upload.created_at)).total_seconds()))

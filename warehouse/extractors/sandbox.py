@@ -238,7 +238,7 @@ def lint_confined(folder: Path, timeout: float = 300) -> dict[str, Any]:
                 "message": f"checking the plugin took longer than {timeout:g} s (its import or build_steps hangs)",
                 "fix": "load models lazily in setup(), not at import or in build_steps"}]}
         try:
-            return json.loads(_last_frame(out))
+            return json.loads(last_frame(out))
         except (ValueError, SandboxError):
             raise SandboxError(f"the confined lint process failed (exit {proc.returncode}): "
                                f"{stderr_tail(scratch)}") from None
@@ -472,7 +472,8 @@ def read_frame(stream) -> bytes | None:
     return data
 
 
-def _last_frame(out: bytes) -> bytes:
+def last_frame(out: bytes) -> bytes:
+    """The last frame of a finished child's stdout (its answer)."""
     stream, last = io.BytesIO(out), None
     while (frame := read_frame(stream)) is not None:
         last = frame

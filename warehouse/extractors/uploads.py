@@ -39,7 +39,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from warehouse.catalog import Collection, Plugin, PluginUpload
-from warehouse.catalog.uploads import check_url_grant, token_hash
+from warehouse.catalog.uploads import check_url_grant, presigned_put_url, token_hash
 from warehouse.errors import WarehouseError, not_found
 from warehouse.extractors.loader import SPEC_SUFFIX, code_version
 from warehouse.extractors.manifest import _NAME_RE, ExtractorSpec, normalize_version
@@ -112,11 +112,8 @@ def create_upload(svc, namespace_id: str, name: Any, version: Any, description: 
 
 def upload_url(svc, upload: PluginUpload, token: str, base_url: str) -> str:
     """Where the client PUTs the zip: a presigned URL of the S3 store, or this server's upload route."""
-    presign = getattr(svc.objects, "presign_put", None)
-    if presign is not None:
-        seconds = max(60, int((_aware(upload.expires_at) - _now()).total_seconds()))
-        return presign(upload.archive_key, seconds)
-    return f"{base_url.rstrip('/')}/uploads/plugins/{upload.upload_id}?token={token}"
+    return presigned_put_url(svc.objects, upload.archive_key, int((_aware(upload.expires_at) - _now()).total_seconds()),
+                             f"{base_url.rstrip('/')}/uploads/plugins/{upload.upload_id}?token={token}")
 
 
 def receive(svc, upload_id: str, token: str, chunks: Iterable[bytes]) -> str:
@@ -407,6 +404,18 @@ def list_uploads(svc, namespace_id: str, status: str | None = None) -> list[Plug
 def collections_using(svc, plugin: Plugin) -> list[str]:
     with svc.catalog.session() as s:
         return [c.collection_name for c in _users(s, plugin)]
+
+
+def collections_by_plugin(svc, namespace_id: str) -> dict[str, list[str]]:
+    """``{plugin_id: [collection names]}`` for a namespace, from one read of its collections (a listing's)."""
+    out: dict[str, list[str]] = {}
+    with svc.catalog.session() as s:
+        for c in s.query(Collection).filter(Collection.namespace_id == namespace_id):
+            fe = c.feature_extractor or {}
+            if fe.get("feature_extractor_name"):
+                pid = plugin_id_of(fe["feature_extractor_name"], normalize_version(fe.get("version")))
+                out.setdefault(pid, []).append(c.collection_name)
+    return out
 
 
 def set_status(svc, plugin: Plugin, **changes: Any) -> Plugin:

@@ -39,7 +39,8 @@ def _ext(svc: Services, p: Plugin):
         return None
 
 
-def plugin_view(svc: Services, p: Plugin, detail: bool = False) -> dict[str, Any]:
+def plugin_view(svc: Services, p: Plugin, detail: bool = False, users: list[str] | None = None) -> dict[str, Any]:
+    """``users``: the collections using it, when a listing has read them for every plugin at once."""
     ext = _ext(svc, p)
     uris = [ext.spec.feature_uri(f) for f in ext.spec.vector_features] if ext else []
     out = {
@@ -50,7 +51,7 @@ def plugin_view(svc: Services, p: Plugin, detail: bool = False) -> dict[str, Any
         "deployment_status": p.deployment_status, "deployment_type": p.deployment_type,
         "realtime_enabled": p.deployment_type == "realtime", "has_realtime": bool(ext and (ext.path / "realtime.py").exists()),
         "feature_uri": uris[0] if uris else None, "feature_uris": uris, "upload_id": p.upload_id,
-        "collections": uploads.collections_using(svc, p), "created_at": _ts(p.created_at),
+        "collections": uploads.collections_using(svc, p) if users is None else users, "created_at": _ts(p.created_at),
         "updated_at": _ts(p.updated_at), "deployed_at": _ts(p.deployed_at),
     }
     if detail:
@@ -174,7 +175,8 @@ def upload_direct(file: UploadFile = File(...), name: str = Form(...), version: 
 
 @router.get("/v1/plugins", summary="The namespace's plugin versions (0.81)")
 def list_plugins(ns: Namespace = Depends(namespace), svc: Services = Depends(services)):
-    rows = [plugin_view(svc, p) for p in uploads.list_plugins(svc, ns.namespace_id)]
+    users = uploads.collections_by_plugin(svc, ns.namespace_id)
+    rows = [plugin_view(svc, p, users=users.get(p.plugin_id, [])) for p in uploads.list_plugins(svc, ns.namespace_id)]
     return {"results": rows, "plugins": rows, "total": len(rows), "total_count": len(rows)}
 
 

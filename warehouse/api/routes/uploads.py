@@ -49,10 +49,8 @@ def upload_view(svc: Services, u: BlobUpload, url: str | None = None) -> dict[st
 
 
 def _url(svc: Services, request: Request, u: BlobUpload, token: str) -> str:
-    presign = getattr(svc.objects, "presign_put", None)
-    if presign is not None:
-        return presign(u.storage_key, max(60, blob_uploads.lifetime_seconds(u)))
-    return f"{str(request.base_url).rstrip('/')}/uploads/blobs/{u.upload_id}?token={token}"
+    return blob_uploads.presigned_put_url(svc.objects, u.storage_key, blob_uploads.lifetime_seconds(u),
+                                          f"{str(request.base_url).rstrip('/')}/uploads/blobs/{u.upload_id}?token={token}")
 
 
 def _create(svc: Services, request: Request, ns: Namespace, bucket_identifier: str, body: CreateUploadRequest):
