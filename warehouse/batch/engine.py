@@ -4,6 +4,12 @@ Consecutive steps with the same resource type run in one ``map_batches``. The wo
 plugin themselves, so a plugin's modules never need to be pickled. A step that raises on a batch
 is retried row by row, so one bad object fails alone with its reason.
 
+A step may *expand* its rows (``StepDefinition(expands=True)``: a PDF into pages, a recording into segments, a
+video into scenes). Each row it returns names the input row it came from by keeping that row's ``document_id``;
+the engine then numbers the parts, gives each a deterministic id of its own (the same input always yields the same
+part ids, so a re-run upserts), and hands each part an exact fraction of its parent's share (``_share``), so the
+runner knows when every part of an object is back — across any number of expanding steps and batch splits.
+
 CPU and API steps run as Ray tasks whose worker processes keep the loaded steps (models included)
 in a small per-process cache: Ray reuses idle workers, so the second batch of a collection finds
 its model loaded instead of paying process start, imports and weight loading again (about 14 s
@@ -22,8 +28,10 @@ import socket
 import threading
 import time
 import traceback
+import uuid
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -33,10 +41,19 @@ import pyarrow as pa
 
 from warehouse.extractors.loader import LoadedExtractor, load_plugin
 from warehouse.extractors.models import configure_offline_models, configure_torch_threads
+from warehouse.ids import document_id_from_uuid, uuid_from_document_id
 
 log = logging.getLogger(__name__)
 ERROR_COLUMN = "_error"
 RETRY_COLUMN = "_batch_retry"
+#: the exact fraction ("n/d") of its planned row that a part stands for; absent = the whole row
+SHARE_COLUMN = "_share"
+#: the planned row (document id) a part came from
+ROOT_COLUMN = "_root_document_id"
+#: the part's position under its planned row, "000003/000001/" for part 1 of part 3: sorts parts in order
+PART_PATH_COLUMN = "_part_path"
+#: why a part holds nothing to index (a page that could not be read): reported as skipped, the object goes on
+SKIP_COLUMN = "_skip_reason"
 _RAY_LOCK = threading.Lock()
 
 
@@ -132,6 +149,8 @@ class StepGroup:
         n = len(batch)
         try:
             out = step(batch.copy())
+            if getattr(step, "expands", False):
+                return number_parts(step, batch, out)
             _check_rows(step, batch, out)
             return out
         except Exception as exc:  # noqa: BLE001 - isolated and reported per row below
@@ -239,6 +258,58 @@ def _check_rows(step, before: pd.DataFrame, after: Any) -> None:
         raise ValueError(f"returned {len(after)} rows for {len(before)} input rows; a step must return the same rows")
     if "document_id" in after.columns and list(after["document_id"]) != list(before["document_id"]):
         raise ValueError("reordered or replaced rows (document_id changed); keep the input rows in order")
+
+
+def number_parts(step, before: pd.DataFrame, after: Any) -> pd.DataFrame:
+    """The rows an expanding step returned, each with its own deterministic ``document_id``, its part index, its
+    share of the planned row and the planned row's id. Columns the step left out are copied from the input row.
+    An input row the step returned nothing for comes back failed: an object must never vanish silently."""
+    name = getattr(step, "name", type(step).__name__)
+    if not isinstance(after, pd.DataFrame):
+        raise TypeError(f"returned {type(after).__name__}, expected a pandas DataFrame")
+    if "document_id" not in after.columns:
+        raise ValueError("an expanding step must keep each part's input document_id (the column is missing)")
+    position = {doc: i for i, doc in enumerate(before["document_id"])}
+    parents = after["document_id"].map(position)
+    if parents.isna().any():
+        stray = after["document_id"][parents.isna()].iloc[0]
+        raise ValueError(f"returned a row whose document_id {stray!r} is none of its input rows; an expanding step "
+                         "keeps each part's input document_id, and the engine gives the part its own")
+    after = after.assign(_parent=parents.astype(int).values).sort_values("_parent", kind="stable")
+    after = after.reset_index(drop=True)
+    for column in before.columns:
+        if column not in after.columns:
+            after[column] = before[column].iloc[after["_parent"]].values
+    index = after.groupby("_parent").cumcount().to_numpy()
+    counts = after["_parent"].map(after["_parent"].value_counts()).to_numpy()
+    shares = list(before[SHARE_COLUMN]) if SHARE_COLUMN in before.columns else [None] * len(before)
+    roots = list(before[ROOT_COLUMN]) if ROOT_COLUMN in before.columns else [None] * len(before)
+    paths = list(before[PART_PATH_COLUMN]) if PART_PATH_COLUMN in before.columns else [None] * len(before)
+    ids, part_shares, part_roots, part_paths = [], [], [], []
+    for parent, k, n in zip(after["_parent"], index, counts, strict=True):
+        parent_id = before["document_id"].iloc[parent]
+        ids.append(document_id_from_uuid(uuid.uuid5(uuid_from_document_id(parent_id), f"part:{k}")))
+        part_shares.append(str(share_of(shares[parent]) / int(n)))
+        part_roots.append(roots[parent] if isinstance(roots[parent], str) else parent_id)
+        part_paths.append(f"{paths[parent] if isinstance(paths[parent], str) else ''}{k:06d}/")
+    after["document_id"] = ids
+    after[SHARE_COLUMN], after[ROOT_COLUMN], after[PART_PATH_COLUMN] = part_shares, part_roots, part_paths
+    after["part_index"] = index.astype(int)
+    missing = sorted(set(range(len(before))) - set(after["_parent"]))
+    after = after.drop(columns="_parent")
+    if missing:
+        lost = before.iloc[missing].copy()
+        lost[ERROR_COLUMN] = (f"step {name} returned no rows for this input; an expanding step returns at least one "
+                              "row per input (set _error on it to fail the object with a reason)")
+        after = pd.concat([after, lost], ignore_index=True)
+    return after
+
+
+def share_of(value: Any) -> Fraction:
+    """A row's share of its planned row (see :data:`SHARE_COLUMN`): 1 unless a step expanded it."""
+    if isinstance(value, str) and value:
+        return Fraction(value)
+    return Fraction(1)
 
 
 def _arrow_friendly(batch: pd.DataFrame, vector_features: list[str], drop_data: bool = True) -> pd.DataFrame:

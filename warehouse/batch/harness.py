@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from warehouse.batch.engine import ERROR_COLUMN, RETRY_COLUMN, ensure_ray, run_pipeline
+from warehouse.batch.engine import ERROR_COLUMN, RETRY_COLUMN, ROOT_COLUMN, ensure_ray, run_pipeline
 from warehouse.extractors.loader import LoadedExtractor, load_plugin
 from warehouse.extractors.steps import call_inference
 from warehouse.extractors.tools.scanner import scan_plugin
@@ -92,7 +92,7 @@ def sample_frame(ext: LoadedExtractor) -> pd.DataFrame:
         i = len(rows)
         size = len(data) if isinstance(data, bytes | str) else 0
         rows.append({
-            "data": data, "document_id": f"doc_test{i:04d}", "object_id": f"obj_test{i:04d}",
+            "data": data, "document_id": f"doc_{i:032x}", "object_id": f"obj_test{i:04d}",
             "blob_id": f"blob_test{i:04d}", "blob_property": "content", "blob_type": blob_type,
             "collection_id": "col_plugin_test", "feature_extractor_id": ext.spec.extractor_id,
             "mime_type": mime, "size_bytes": size,
@@ -162,11 +162,18 @@ def run_plugin_test(path: Path, parameters: dict[str, Any] | None = None) -> Tes
                "every result batch converts to Arrow" if not arrow_problems else f"not Arrow-serialisable: {arrow_problems[0]}",
                "return plain lists of floats, strings, numbers or bytes in new columns, not custom objects")
     result = pd.concat(batches, ignore_index=True) if batches else frame.iloc[0:0]
-    same_rows = len(result) == len(frame) and set(result["document_id"]) == set(frame["document_id"])
+    # an expanding step's parts name the row they came from; every other row is its own root
+    expanded = ROOT_COLUMN in result.columns
+    roots = result[ROOT_COLUMN].where(result[ROOT_COLUMN].notna(), result["document_id"]) if expanded \
+        else result["document_id"]
+    same_rows = set(roots) == set(frame["document_id"]) and (expanded or len(result) == len(frame))
     report.add("rows", same_rows, f"{len(result)} rows back for {len(frame)} sent",
-               "a step must return the rows it was given, in order, adding columns (never dropping rows)")
+               "a step must return the rows it was given, in order, adding columns (never dropping rows); "
+               "an expanding step returns at least one row per input")
+    root_of = dict(zip(result["document_id"], roots, strict=True))
     errors = result[result[ERROR_COLUMN].notna()] if ERROR_COLUMN in result.columns else result.iloc[0:0]
-    inputs = dict(zip(frame["document_id"], frame["data"], strict=True))
+    inputs = {doc: value for doc, value in zip(frame["document_id"], frame["data"], strict=True)}
+    inputs.update({doc: inputs.get(root) for doc, root in root_of.items()})
     real_errors = [(d, e) for d, e in zip(errors["document_id"], errors[ERROR_COLUMN], strict=True)
                    if not _is_empty(inputs.get(d))]
     report.add("exceptions", not real_errors,

@@ -15,15 +15,20 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
+from fractions import Fraction
 from typing import Any
 
 import numpy as np
 
 from warehouse.batch.engine import (
     ERROR_COLUMN,
+    PART_PATH_COLUMN,
+    SHARE_COLUMN,
+    SKIP_COLUMN,
     describe_exception,
     ensure_ray,
     run_pipeline,
+    share_of,
     warm_workers,
 )
 from warehouse.batch.rows import build_rows, documents_as_objects, normalize_input_mappings
@@ -41,16 +46,20 @@ log = logging.getLogger(__name__)
 
 
 class _ObjectBuffer:
-    """Rows of objects still in flight; an object is released when all its rows are back."""
+    """Rows of objects still in flight; an object is released when all its rows are back — every planned row
+    whole, or all the parts an expanding step made of it (their shares add up to the row)."""
 
     def __init__(self, expected: dict[str, int]) -> None:
         self.expected = dict(expected)
         self.rows: dict[str, list[dict[str, Any]]] = {}
+        self.got: dict[str, Fraction] = {}
 
     def add(self, row: dict[str, Any]) -> list[dict[str, Any]] | None:
         oid = row["object_id"]
         self.rows.setdefault(oid, []).append(row)
-        if len(self.rows[oid]) == self.expected.get(oid, 0):
+        self.got[oid] = self.got.get(oid, Fraction(0)) + share_of(row.get(SHARE_COLUMN))
+        if self.got[oid] == self.expected.get(oid, 0):
+            del self.got[oid]
             return self.rows.pop(oid)
         return None
 
@@ -75,12 +84,15 @@ class BatchRunner:
         self.warm_state = "off"
 
     def warm(self) -> None:
-        """Start Ray and load the built-in extractors into idle workers (``warm_state`` tells)."""
+        """Start Ray and load the built-in extractors that collections use (and text_extractor, the default) into
+        idle workers (``warm_state`` tells); the others load on their first batch."""
         self.warm_state = "loading"
         try:
             ensure_ray(self.settings.ray_address, self.settings.ray_num_cpus)
+            with self.catalog.session() as s:
+                used = {(fe or {}).get("feature_extractor_name") for (fe,) in s.query(Collection.feature_extractor)}
             for ext in self.registry.all():
-                if ext.builtin:
+                if ext.builtin and (ext.spec.name == "text_extractor" or ext.spec.name in used):
                     warm_workers(ext)
             self.warm_state = "ready"
         except Exception as exc:  # noqa: BLE001 - batches still run, cold; the health check says why
@@ -312,11 +324,11 @@ class BatchRunner:
             counts["written"] += len(points)
             pending.clear()
 
-        rows_done = 0
+        rows_done = Fraction(0)
         for out in run_pipeline(ext, plan.frame, parameters, cancelled, models_dir=self.settings.home_dir / "models",
                                 outbound=outbound_of(self.settings)):
             records = out.to_dict("records")
-            rows_done += len(records)
+            rows_done += sum((share_of(r.get(SHARE_COLUMN)) for r in records), Fraction(0))
             for row in records:
                 rows = buffer.add(row)
                 if rows is None:
@@ -336,7 +348,7 @@ class BatchRunner:
             if progress is not None:
                 flush()  # what progress reports as written is in the index
                 elapsed = time.perf_counter() - started
-                progress({"rows_done": rows_done, "rows_total": row_count, "documents_written": counts["written"],
+                progress({"rows_done": int(rows_done), "rows_total": row_count, "documents_written": counts["written"],
                           "objects_failed": len(failures), "elapsed_s": round(elapsed, 3),
                           "rows_per_second": round(rows_done / elapsed, 2) if elapsed > 0 else None})
         flush()
@@ -358,10 +370,14 @@ class BatchRunner:
             return None, (errors[0], "EXTRACTION_ERROR"), []
         obj = plan.objects[rows[0]["object_id"]]
         points, skips = [], []
-        for row in sorted(rows, key=lambda r: r["chunk_index"]):
+        for row in sorted(rows, key=lambda r: (r["chunk_index"], r.get(PART_PATH_COLUMN) or "")):
             named: dict[str, list[float]] = {}
             text = texts.get(row["document_id"])
             empty = not (isinstance(text, str) and text.strip()) if row["blob_type"] in ("text", "string") else not row.get("_source_url")
+            reason = row.get(SKIP_COLUMN)
+            if isinstance(reason, str) and reason:  # a part the extractor could not use (a page, a segment)
+                skips.append({"object_id": row["object_id"], "document_id": row["document_id"], "reason": reason})
+                continue
             for name, feature in vectors.items():
                 if name not in row:
                     return None, (f"extractor {ext.spec.ref} returned no column {name!r} (declared in its manifest "
@@ -379,17 +395,19 @@ class BatchRunner:
             if vectors and not named:
                 if empty:
                     skips.append({"object_id": row["object_id"], "document_id": row["document_id"],
-                                  "reason": "empty input: nothing to embed"})
+                                  "reason": EMPTY_REASON})
                     continue
                 return None, (f"extractor {ext.spec.ref} returned no vector for a non-empty input "
                               f"(blob {row['blob_property']!r})", "MISSING_VECTOR"), []
             payload = self._payload(row, obj, plan, collection, ext, batch_id, text, run_id)
-            extra = {k: _plain(v) for k, v in row.items()
+            extra = {k: _whole(v) if k in WHOLE_COLUMNS else _plain(v) for k, v in row.items()
                      if k not in vectors and not k.startswith("_") and k not in payload and k not in _ROW_COLUMNS}
             payload.update(extra)
             points.append(IndexPoint(id=str(uuid_from_document_id(row["document_id"])), vectors=named, payload=payload))
         if not points:
-            return None, ("every row of the object was empty: nothing to embed", "EMPTY_INPUT"), skips
+            reasons = "; ".join(dict.fromkeys(s["reason"] for s in skips if s["reason"] != EMPTY_REASON))
+            return None, ("every row of the object was empty: nothing to embed" + (f" ({reasons})" if reasons else ""),
+                          "EMPTY_INPUT"), skips
         return points, None, skips
 
     def _payload(self, row, obj, plan, collection, ext, batch_id, text, run_id=None) -> dict[str, Any]:
@@ -407,9 +425,12 @@ class BatchRunner:
             "feature_extractor": ext.spec.ref,
             "extractor_code_version": ext.code_version,
             "chunk_index": int(row["chunk_index"]),
-            "chunk_start": _plain(row.get("_chunk_start")),
-            "chunk_end": _plain(row.get("_chunk_end")),
+            "chunk_start": _whole(row.get("_chunk_start")),
+            "chunk_end": _whole(row.get("_chunk_end")),
         }
+        # where in the object a part lies: the page of a PDF, the seconds of a recording or a video
+        lineage.update({key: _whole(row[key]) if key in WHOLE_COLUMNS else _plain(row[key])
+                        for key in PART_LINEAGE if _plain(row.get(key)) is not None})
         upstream = {"source_document_id": _plain(row.get("_source_document_id")),
                     "source_collection_id": _plain(row.get("_source_collection_id"))}
         if upstream["source_document_id"]:  # a multi-tier document: what it was made from, a tier up
@@ -493,8 +514,19 @@ def _mirror_task(session, batch: Batch, error: str | None) -> None:
         task.error = error
 
 
+EMPTY_REASON = "empty input: nothing to embed"
+#: columns of an expanding step's parts that are also kept in the lineage
+PART_LINEAGE = ("part_index", "page_number", "start_time", "end_time")
+#: counts and positions that come back as floats when a batch mixes them with missing values (pandas' NaN)
+WHOLE_COLUMNS = {"part_index", "page_number", "page_count", "_chunk_start", "_chunk_end"}
+
 _ROW_COLUMNS = {"document_id", "object_id", "blob_id", "blob_property", "blob_type", "collection_id",
                 "feature_extractor_id", "mime_type", "size_bytes", "chunk_index", "data"}
+
+
+def _whole(value: Any) -> int | None:
+    value = _plain(value)
+    return int(value) if isinstance(value, int | float) else value
 
 
 def _plain(value: Any) -> Any:

@@ -210,7 +210,11 @@ class BaseBatchInferenceService:
 # -- pipelines ----------------------------------------------------------------------------------
 @dataclass
 class StepDefinition:
-    """One step: a processor class, its resources, its configuration and its row condition."""
+    """One step: a processor class, its resources, its configuration and its row condition.
+
+    ``expands=True``: the step may return several rows per input row (a PDF's pages, a recording's segments), each
+    keeping its input row's ``document_id``; the engine gives every part an id of its own (see
+    :func:`warehouse.batch.engine.number_parts`). Other steps return exactly their input rows, in order."""
 
     service_class: type | Callable[..., Any]
     resource_type: ResourceType = ResourceType.CPU
@@ -218,6 +222,7 @@ class StepDefinition:
     condition: RowCondition = RowCondition.ALWAYS
     batch_size: int | None = None
     name: str | None = None
+    expands: bool = False
 
 
 @dataclass
@@ -236,6 +241,7 @@ class PipelineStep:
         self.condition = RowCondition(definition.condition)
         self.batch_size = definition.batch_size
         self.name = definition.name or getattr(definition.service_class, "__name__", "step")
+        self.expands = bool(definition.expands or getattr(definition.service_class, "expands", False))
         self._instance: Any = None
         #: the plugin chose the resource type (a StepDefinition); a bare callable takes the manifest's compute_profile
         self.explicit = True
@@ -264,6 +270,8 @@ class PipelineStep:
             return batch
         selected = batch[mask].reset_index(drop=True)
         result = self._processor()(selected)
+        if self.expands:  # parts of the matching rows, then the other rows as they were
+            return pd.concat([result, batch[~mask.values]], ignore_index=True)
         out = batch.copy()
         for column in result.columns:
             if column not in out.columns:
@@ -287,6 +295,7 @@ def as_pipeline_step(step: Any) -> PipelineStep:
         wrapped = PipelineStep(StepDefinition(service_class=type(step)))
         wrapped._instance = step
         wrapped.name = type(step).__name__
+        wrapped.expands = bool(getattr(step, "expands", False))
         wrapped.explicit = False
         return wrapped
     raise TypeError(f"pipeline step {step!r} is neither callable nor a StepDefinition")
