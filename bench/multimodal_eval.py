@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import base64
 import csv
-import importlib
 import json
 import sys
 import tempfile
@@ -109,11 +108,7 @@ def main() -> None:
           flush=True)
 
     # the raw models in this process: the same steps without the warehouse around them
-    from warehouse.extractors.loader import load_plugin
-    from warehouse.extractors.registry import BUILTIN_DIR
-
-    ext = load_plugin(BUILTIN_DIR / "image_extractor", builtin=True)
-    imaging = importlib.import_module(f"{ext.package}.imaging")
+    from warehouse.extractors.media import imaging
     imaging.forward([imaging.preprocess(imaging.load_image(str(files[0])))])  # load and warm
     imaging.embed_texts(["warm"])
     started, raw_top1 = time.perf_counter(), 0

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import wait_batch
+from tests.extractors.media_files import feature_uris, make_retriever, search
 
 DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "images"
 SAMPLE = DATA / "imagenet_sample"
@@ -23,11 +24,7 @@ def _labels() -> list[dict]:
 
 
 def _imaging():
-    from warehouse.extractors.loader import load_plugin
-    from warehouse.extractors.registry import BUILTIN_DIR
-
-    ext = load_plugin(BUILTIN_DIR / "image_extractor", builtin=True)
-    return importlib.import_module(f"{ext.package}.imaging")
+    return importlib.import_module("warehouse.extractors.media.imaging")
 
 
 def test_the_classifier_names_what_it_sees_with_the_weights_preprocessing():
@@ -39,12 +36,6 @@ def test_the_classifier_names_what_it_sees_with_the_weights_preprocessing():
     top1 = [imaging.top_labels(p, 1)[0]["label"] for p in probs]
     correct = sum(label == r["label"] for label, r in zip(top1, rows, strict=True))
     assert correct >= 16, list(zip(top1, [r["label"] for r in rows], strict=True))  # the sample's 90 % top-1
-
-
-def _search(c, retriever: str, query) -> list[dict]:
-    resp = c.post(f"/v1/retrievers/{retriever}/execute", json={"inputs": {"q": query}})
-    assert resp.status_code == 200, resp.text
-    return resp.json()["documents"]
 
 
 def test_photos_are_searchable_by_text_and_by_example_and_bad_files_fail_alone(live):
@@ -69,7 +60,7 @@ def test_photos_are_searchable_by_text_and_by_example_and_bad_files_fail_alone(l
                                   "input_mappings": {"image": "photo"}, "field_passthrough": [{"source_path": "label"}]}})
         assert coll.status_code == 200, coll.text
         coll = coll.json()
-        uris = {v["feature_uri"].rsplit("/", 1)[1]: v["feature_uri"] for v in coll["vector_indexes"]}
+        uris = feature_uris(coll)
         assert set(uris) >= {"image_embedding", "label_embedding"}
         batch = c.post(f"/v1/buckets/{bucket}/batches", json={}, params={"auto_submit": True}).json()
         done = wait_batch(c, batch["batch_id"])
@@ -81,20 +72,14 @@ def test_photos_are_searchable_by_text_and_by_example_and_bad_files_fail_alone(l
         assert len(doc["labels"]) == 5 and doc["labels"][0]["score"] >= doc["labels"][1]["score"]
 
         def retriever(feature: str, mode: str) -> str:
-            query = "{{INPUT.q}}" if mode == "text" else {"input_mode": mode, "value": "{{INPUT.q}}"}
-            return c.post("/v1/retrievers", json={
-                "retriever_name": f"{feature}-{mode}", "collection_identifiers": [coll["collection_id"]],
-                "input_schema": {"q": {"type": "string"}},
-                "stages": [{"stage_name": "s", "stage_type": "filter", "config": {"stage_id": "feature_search",
-                            "parameters": {"searches": [{"feature_uri": uris[feature], "query": query, "top_k": 3}],
-                                           "final_top_k": 3}}}]}).json()["retriever_id"]
+            return make_retriever(c, coll["collection_id"], uris[feature], mode, top_k=3)
 
         by_text = retriever("label_embedding", "text")
         for label in ("tench", "flamingo", "fire engine"):
-            assert _search(c, by_text, f"a photo of a {label}")[0]["source_object_id"] == ids[label], label
+            assert search(c, by_text, f"a photo of a {label}")[0]["source_object_id"] == ids[label], label
         by_image = retriever("image_embedding", "content")
         frog = base64.b64encode((SAMPLE / next(r["file"] for r in picks if r["label"] == "bullfrog")).read_bytes())
-        assert _search(c, by_image, frog.decode())[0]["source_object_id"] == ids["bullfrog"]
+        assert search(c, by_image, frog.decode())[0]["source_object_id"] == ids["bullfrog"]
         wrong = c.post(f"/v1/retrievers/{retriever('image_embedding', 'text')}/execute", json={"inputs": {"q": "frog"}})
         assert wrong.status_code == 422 and "input_mode content / url / document / vector" in wrong.text, wrong.text
         elsewhere = c.post(f"/v1/retrievers/{retriever('image_embedding', 'url')}/execute",

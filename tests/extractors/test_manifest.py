@@ -29,7 +29,9 @@ def test_registry_reports_but_skips_a_broken_plugin(tmp_path):
     shutil.copytree(FIXTURES / "wrong_keys", tmp_path / "wrong_keys")
     shutil.copytree(EXAMPLES / "text_embed", tmp_path / "text_embed")
     reg = ExtractorRegistry([tmp_path])
-    assert {e.spec.ref for e in reg.all()} == {"text_extractor@v1", "image_extractor@v1", "text_embed@1.0.0"}
+    assert {e.spec.ref for e in reg.all()} == {
+        "text_extractor@v1", "image_extractor@v1", "document_extractor@v1", "audio_extractor@v1",
+        "video_extractor@v1", "text_embed@1.0.0"}
     assert "embedding_dim" in reg.errors[str(tmp_path / "wrong_keys")]
 
 

@@ -3,6 +3,9 @@ named ``.png`` fails at upload with the reason instead of deep inside an image m
 
 from __future__ import annotations
 
+#: how much of a file's start the checks read
+SNIFF_BYTES = 4096
+
 #: (offset, magic bytes, blob type, MIME type), most specific first
 _SIGNATURES: list[tuple[int, bytes, str, str]] = [
     (0, b"\xff\xd8\xff", "image", "image/jpeg"),

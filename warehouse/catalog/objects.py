@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from warehouse.catalog.media import SNIFF_BYTES, check_content
 from warehouse.catalog.models import Bucket, Object
 from warehouse.catalog.uploads import resolve_blob_upload
 from warehouse.errors import WarehouseError
@@ -78,6 +79,12 @@ def _blob_record(objects: ObjectStore, ns_id: str, bucket: Bucket, object_id: st
         raw = base64.b64decode(blob.data.split(",", 1)[-1] if blob.data.startswith("data:") else blob.data, validate=True)
     except (binascii.Error, ValueError) as exc:
         raise WarehouseError(422, f"{where}: 'data' is neither a URL nor valid base64 ({exc})", {"location": where}) from exc
+    try:  # the bytes must be what the blob says it is, as for uploads: an HTML page is no PDF
+        sniffed = check_content(blob.type, raw[:SNIFF_BYTES], f"{where}.data")
+    except ValueError as exc:
+        raise WarehouseError(422, str(exc), {"location": f"{where}.data"}) from None
+    if sniffed and not (blob.mime_type or blob.content_type):
+        record["mime_type"] = sniffed
     key = f"{ns_id}/{bucket.bucket_id}/{object_id}/{record['blob_id']}"
     record.update(url=objects.put(key, raw, record["mime_type"]), size_bytes=len(raw), checksum=content_etag(raw))
     return record

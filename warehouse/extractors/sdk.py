@@ -34,6 +34,7 @@ from warehouse.extractors.helpers import (
     run_tool,
     upload_asset,
 )
+from warehouse.extractors.media.text import TextEmbedder
 from warehouse.extractors.models import (
     LazyModelMixin,
     get_batch_service,
@@ -76,6 +77,7 @@ __all__ = [
     "ResourceType",
     "RowCondition",
     "StepDefinition",
+    "TextEmbedder",
     "as_pipeline_step",
     "build_pipeline_steps",
     "call_inference",

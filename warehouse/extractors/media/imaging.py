@@ -11,8 +11,9 @@ from pathlib import Path
 
 import numpy as np
 
-from warehouse.extractors.models import load_sentence_transformer
-from warehouse.extractors.sdk import open_asset
+from warehouse.extractors.helpers import open_asset, parallel_io
+from warehouse.extractors.media.text import embed_texts
+from warehouse.extractors.steps import BatchProcessor
 
 CLASSES = (Path(__file__).parent / "imagenet_classes.txt").read_text().splitlines()
 RESIZE, CROP = 256, 224
@@ -106,6 +107,55 @@ def label_text(labels: list[dict]) -> str:
     return "a photo of " + ", ".join(item["label"] for item in labels)
 
 
-def embed_texts(texts: list[str]) -> np.ndarray:
-    return load_sentence_transformer("all-MiniLM-L6-v2").encode(texts, batch_size=64, normalize_embeddings=True,
-                                                                show_progress_bar=False)
+def _decode(value):
+    try:
+        image = load_image(value)
+        return image, preprocess(image), None
+    except ValueError as exc:
+        return None, None, str(exc)
+    except Exception as exc:  # noqa: BLE001 - a URL that cannot be read fails its row, with the reason
+        return None, None, f"the image could not be read ({type(exc).__name__}: {exc})"
+
+
+class ImageFeatures(BatchProcessor):
+    """The batch step: decode in threads, one EfficientNet pass and one MiniLM pass per batch → ``image_embedding``,
+    ``label_embedding``, ``labels``, ``image`` (width, height, format) and ``thumbnail``. ``data`` is a URL or the
+    image's bytes. An image that cannot be decoded fails its own row with the reason; the others go on."""
+
+    def process(self, batch):
+        top_k = int(self.config.get("top_k_labels", 5))
+        thumb = int(self.config.get("thumbnail_size", 128))
+        decoded = parallel_io(batch["data"].tolist(), _decode, max_workers=8)
+        errors = list(batch["_error"]) if "_error" in batch.columns else [None] * len(batch)
+        image_vecs, label_vecs = [None] * len(batch), [None] * len(batch)
+        labels, meta, thumbs = [None] * len(batch), [None] * len(batch), [None] * len(batch)
+        keep = []
+        for i, (image, array, error) in enumerate(decoded):
+            if error is not None:
+                errors[i] = error
+            elif array is not None:
+                keep.append(i)
+                meta[i], thumbs[i] = describe(image), thumbnail(image, thumb)
+        if keep:
+            pooled, probs = forward([decoded[i][1] for i in keep])
+            tops = [top_labels(p, top_k) for p in probs]
+            texts = embed_texts([label_text(t) for t in tops])
+            for row, vec, top, text_vec in zip(keep, pooled, tops, texts, strict=True):
+                image_vecs[row] = (vec / max(np.linalg.norm(vec), 1e-12)).astype(np.float32)
+                label_vecs[row], labels[row] = text_vec.astype(np.float32), top
+        batch["image_embedding"], batch["label_embedding"] = image_vecs, label_vecs
+        batch["labels"] = labels
+        batch["image"] = meta
+        batch["thumbnail"] = thumbs
+        batch["_error"] = errors
+        return batch
+
+
+def image_query(content: bytes, top_k: int = 5) -> dict:
+    """An image given as a query by example: its image features, its labels and their embedding."""
+    image = load_image(content)
+    pooled, probs = forward([preprocess(image)])
+    top = top_labels(probs[0], top_k)
+    vec = pooled[0] / max(np.linalg.norm(pooled[0]), 1e-12)
+    return {"image_embedding": vec.tolist(), "label_embedding": embed_texts([label_text(top)])[0].tolist(),
+            "labels": top}
