@@ -1,5 +1,5 @@
-"""What ``make run`` ingests on first start: the text corpus and the demo photos, each with a retriever that
-answers (the photos through presigned uploads and image_extractor, found by words)."""
+"""What ``make run`` ingests on first start: the text corpus, the demo photos and a PDF, each with a retriever that
+answers (the photos and the PDF through presigned uploads, image_extractor and document_extractor, found by words)."""
 
 from __future__ import annotations
 
@@ -17,5 +17,9 @@ def test_the_demo_corpus_and_photos_are_searchable(live):
         assert photos.json()["documents"][0]["title"] == "coffee", photos.json()["documents"]
         rocket = c.post("/v1/retrievers/demo-photo-search/execute", json={"inputs": {"query": "a space rocket"}})
         assert rocket.json()["documents"][0]["title"] == "rocket", rocket.json()["documents"]
+        pdf = c.post("/v1/retrievers/demo-document-search/execute",
+                     json={"inputs": {"query": "explicit is better than implicit"}}).json()["documents"][0]
+        assert pdf["title"] == "zen-of-python-example" and pdf["page_number"] == 1
+        assert "Explicit is better than implicit" in pdf["text"]
         _ingest_demo(live.base_url, live.key, ns)  # a second start adds nothing
-        assert len(c.post("/v1/buckets/list", json={}).json()["results"]) == 2
+        assert len(c.post("/v1/buckets/list", json={}).json()["results"]) == 3

@@ -23,6 +23,8 @@ _SIGNATURES: list[tuple[int, bytes, str, str]] = [
     (0, b"PK\x03\x04", "excel", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
     (0, b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "excel", "application/vnd.ms-excel"),
 ]
+#: video containers that as often hold sound alone, and the MIME type of their audio-only form
+AUDIO_CONTAINERS = {"video/mp4": "audio/mp4", "video/webm": "audio/webm"}
 _FTYP_AUDIO = {b"M4A ", b"M4B ", b"M4P ", b"F4A ", b"F4B "}
 _MP3_FRAME = {b"\xff\xfb", b"\xff\xf3", b"\xff\xf2", b"\xff\xfa"}
 
@@ -62,6 +64,8 @@ def check_content(blob_type: str, head: bytes, where: str) -> str | None:
                              f"{head[:8].hex(' ')}); upload the file itself, or declare its real type")
         return None
     kind, mime = found
+    if blob_type == "audio" and mime in AUDIO_CONTAINERS:  # an .m4a is often an ISO-brand MP4; a .weba is WebM
+        return AUDIO_CONTAINERS[mime]
     if kind != blob_type:
         raise ValueError(f"{where}: the file is {mime} ({kind}) but the blob type is {blob_type!r}; declare "
                          f"type {kind!r} or upload a {blob_type} file")

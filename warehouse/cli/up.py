@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import atexit
 import logging
+import mimetypes
 import os
 import socket
 import threading
@@ -198,32 +199,50 @@ def _ingest_demo(base: str, key: str, namespace: str) -> None:
     console.print(f"demo corpus: {len(ids)} objects, batch {final['status']}, "
                   f"{final['documents_written']} documents, retriever 'demo-search'")
     _ingest_demo_photos(client)
+    _ingest_demo_documents(client)
 
 
 def _ingest_demo_photos(client: Client) -> None:
     """A few photos through presigned uploads into an image_extractor collection, searchable by words."""
-    bucket = client.post("/buckets", {"bucket_name": "demo-photos", "bucket_schema": {
-        "properties": {"photo": {"type": "image"}, "title": {"type": "string"}}}})
+    _ingest_demo_media(client, "demo-photos", "image", "image_extractor", "image", "label_embedding",
+                       sorted((DEMO_DIR / "photos").glob("*.jpg")), "demo-photo-search", "a cup of coffee")
+
+
+def _ingest_demo_documents(client: Client) -> None:
+    """A PDF through a presigned upload into a document_extractor collection: its pages' text, searchable."""
+    _ingest_demo_media(client, "demo-documents", "pdf", "document_extractor", "document", "text_embedding",
+                       sorted((DEMO_DIR / "documents").glob("*.pdf")), "demo-document-search",
+                       "explicit is better than implicit")
+
+
+def _ingest_demo_media(client: Client, name: str, blob_type: str, extractor: str, input_name: str, feature: str,
+                       files: list[Path], retriever: str, example: str) -> None:
+    """Files through presigned uploads into a bucket and an ``extractor`` collection (its input ``input_name``
+    reading the files), then a retriever over ``feature`` that takes words."""
+    bucket = client.post("/buckets", {"bucket_name": name, "bucket_schema": {
+        "properties": {"file": {"type": blob_type}, "title": {"type": "string"}}}})
     collection = client.post("/collections", {
-        "collection_name": "demo-photos", "source": {"type": "bucket", "bucket_ids": [bucket["bucket_id"]]},
-        "feature_extractor": {"feature_extractor_name": "image_extractor", "version": "v1",
-                              "input_mappings": {"image": "photo"}, "field_passthrough": [{"source_path": "title"}]}})
+        "collection_name": name, "source": {"type": "bucket", "bucket_ids": [bucket["bucket_id"]]},
+        "feature_extractor": {"feature_extractor_name": extractor, "version": "v1",
+                              "input_mappings": {input_name: "file"},
+                              "field_passthrough": [{"source_path": "title"}]}})
     ids = []
-    for path in sorted((DEMO_DIR / "photos").glob("*.jpg")):
+    for path in files:
         up = client.post(f"/buckets/{bucket['bucket_id']}/uploads", {
-            "filename": path.name, "content_type": "image/jpeg", "object_metadata": {"title": path.stem}})
+            "filename": path.name, "content_type": mimetypes.guess_type(path.name)[0],
+            "object_metadata": {"title": path.stem}})
         httpx.put(up["presigned_url"], content=path.read_bytes(), timeout=60).raise_for_status()
         ids.append(client.post(f"/buckets/{bucket['bucket_id']}/uploads/{up['upload_id']}/confirm", {})["object_id"])
     batch = client.post(f"/buckets/{bucket['bucket_id']}/batches",
-                        {"batch_name": "demo-photos", "object_ids": ids, "collection_ids": [collection["collection_id"]]})
+                        {"batch_name": name, "object_ids": ids, "collection_ids": [collection["collection_id"]]})
     client.post(f"/buckets/{bucket['bucket_id']}/batches/{batch['batch_id']}/submit", {})
     final = wait_for_batch(client, batch["batch_id"])
-    uri = next(v["feature_uri"] for v in collection["vector_indexes"] if v["feature_uri"].endswith("/label_embedding"))
+    uri = next(v["feature_uri"] for v in collection["vector_indexes"] if v["feature_uri"].endswith(f"/{feature}"))
     client.post("/retrievers", {
-        "retriever_name": "demo-photo-search", "collection_identifiers": [collection["collection_id"]],
+        "retriever_name": retriever, "collection_identifiers": [collection["collection_id"]],
         "input_schema": {"query": {"type": "text", "required": True}},
         "stages": [{"stage_name": "search", "stage_type": "filter", "config": {"stage_id": "feature_search", "parameters": {
             "searches": [{"feature_uri": uri, "query": {"input_mode": "text", "value": "{{INPUT.query}}"}, "top_k": 10}],
             "final_top_k": 3}}}]})
-    console.print(f"demo photos: {len(ids)} photos, batch {final['status']}, retriever 'demo-photo-search' "
-                  "(try the query \"a cup of coffee\")")
+    console.print(f"{name}: {len(ids)} file(s), batch {final['status']}, {final['documents_written']} documents, "
+                  f"retriever '{retriever}' (try the query \"{example}\")")
