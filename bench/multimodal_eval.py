@@ -9,6 +9,13 @@
 - Ingest: photos/s of one batch through the API, submit to COMPLETED (objects stored beforehand as base64), and
   through the raw model in this process (decode + preprocess + one EfficientNet pass + one MiniLM pass per 32),
   and their ratio.
+- The 117-page PDF (GeoTopo, German lecture notes) through ``document_extractor``: each heading of its outline
+  (numbering stripped) as a query, recall@5 of its page (the top 20 chunks, deduplicated to pages) over the dense
+  feature, the collection's BM25 index and both fused, against the same chunks embedded raw in this process;
+  pages/s through the API vs pypdf + chunking + MiniLM raw.
+- Audio and video: the shipped speech (tests/data) as 8 recordings through ``audio_extractor``, and 4 short videos
+  encoded from the caption photos with the speech as sound through ``video_extractor``; seconds of media per second
+  through the API vs the raw decode + whisper (+ frames + EfficientNet) + MiniLM in this process.
 
 Usage: python bench/multimodal_eval.py [--dataset ../shared/data]
 Prints JSON lines; docs/benchmarks.md quotes them.
@@ -19,7 +26,9 @@ from __future__ import annotations
 import argparse
 import base64
 import csv
+import io
 import json
+import re
 import sys
 import tempfile
 import time
@@ -36,7 +45,10 @@ from bench._server import serve  # noqa: E402
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--dataset", type=Path, default=ROOT.parent / "shared" / "data")
+    parser.add_argument("--only", choices=["images", "pdf", "media"], action="append",
+                        help="run only these parts (repeatable); all by default")
     args = parser.parse_args()
+    parts = set(args.only or ["images", "pdf", "media"])
     sample = args.dataset / "images" / "imagenet_sample"
     with open(sample / "labels.csv") as fh:
         rows = list(csv.DictReader(fh))
@@ -53,14 +65,16 @@ def main() -> None:
     c.post("/v1/namespaces", json={"namespace_name": "multimodal"}).raise_for_status()
     c.headers["X-Namespace"] = "multimodal"
 
-    def collection(name: str, files: list[Path], labels: list[str]) -> tuple[str, dict, dict, float]:
+    def collection(name: str, files: list[Path], labels: list[str], blob_type: str = "image",
+                   extractor: str = "image_extractor", input_name: str = "image",
+                   parameters: dict | None = None) -> tuple[str, dict, dict, float]:
         bucket = c.post("/v1/buckets", json={"bucket_name": name, "bucket_schema": {"properties": {
-            "photo": {"type": "image"}, "label": {"type": "string"}}}}).json()["bucket_id"]
+            "file": {"type": blob_type}, "label": {"type": "string"}}}}).json()["bucket_id"]
         coll = c.post("/v1/collections", json={
             "collection_name": name, "source": {"type": "bucket", "bucket_ids": [bucket]},
-            "feature_extractor": {"feature_extractor_name": "image_extractor", "version": "v1",
-                                  "input_mappings": {"image": "photo"}, "field_passthrough": [{"source_path": "label"}]}}).json()
-        objects = [{"blobs": [{"property": "photo", "type": "image",
+            "feature_extractor": {"feature_extractor_name": extractor, "version": "v1", "parameters": parameters or {},
+                                  "input_mappings": {input_name: "file"}, "field_passthrough": [{"source_path": "label"}]}}).json()
+        objects = [{"blobs": [{"property": "file", "type": blob_type,
                                "data": base64.b64encode(f.read_bytes()).decode()}], "label": label}
                    for f, label in zip(files, labels, strict=True)]
         ids = []
@@ -78,13 +92,28 @@ def main() -> None:
         uris = {v["feature_uri"].rsplit("/", 1)[1]: v["feature_uri"] for v in coll["vector_indexes"]}
         return coll["collection_id"], uris, {}, seconds
 
-    def search(cid: str, uri: str, query, k: int = 5) -> list[str]:
-        body = {"searches": [{"feature_uri": uri, "query": query, "top_k": k}], "final_top_k": k}
+    def search(cid: str, uri: str | list[str], query, k: int = 5, field: str = "label") -> list:
+        """``field`` of the top ``k`` documents for ``query`` over one feature, or several fused (RRF, k=10 as
+        bench/retrieval_eval.py chose on SciFact's train split)."""
+        uris = [uri] if isinstance(uri, str) else uri
+        body = {"searches": [{"feature_uri": u, "query": query, "top_k": k} for u in uris], "final_top_k": k,
+                **({"fusion": "rrf", "rrf_k": 10} if len(uris) > 1 else {})}
         resp = c.post("/v1/retrievers/execute", json={"collection_identifiers": [cid], "stages": [{
             "stage_name": "s", "stage_type": "filter", "config": {"stage_id": "feature_search", "parameters": body}}]})
         resp.raise_for_status()
-        return [d.get("label") for d in resp.json()["documents"]]
+        return [d.get(field) for d in resp.json()["documents"]]
 
+    if "images" in parts:
+        image_eval(sample, rows, captions_dir, captions, collection, search)
+    if "pdf" in parts:
+        pdf_eval(args.dataset / "pdfs" / "GeoTopo-komprimiert.pdf", collection, search)
+    if "media" in parts:
+        media_eval(collection, Path(tempfile.mkdtemp(prefix="wh-bench-media-")))
+    svc.close()
+
+
+def image_eval(sample: Path, rows: list[dict], captions_dir: Path, captions: list[dict], collection, search) -> None:
+    """ImageNet sample and caption queries through image_extractor, and the raw models in this process."""
     files, labels = [sample / r["file"] for r in rows], [r["label"] for r in rows]
     cid, uris, _, ingest_s = collection("imagenet", files, labels)
     top1 = r5 = self1 = 0
@@ -134,7 +163,93 @@ def main() -> None:
     print(json.dumps({"stage": "ingest", "images": n, "pipeline_s": round(ingest_s, 2),
                       "pipeline_images_per_s": round(n / ingest_s, 2), "raw_s": round(raw_s, 2),
                       "raw_images_per_s": round(n / raw_s, 2), "ratio": round(raw_s / ingest_s, 3)}), flush=True)
-    svc.close()
+
+
+def outline(pdf: Path) -> list[tuple[str, int]]:
+    """(heading without its numbering, 1-based page) of every entry of the PDF's outline."""
+    import pypdf
+
+    reader, out = pypdf.PdfReader(str(pdf)), []
+
+    def walk(items) -> None:
+        for item in items:
+            if isinstance(item, list):
+                walk(item)
+            else:
+                out.append((re.sub(r"^[\d.]+\s+", "", item.title), reader.get_destination_page_number(item) + 1))
+
+    walk(reader.outline)
+    return out
+
+
+def first_pages(pages: list, k: int = 5) -> list:
+    return list(dict.fromkeys(pages))[:k]
+
+
+def pdf_eval(pdf: Path, collection, search) -> None:
+    """Headings → page recall@5 through document_extractor, and the same chunks raw in this process."""
+    import numpy as np
+
+    from warehouse.extractors.chunking import split_text
+    from warehouse.extractors.media.pdf import read_pdf
+    from warehouse.extractors.media.text import embed_texts
+
+    headings = outline(pdf)
+    cid, uris, _, ingest_s = collection("lecture", [pdf], [pdf.name], "pdf", "document_extractor", "document")
+    modes = {"dense": uris["text_embedding"], "bm25": uris["bm25"], "hybrid": [uris["text_embedding"], uris["bm25"]]}
+    hits = {mode: sum(page in first_pages(search(cid, uri, title, 20, "page_number")) for title, page in headings)
+            for mode, uri in modes.items()}
+    started = time.perf_counter()
+    content = read_pdf(pdf)
+    chunks = [(p.number, ch.text) for p in content.pages for ch in split_text(p.text, "words", 150, 25)]
+    vectors = embed_texts([t for _, t in chunks])
+    raw_s = time.perf_counter() - started
+    raw_hits = 0
+    for title, page in headings:
+        order = np.argsort(-(vectors @ embed_texts([title])[0]))[:20]
+        raw_hits += page in first_pages([chunks[i][0] for i in order])
+    n, pages = len(headings), len(content.pages)
+    print(json.dumps({"task": "pdf_heading_to_page", "pdf": pdf.name, "pages": pages, "headings": n, "chunks":
+                      len(chunks), **{f"{mode}_recall@5": round(h / n, 4) for mode, h in hits.items()},
+                      "raw_dense_recall@5": round(raw_hits / n, 4)}), flush=True)
+    print(json.dumps({"stage": "ingest_pdf", "pages": pages, "pipeline_s": round(ingest_s, 2),
+                      "pipeline_pages_per_s": round(pages / ingest_s, 2), "raw_s": round(raw_s, 2),
+                      "raw_pages_per_s": round(pages / raw_s, 2), "ratio": round(raw_s / ingest_s, 3)}), flush=True)
+
+
+def media_eval(collection, tmp: Path) -> None:
+    """Seconds of audio / video ingested per second through the API and raw, in this process."""
+    from PIL import Image
+
+    from tests.extractors.media_files import CAPTIONED, write_audio, write_video
+    from warehouse.extractors.media.audio import decode_audio, transcribe
+    from warehouse.extractors.media.imaging import forward, preprocess
+    from warehouse.extractors.media.text import embed_texts
+    from warehouse.extractors.media.video import read_video
+
+    recordings = [write_audio(tmp / f"speech{i}.{fmt}", fmt) for i, fmt in enumerate(["mp3", "m4a", "ogg", "flac"] * 2)]
+    photos = sorted(CAPTIONED.glob("*.png"))
+    videos = [write_video(tmp / f"clip{i}.mp4", photos[i:i + 3], seconds_each=4.0) for i in range(4)]
+    for kind, files, extractor, params in [("audio", recordings, "audio_extractor", {}),
+                                           ("video", videos, "video_extractor", {"interval_s": 4})]:
+        _, _, _, ingest_s = collection(f"{kind}-bench", files, [f.name for f in files], kind, extractor, kind, params)
+        started = time.perf_counter()
+        seconds = 0.0
+        for f in files:
+            if kind == "audio":
+                samples = decode_audio(f)
+                seconds += len(samples) / 16_000
+                embed_texts([s.text for s in transcribe(samples)])
+            else:
+                video = read_video(f, 4.0, transcribe)
+                seconds += video.duration
+                forward([preprocess(Image.open(io.BytesIO(s.frame))) for s in video.scenes])
+                embed_texts([s.transcript or "" for s in video.scenes])
+        raw_s = time.perf_counter() - started
+        print(json.dumps({"stage": f"ingest_{kind}", "files": len(files), "media_seconds": round(seconds, 1),
+                          "pipeline_s": round(ingest_s, 2), "pipeline_media_s_per_s": round(seconds / ingest_s, 2),
+                          "raw_s": round(raw_s, 2), "raw_media_s_per_s": round(seconds / raw_s, 2),
+                          "ratio": round(raw_s / ingest_s, 3)}), flush=True)
 
 
 if __name__ == "__main__":

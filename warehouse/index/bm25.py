@@ -26,9 +26,13 @@ BM25_FEATURE = "bm25"
 _LOCK = threading.Lock()
 
 
+#: input types whose documents carry ``text``: the text itself, a PDF's pages, a recording's or a video's transcript
+TEXT_BEARING = {"text", "string", "pdf", "audio", "video"}
+
+
 def has_text_input(ext) -> bool:
-    """Text extractors' collections also get a BM25 index of their documents' text (hybrid search)."""
-    return bool({"text", "string"} & set(ext.spec.supported_input_types))
+    """Collections of extractors whose documents carry text also get a BM25 index of it (hybrid search)."""
+    return bool(TEXT_BEARING & set(ext.spec.supported_input_types))
 
 
 def bm25_index(ext) -> dict[str, Any]:

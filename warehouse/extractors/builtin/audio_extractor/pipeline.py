@@ -5,7 +5,7 @@ A file that does not decode fails its object with the reason; a recording withou
 
 import pandas as pd
 
-from warehouse.extractors.media.audio import MediaError, decode_audio, transcribe
+from warehouse.extractors.media.audio import MediaError, decode_audio, transcribe, whisper
 from warehouse.extractors.sdk import (
     BatchProcessor,
     PipelineDefinition,
@@ -41,6 +41,9 @@ def segment_rows(row: dict, segments, duration: float) -> list[dict]:
 
 class Transcribe(BatchProcessor):
     expands = True
+
+    def setup(self) -> None:
+        whisper()  # loaded in the worker before the first batch
 
     def process(self, batch):
         decoded = parallel_io(list(batch["data"]), _decode, max_workers=4)

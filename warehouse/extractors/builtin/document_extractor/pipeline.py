@@ -7,7 +7,7 @@ cannot be read, or has no text even after OCR, is reported as a skipped part and
 import pandas as pd
 
 from warehouse.extractors.chunking import split_text
-from warehouse.extractors.media.pdf import PdfError, form_text, read_pdf
+from warehouse.extractors.media.pdf import PdfError, form_text, ocr_engine, read_pdf
 from warehouse.extractors.sdk import (
     BatchProcessor,
     PipelineDefinition,
@@ -45,6 +45,10 @@ class PdfPages(BatchProcessor):
     page without text (a skipped part, with the reason), and one for the form's field values."""
 
     expands = True
+
+    def setup(self) -> None:
+        if self.config.get("ocr", "auto") != "never":
+            ocr_engine()  # loaded in the worker before the first batch
 
     def process(self, batch):
         params = self.config

@@ -6,7 +6,7 @@ transcripts (their ``transcript_embedding`` is absent, the frame features are th
 
 import pandas as pd
 
-from warehouse.extractors.media.audio import MediaError, transcribe
+from warehouse.extractors.media.audio import MediaError, transcribe, whisper
 from warehouse.extractors.media.imaging import ImageFeatures
 from warehouse.extractors.media.video import read_video
 from warehouse.extractors.sdk import (
@@ -21,6 +21,10 @@ from warehouse.extractors.sdk import (
 
 class Scenes(BatchProcessor):
     expands = True
+
+    def setup(self) -> None:
+        if self.config.get("transcribe", True):
+            whisper()  # loaded in the worker before the first batch
 
     def process(self, batch):
         interval = float(self.config.get("interval_s", 5.0))
