@@ -237,3 +237,36 @@ def test_in_process_executor_drives_ray_here_and_writes_through_the_owner(dagste
     assert len(results["results"]) == 3
     logs = [e.user_message for e in dagster_live.instance.all_logs(outcome.run_id)]
     assert not any("accepted batch" in m for m in logs)  # this process was the driver, not the owner
+
+
+def test_a_pdf_collection_runs_under_dagster_as_text_does(dagster_live):
+    import base64
+
+    from tests.extractors.media_files import PDFS
+
+    _, client = dagster_live.api.new_namespace()
+    bucket = client.post("/v1/buckets", json={"bucket_name": "pdfs", "bucket_schema": {
+        "properties": {"file": {"type": "pdf"}}}}).json()
+    coll = client.post("/v1/collections", json={
+        "collection_name": "pdfs", "source": {"type": "bucket", "bucket_ids": [bucket["bucket_id"]]},
+        "feature_extractor": {"feature_extractor_name": "document_extractor", "version": "v1",
+                              "input_mappings": {"document": "file"}}}).json()
+    ids = [client.post(f"/v1/buckets/{bucket['bucket_id']}/objects", json={"blobs": [{
+        "property": "file", "type": "pdf", "data": base64.b64encode((PDFS / name).read_bytes()).decode()}]}).json()[
+        "object_id"] for name in ("pdflatex-4-pages.pdf", "grayscale-image.pdf")]
+    batch_id = submit(client, {"bucket": bucket, "collection": coll, "object_ids": ids})
+    result, _ = tick(dagster_live, queued_batches)
+    [request] = [r for r in result.run_requests if r.tags["warehouse/batch_id"] == batch_id]
+    outcome = run_partition(dagster_live, request)
+    assert outcome.success
+    batch = client.get(f"/v1/batches/{batch_id}").json()
+    assert batch["status"] == "COMPLETED_WITH_ERRORS" and batch["documents_written"] > 4, batch
+    [failed] = batch["failed_objects"]
+    assert failed["object_id"] == ids[1] and "OCR found no text" in failed["error"]
+    metadata = _materialization(dagster_live.instance, outcome.run_id).metadata
+    assert metadata["documents_written"].value == batch["documents_written"]
+    docs = client.post(f"/v1/collections/{coll['collection_id']}/documents/list", json={"page_size": 100}).json()[
+        "results"]
+    lineage = docs[0]["_internal"]["lineage"]
+    assert lineage["dagster_run_id"] == outcome.run_id and lineage["page_number"] in (1, 2, 3, 4)
+    assert {d["page_number"] for d in docs} == {1, 2, 3, 4}

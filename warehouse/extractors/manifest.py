@@ -80,6 +80,9 @@ class ExtractorSpec:
     supported_input_types: list[str] = field(default_factory=lambda: ["text"])
     parameter_defaults: dict[str, Any] = field(default_factory=dict)
     parameter_schema: dict[str, Any] = field(default_factory=dict)
+    #: JSON schemas of the inputs (``input_schema``) and of the payload fields each document gets (``output_schema``)
+    input_schema: dict[str, Any] = field(default_factory=dict)
+    output_schema: dict[str, Any] = field(default_factory=dict)
     chunking: bool = False
     dependencies: list[str] = field(default_factory=list)
     #: hosts (``host`` or ``host:port``) the plugin's code may open TCP connections to when it runs sandboxed
@@ -310,6 +313,8 @@ def spec_from_namespace(ns: dict[str, Any], file: str = "manifest.py", source: s
         supported_input_types=list(values.get("supported_input_types") or input_names),
         parameter_defaults=defaults,
         parameter_schema=parameter_schema,
+        input_schema=input_schema,
+        output_schema=_schema_of(ns.get("output_schema")),
         chunking=bool(values.get("chunking", False)),
         dependencies=list(values.get("dependencies") or []),
         allowed_hosts=[h.lower() for h in hosts],

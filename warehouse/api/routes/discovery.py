@@ -23,9 +23,12 @@ def extractor_view(ext) -> dict:
         "feature_extractor_name": spec.name, "version": spec.version, "feature_extractor_id": spec.extractor_id,
         "description": spec.description, "icon": "box", "category": "text" if "text" in spec.supported_input_types else "general",
         "source": "builtin" if ext.builtin else "custom", "inference_type": spec.inference_type,
-        "input_schema": {"properties": {n: {"type": "string"} for n in spec.input_names}},
-        "output_schema": {"properties": {f.feature_name: {"type": "array", "items": {"type": "number"}}
-                                         for f in spec.vector_features}},
+        "input_schema": spec.input_schema or {"properties": {n: {"type": "string"} for n in spec.input_names}},
+        "output_schema": {"type": "object", "properties": {
+            **{f.feature_name: {"type": "array", "items": {"type": "number"}, "minItems": f.embedding_dim,
+                                "maxItems": f.embedding_dim, "description": f"{f.embedding_dim}-d {f.distance_metric} "
+                                "embedding (a named vector in the index)"} for f in spec.vector_features},
+            **(spec.output_schema.get("properties") or {})}},
         "parameter_schema": spec.parameter_schema or None, "supported_input_types": spec.supported_input_types,
         "max_inputs": {n: 1 for n in spec.input_names}, "default_parameters": spec.parameter_defaults,
         "required_vector_indexes": [{

@@ -16,6 +16,13 @@ class AudioExtractorParams(BaseModel):
     language: str = Field(default="en", description="Spoken language; the packaged tiny.en model is English only.")
 
 
+class AudioOutput(BaseModel):
+    text: str = Field(..., description="The segment's transcript.")
+    start_time: float = Field(..., description="Seconds from the start of the recording (also in the lineage).")
+    end_time: float = Field(..., description="Seconds from the start of the recording (also in the lineage).")
+    duration_s: float = Field(..., description="Length of the whole recording.")
+    part_index: int = Field(..., description="Position of the segment in the recording.")
+
 manifest = ExtractorManifest(
     feature_extractor_name="audio_extractor",
     version="v1",
@@ -34,3 +41,4 @@ feature_uri = manifest.feature_uri
 supported_input_types = ["audio"]
 input_schema = AudioInput
 parameter_schema = AudioExtractorParams
+output_schema = AudioOutput

@@ -28,6 +28,15 @@ class DocumentExtractorParams(BaseModel):
     extract_forms: bool = Field(default=True, description="Add a document with the values of the PDF's form fields.")
 
 
+class DocumentOutput(BaseModel):
+    text: str = Field(..., description="The chunk's text.")
+    page_number: int = Field(..., description="1-based page of the chunk (also in the lineage).")
+    page_count: int = Field(..., description="Pages of the PDF.")
+    title: str | None = Field(None, description="The PDF's /Title.")
+    ocr: bool = Field(..., description="Some of the page's text was read by OCR from its images.")
+    part_index: int = Field(..., description="Position of the chunk among the PDF's documents.")
+    form_fields: list[dict] | None = Field(None, description="[{name, value}] of the AcroForm (its own document).")
+
 manifest = ExtractorManifest(
     feature_extractor_name="document_extractor",
     version="v1",
@@ -47,3 +56,4 @@ feature_uri = manifest.feature_uri
 supported_input_types = ["pdf"]
 input_schema = DocumentInput
 parameter_schema = DocumentExtractorParams
+output_schema = DocumentOutput

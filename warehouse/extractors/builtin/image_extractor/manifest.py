@@ -17,6 +17,11 @@ class ImageExtractorParams(BaseModel):
                                 description="Longest side of the JPEG thumbnail in the payload; 0 for none.")
 
 
+class ImageOutput(BaseModel):
+    labels: list[dict] = Field(..., description="[{label, score}]: the top ImageNet classes.")
+    image: dict = Field(..., description="{width, height, format} of the image.")
+    thumbnail: str | None = Field(None, description="A JPEG data URI, thumbnail_size px on its longest side.")
+
 manifest = ExtractorManifest(
     feature_extractor_name="image_extractor",
     version="v1",
@@ -35,3 +40,4 @@ features = manifest.features_as_dicts()
 supported_input_types = ["image"]
 input_schema = ImageInput
 parameter_schema = ImageExtractorParams
+output_schema = ImageOutput

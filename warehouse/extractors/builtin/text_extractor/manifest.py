@@ -23,6 +23,9 @@ class TextExtractorParams(BaseModel):
     )
 
 
+class TextOutput(BaseModel):
+    text: str = Field(..., description="The text (or chunk) embedded; chunk offsets are in the lineage.")
+
 manifest = ExtractorManifest(
     feature_extractor_name="text_extractor",
     version="v1",
@@ -42,3 +45,4 @@ input_schema = TextInput
 parameter_schema = TextExtractorParams
 supported_input_types = ["text", "string"]
 chunking = True
+output_schema = TextOutput

@@ -20,6 +20,18 @@ class VideoExtractorParams(BaseModel):
     batch_size: int = Field(default=8, ge=1, le=64, description="Speech windows per whisper forward pass.")
 
 
+class VideoOutput(BaseModel):
+    start_time: float = Field(..., description="Seconds: the scene's sampled frame (also in the lineage).")
+    end_time: float = Field(..., description="Seconds: the next scene's start, or the end of the video.")
+    transcript: str | None = Field(None, description="Speech overlapping the scene (whisper tiny.en).")
+    text: str | None = Field(None, description="The transcript again, for BM25 and display.")
+    labels: list[dict] = Field(..., description="[{label, score}]: the frame's top ImageNet classes.")
+    image: dict = Field(..., description="{width, height, format} of the sampled frame.")
+    thumbnail: str | None = Field(None, description="The frame as a JPEG data URI.")
+    duration_s: float = Field(..., description="Length of the video.")
+    has_audio: bool = Field(..., description="Whether the video has a sound track.")
+    part_index: int = Field(..., description="Position of the scene in the video.")
+
 manifest = ExtractorManifest(
     feature_extractor_name="video_extractor",
     version="v1",
@@ -41,3 +53,4 @@ feature_uri = manifest.feature_uri
 supported_input_types = ["video"]
 input_schema = VideoInput
 parameter_schema = VideoExtractorParams
+output_schema = VideoOutput
