@@ -82,7 +82,6 @@ class BatchRunner:
         self._pool = ThreadPoolExecutor(max_workers=max(1, settings.batch_workers), thread_name_prefix="batch")
         self._cancel: dict[str, threading.Event] = {}
         self.warm_state = "off"
-        self._warmed: set[str] = set()  # refs of the built-ins loaded into idle workers
 
     def warm(self) -> None:
         """Start Ray and load the built-in extractors that collections use (and text_extractor, the default) into
@@ -95,26 +94,10 @@ class BatchRunner:
             for ext in self.registry.all():
                 if ext.builtin and (ext.spec.name == "text_extractor" or ext.spec.name in used):
                     warm_workers(ext)
-                    self._warmed.add(ext.spec.ref)
             self.warm_state = "ready"
         except Exception as exc:  # noqa: BLE001 - batches still run, cold; the health check says why
             log.warning("warming batch workers failed: %s", describe_exception(exc))
             self.warm_state = f"failed: {describe_exception(exc)}"
-
-    def warm_later(self, ext) -> None:
-        """Load a built-in extractor a new collection uses into idle workers, in the background, so the
-        collection's first batch finds its models loaded (once per extractor; only where start-up warmed)."""
-        if self.warm_state != "ready" or not ext.builtin or ext.spec.ref in self._warmed:
-            return
-        self._warmed.add(ext.spec.ref)
-
-        def run() -> None:
-            try:
-                warm_workers(ext)
-            except Exception as exc:  # noqa: BLE001 - the batch loads it cold instead, and says so if it cannot
-                log.warning("warming %s failed: %s", ext.spec.ref, describe_exception(exc))
-
-        threading.Thread(target=run, name=f"warm-{ext.spec.name}", daemon=True).start()
 
     # -- scheduling ------------------------------------------------------------------------------
     def submit(self, batch_id: str):

@@ -138,8 +138,6 @@ def create_collection(body: CreateCollectionRequest, ns: Namespace = Depends(nam
         with svc.catalog.session() as s:
             collection_ops.apply_taxonomies(s, c.collection_id, applied)
             collection_ops.apply_clusters(s, c.collection_id, clusters)
-    if feature_uris:
-        svc.runner.warm_later(ext)  # its first batch finds the extractor's models loaded
     return _view(svc, c)
 
 

@@ -123,9 +123,7 @@ class ImageFeatures(BatchProcessor):
     image's bytes. An image that cannot be decoded fails its own row with the reason; the others go on."""
 
     def setup(self) -> None:
-        # the weights load here, in the worker, before the first batch (warm workers); one pass at the batch size
-        # lets the CPU kernels pick their algorithms now, not on the first real batch (a third of its time)
-        forward([np.zeros((3, CROP, CROP), dtype=np.float32)] * int(self.config.get("warm_batch", 32)))
+        effnet()  # the weights load here, in the worker that runs the batches
         embed_texts(["warm-up"])
 
     def process(self, batch):
