@@ -106,6 +106,8 @@ class Collection(Timestamped, Base):
     enabled: Mapped[int] = mapped_column(Integer, default=1)
     #: re-processing on a clock: {trigger_type: cron|interval, schedule_config, description, last_triggered_at}
     schedule: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+    #: alert applications and retriever enrichments run on each batch's new documents (warehouse.enrichment.applications)
+    applications: Mapped[list[Any] | None] = mapped_column(JSON, default=list)
     __table_args__ = (UniqueConstraint("namespace_id", "collection_name"),)
 
 

@@ -17,7 +17,7 @@ from typing import Any
 from warehouse.catalog import Alert, Collection, EnrichmentRun, Namespace, Retriever
 from warehouse.catalog.events import record_event
 from warehouse.catalog.lookups import get_collection, get_retriever
-from warehouse.enrichment import documents
+from warehouse.enrichment import applications, documents
 from warehouse.enrichment.webhooks import channel_targets, deliver_to
 from warehouse.errors import WarehouseError, check_keys
 from warehouse.ids import new_id
@@ -123,8 +123,13 @@ def resolve(s, namespace_id: str, config: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _matches(svc, alert: Alert, namespace_id: str, collection_id: str, batch_id: str | None) -> list[dict[str, Any]]:
+def _matches(svc, alert: Alert, namespace_id: str, collection_id: str, batch_id: str | None,
+             application: dict[str, Any] | None = None) -> list[dict[str, Any]]:
     cfg = alert.config
+    if application is not None:  # applied to a collection: its retriever asked with each new document's fields
+        found = applications.alert_matches(svc, namespace_id, collection_id, batch_id, application)
+        condition = compile_filter(cfg.get("condition"), "condition")
+        return [d for d in found if condition is None or condition.matches(d)]
     scope: dict[str, Any] = {"collection_id": collection_id}
     if batch_id:
         scope["batch_id"] = batch_id
@@ -146,15 +151,18 @@ def _matches(svc, alert: Alert, namespace_id: str, collection_id: str, batch_id:
     return found
 
 
-def evaluate(svc, alert_id: str, collection_id: str, batch_id: str | None, trigger: str = "batch") -> dict[str, Any]:
-    """Run one alert over the documents ``batch_id`` wrote into ``collection_id``; records the run."""
+def evaluate(svc, alert_id: str, collection_id: str, batch_id: str | None, trigger: str = "batch",
+             application: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Run one alert over the documents ``batch_id`` wrote into ``collection_id``; records the run. With an
+    ``application`` (a collection's alert_applications entry) the retriever is asked once per new document."""
     now = datetime.now(UTC)
     with svc.catalog.session() as s:
         alert = s.get(Alert, alert_id)
         ns = s.get(Namespace, alert.namespace_id)
         org = ns.organization_id if ns else None
     cfg, run_id = alert.config, new_id("arun")
-    stats = {"collection_id": collection_id, "batch_id": batch_id}
+    stats = {"collection_id": collection_id, "batch_id": batch_id,
+             **({"applied_to": collection_id} if application is not None else {})}
 
     def record(session, status: str, **fields: Any) -> None:
         session.add(EnrichmentRun(run_id=run_id, kind="alert", resource_id=alert_id, namespace_id=alert.namespace_id,
@@ -162,7 +170,7 @@ def evaluate(svc, alert_id: str, collection_id: str, batch_id: str | None, trigg
                                   **fields))
 
     try:
-        found = _matches(svc, alert, alert.namespace_id, collection_id, batch_id)
+        found = _matches(svc, alert, alert.namespace_id, collection_id, batch_id, application)
     except WarehouseError as exc:
         with svc.catalog.session() as s:
             record(s, "FAILED", error=exc.message, stats=stats)

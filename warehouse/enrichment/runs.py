@@ -16,7 +16,7 @@ from typing import Any
 from warehouse.batch.engine import describe_exception
 from warehouse.catalog import Cluster, Collection, EnrichmentRun, Taxonomy
 from warehouse.catalog.lookups import get_collection
-from warehouse.enrichment import alerts, clusters, taxonomies
+from warehouse.enrichment import alerts, applications, clusters, taxonomies
 from warehouse.errors import WarehouseError
 from warehouse.ids import new_id
 
@@ -148,7 +148,8 @@ def due_after_batch(catalog, collection_id: str, now: datetime | None = None) ->
 def after_part(svc, namespace_id: str, collection_id: str, batch_id: str, documents_written: int) -> None:
     """What follows a batch writing into a collection: its alerts always; its taxonomies and
     auto-executing clusters here unless Dagster runs them (``orchestrator=dagster``: the
-    ``enrichment_after_batches`` sensor starts their partitions)."""
+    ``enrichment_after_batches`` sensor starts their partitions); then its alert applications and retriever
+    enrichments (under Dagster, the run that wrote the part does those)."""
 
     if documents_written <= 0:
         return
@@ -174,3 +175,19 @@ def after_part(svc, namespace_id: str, collection_id: str, batch_id: str, docume
             run_cluster(svc, cluster_id, trigger=f"batch:{batch_id}")
         except Exception:  # noqa: BLE001 - recorded on the run
             log.exception("cluster %s after batch %s failed", cluster_id, batch_id)
+    run_applications(svc, namespace_id, collection_id, batch_id)
+
+
+def run_applications(svc, namespace_id: str, collection_id: str, batch_id: str) -> list[dict[str, Any]]:
+    """The collection's alert applications and retriever enrichments over the documents ``batch_id`` wrote, in
+    phase and priority order; a failure is recorded on its run (or the alert's), never on the batch."""
+    out = []
+    for app in applications.of_collection(svc.catalog, collection_id):
+        try:
+            if app["kind"] == "alert":
+                out.append(alerts.evaluate(svc, app["alert_id"], collection_id, batch_id, application=app))
+            else:
+                out.append(applications.enrich(svc, namespace_id, collection_id, batch_id, app))
+        except Exception:  # noqa: BLE001 - e.g. the alert was deleted since; the batch stands
+            log.exception("%s application after batch %s failed", app["kind"], batch_id)
+    return out

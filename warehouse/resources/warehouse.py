@@ -30,7 +30,7 @@ from warehouse.batch.runner import BatchRunner, record_part
 from warehouse.catalog import Catalog
 from warehouse.catalog.batches import BatchStatus
 from warehouse.catalog.collections import queue_downstream
-from warehouse.enrichment import alerts, runs
+from warehouse.enrichment import alerts, applications, runs
 from warehouse.extractors.registry import ExtractorRegistry
 from warehouse.index import IndexStore, make_index_store
 from warehouse.services import Services
@@ -190,13 +190,16 @@ class InProcessWarehouse(WarehouseResource):
             return
         with self.catalog().session() as s:
             queue_downstream(s, namespace_id, collection_id, batch_id)
-        if not alerts.watching(self.catalog(), namespace_id, collection_id):
-            return  # the services (models, index, extractors) are built only for alerts to evaluate
+        if not (alerts.watching(self.catalog(), namespace_id, collection_id)
+                or applications.of_collection(self.catalog(), collection_id)):
+            return  # the services (models, index, extractors) are built only when there is something to evaluate
         svc = Services.from_settings(self.settings().model_copy(update={"orchestrator": "dagster"}))
         try:
             alerts.after_batch(svc, namespace_id, collection_id, batch_id)
         except Exception:  # noqa: BLE001 - an alert's failure is recorded on its run; the batch part stands
             log.exception("alerts after batch %s failed", batch_id)
+        try:
+            runs.run_applications(svc, namespace_id, collection_id, batch_id)
         finally:
             svc.close()
 

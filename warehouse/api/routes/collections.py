@@ -26,6 +26,7 @@ from warehouse.catalog.batches import trigger_collection
 from warehouse.catalog.lookups import get_collection
 from warehouse.catalog.paging import MAX_OFFSET, page_args
 from warehouse.catalog.schedules import check_schedule, next_run
+from warehouse.enrichment import applications
 from warehouse.enrichment.documents import pages
 from warehouse.errors import WarehouseError, not_found, refuse_set
 from warehouse.extractors.loader import code_version
@@ -66,6 +67,7 @@ def _view(svc: Services, c: Collection, hashed: dict | None = None, apps: dict |
     out["schedule"] = c.schedule and {**c.schedule, "next_run_at": next_run(c.schedule, c.created_at).isoformat()}
     apps = _applications(svc, c.namespace_id) if apps is None else apps
     out.update(apps.get(c.collection_id) or {"taxonomy_applications": [], "cluster_applications": []})
+    out.update(applications.as_requested(c.applications or []))
     fe = c.feature_extractor or {}
     indexed = (c.metadata_ or {}).get("_indexed") or {}
     hashed = {} if hashed is None else hashed
@@ -85,9 +87,6 @@ def _view(svc: Services, c: Collection, hashed: dict | None = None, apps: dict |
 
 # Keys of the hosted create that this server does elsewhere: each refused with where it lives here.
 _NOT_ON_A_COLLECTION = {
-    "alert_applications": "create an alert with this collection_id (POST /v1/alerts); it runs after every batch",
-    "retriever_enrichments": "enrich documents with a taxonomy (POST /v1/taxonomies) or a retriever's "
-                             "llm_enrich stage at query time",
     "retriever_transform": "not supported; write transformed documents with POST /v1/collections/{c}/documents",
     "embedding_task": "not supported; the extractor's parameters say what it embeds",
     "features": "derived from the feature_extractor; leave it out",
@@ -124,6 +123,7 @@ def create_collection(body: CreateCollectionRequest, ns: Namespace = Depends(nam
         applied = collection_ops.check_taxonomy_applications(s, ns.namespace_id, body.taxonomy_applications or [])
         clusters = collection_ops.check_cluster_applications(s, ns.namespace_id, body.cluster_applications or [],
                                                              feature_uris)
+        post = applications.check_applications(s, ns.namespace_id, body.alert_applications, body.retriever_enrichments)
     c = collection_ops.create_collection(svc, ns, collection_ops.CollectionRequest(
         collection_name=body.collection_name, source_type=body.source.type, bucket_ids=body.source.bucket_ids or [],
         source_collections=[*([body.source.collection_id] if body.source.collection_id else []),
@@ -134,10 +134,12 @@ def create_collection(body: CreateCollectionRequest, ns: Namespace = Depends(nam
         field_passthrough=[p if isinstance(p, str) else p.model_dump(exclude_none=True) for p in fe.field_passthrough or []],
         parameters={**(fe.params or {}), **(fe.parameters or {})}, description=body.description,
         metadata=body.metadata or {}, enabled=body.enabled is not False))
-    if applied or clusters:
+    if applied or clusters or post:
         with svc.catalog.session() as s:
             collection_ops.apply_taxonomies(s, c.collection_id, applied)
             collection_ops.apply_clusters(s, c.collection_id, clusters)
+            s.get(Collection, c.collection_id).applications = post
+        c = collection_in(svc.catalog, ns, c.collection_id)
     return _view(svc, c)
 
 
@@ -208,7 +210,19 @@ def get_collection_route(collection_identifier: str, ns: Namespace = Depends(nam
 def update_collection_route(collection_identifier: str, body: UpdateCollectionRequest,
                             ns: Namespace = Depends(namespace), svc: Services = Depends(services)):
     c = collection_in(svc.catalog, ns, collection_identifier)
-    return _view(svc, collection_ops.update_collection(svc, ns, c, body.model_dump(exclude_unset=True)))
+    changes = body.model_dump(exclude_unset=True)
+    kinds = {"alert_applications": "alert", "retriever_enrichments": "enrichment"}
+    given = {k: changes.pop(k) for k in kinds if k in changes}
+    if given:  # each list given replaces that kind's applications, checked before anything changes
+        with svc.catalog.session() as s:
+            checked = applications.check_applications(s, ns.namespace_id, given.get("alert_applications"),
+                                                      given.get("retriever_enrichments"))
+            row = s.get(Collection, c.collection_id)
+            kept = [a for a in row.applications or [] if not any(a["kind"] == kinds[k] for k in given)]
+            row.applications = kept + checked
+    if changes or not given:
+        c = collection_ops.update_collection(svc, ns, c, changes)
+    return _view(svc, collection_in(svc.catalog, ns, c.collection_id))
 
 
 @router.get("/v1/collections/{collection_identifier}/features", summary="Feature URIs of a collection")

@@ -105,6 +105,10 @@ class UpdateCollectionRequest(Strict):
     enabled: bool | None = None
     feature_extractor: UpdateFeatureExtractor | None = None
     source: Any = Field(default=None, description="Cannot change: refused when set.")
+    alert_applications: list[Any] | None = Field(
+        default=None, description="Replaces the collection's alert applications ([] removes them).")
+    retriever_enrichments: list[Any] | None = Field(
+        default=None, description="Replaces the collection's retriever enrichments ([] removes them).")
 
     @model_validator(mode="before")
     @classmethod
