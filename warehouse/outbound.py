@@ -33,11 +33,13 @@ class Unresolvable(OutboundRefused):
 class OutboundPolicy:
     allow_private: bool = False
     allowed_hosts: frozenset[str] = frozenset()
+    #: the most bytes the warehouse fetches from one URL (a mirrored blob): the upload size limit
+    max_bytes: int = 5 * 1024**3
 
     @classmethod
     def from_settings(cls, settings: Settings) -> OutboundPolicy:
         hosts = frozenset(h.strip().lower() for h in settings.outbound_allowed_hosts.split(",") if h.strip())
-        return cls(settings.outbound_allow_private, hosts)
+        return cls(settings.outbound_allow_private, hosts, settings.max_upload_bytes)
 
 
 def _blocked(address: str) -> str | None:

@@ -8,8 +8,12 @@ import base64
 import binascii
 import hashlib
 import json
+import os
+import tempfile
+from pathlib import Path
 from typing import Any
 
+import httpx
 from sqlalchemy.orm import Session
 
 from warehouse.catalog.media import SNIFF_BYTES, check_content
@@ -27,7 +31,7 @@ _MIME = {"text": "text/plain", "image": "image/*", "audio": "audio/*", "video": 
 
 
 def _blob_record(objects: ObjectStore, ns_id: str, bucket: Bucket, object_id: str, blob: Any, index: int,
-                 policy: OutboundPolicy, s: Session | None = None) -> dict:
+                 policy: OutboundPolicy, s: Session | None = None, mirror: bool = False) -> dict:
     props = (bucket.bucket_schema or {}).get("properties", {})
     where = f"blobs[{index}]"
     if props and blob.property not in props:
@@ -71,6 +75,10 @@ def _blob_record(objects: ObjectStore, ns_id: str, bucket: Bucket, object_id: st
             pass  # fetched (and checked again) by the batch worker, which reports a host that never resolves
         except OutboundRefused as exc:
             raise WarehouseError(422, f"{where}.data: {exc}", {"location": f"{where}.data"}) from None
+        if mirror:  # canonicalize_source: the file is copied into the store now; the URL is kept as its source
+            key = f"{ns_id}/{bucket.bucket_id}/{object_id}/{record['blob_id']}"
+            record.update(_mirror(objects, key, blob.data, blob.type, policy, f"{where}.data"), source_url=blob.data)
+            return record
         record.update(url=blob.data, size_bytes=0)
         return record
     if blob.data.startswith("file://") or "://" in blob.data[:16]:
@@ -90,6 +98,46 @@ def _blob_record(objects: ObjectStore, ns_id: str, bucket: Bucket, object_id: st
     return record
 
 
+def _mirror(objects: ObjectStore, key: str, url: str, blob_type: str, policy: OutboundPolicy,
+            where: str) -> dict[str, Any]:
+    """Fetch ``url`` (already checked against ``policy``) into the store under ``key``, streamed to a temporary file
+    (never whole in memory), at most ``policy.max_bytes``; its content must be what the blob type says. Whatever
+    goes wrong is a 422 (413 for size) naming the blob: nothing is stored."""
+    fd, tmp = tempfile.mkstemp(prefix="wh-mirror-")
+    os.close(fd)
+    path, digest, size = Path(tmp), hashlib.sha256(), 0
+    try:
+        try:
+            with httpx.stream("GET", url, follow_redirects=False, timeout=30) as resp, path.open("wb") as fh:
+                if resp.is_redirect:
+                    raise WarehouseError(422, f"{where}: {url!r} redirects to {resp.headers.get('location')!r}; "
+                                         "redirects are not followed, give the final URL", {"location": where})
+                if resp.status_code >= 400:
+                    raise WarehouseError(422, f"{where}: fetching {url!r} to mirror it answered HTTP "
+                                         f"{resp.status_code}", {"location": where})
+                for chunk in resp.iter_bytes(1 << 20):
+                    size += len(chunk)
+                    if size > policy.max_bytes:
+                        raise WarehouseError(413, f"{where}: {url!r} is larger than the {policy.max_bytes} bytes a "
+                                             "mirrored blob may be", {"location": where})
+                    digest.update(chunk)
+                    fh.write(chunk)
+        except httpx.HTTPError as exc:
+            raise WarehouseError(422, f"{where}: {url!r} could not be fetched to mirror it ({exc}); pass "
+                                 "canonicalize_source: false to keep the URL and fetch it when a batch runs",
+                                 {"location": where}) from None
+        with path.open("rb") as fh:
+            head = fh.read(SNIFF_BYTES)
+        try:
+            mime = check_content(blob_type, head, where)
+        except ValueError as exc:
+            raise WarehouseError(422, str(exc), {"location": where}) from None
+        return {"url": objects.put_file(key, path, mime), "size_bytes": size, "checksum": digest.hexdigest()[:16],
+                **({"mime_type": mime} if mime else {})}
+    finally:
+        path.unlink(missing_ok=True)
+
+
 def new_object(objects: ObjectStore, bucket: Bucket, body: Any, policy: OutboundPolicy,
                object_id: str | None = None, s: Session | None = None) -> Object:
     """An object of ``bucket`` (not yet added to a session) from a create request: ``body`` has ``blobs`` (each
@@ -102,7 +150,9 @@ def new_object(objects: ObjectStore, bucket: Bucket, body: Any, policy: Outbound
         for k, v in body.metadata.items():
             fields.setdefault(k, v)
     object_id = object_id or new_id("obj")
-    blobs = [_blob_record(objects, bucket.namespace_id, bucket, object_id, b, i, policy, s)
+    mirror = getattr(body, "canonicalize_source", None)
+    blobs = [_blob_record(objects, bucket.namespace_id, bucket, object_id, b, i, policy, s,
+                          mirror=bool(b.canonicalize_source if b.canonicalize_source is not None else mirror))
              for i, b in enumerate(body.blobs)]
     for b in blobs:
         for k, v in (b.get("metadata") or {}).items():
@@ -148,7 +198,8 @@ def update_object(s: Session, objects: ObjectStore, bucket: Bucket, obj: Object,
         fields["metadata"] = meta
     stored = obj.blobs or []
     if blobs is not None:
-        stored = [_blob_record(objects, bucket.namespace_id, bucket, obj.object_id, b, i, outbound, s)
+        stored = [_blob_record(objects, bucket.namespace_id, bucket, obj.object_id, b, i, outbound, s,
+                               mirror=bool(getattr(b, "canonicalize_source", None)))
                   for i, b in enumerate(blobs)]
     _check_complete(bucket, stored, fields)
     if bucket.unique_key is not None:
