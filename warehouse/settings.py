@@ -30,6 +30,12 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="WAREHOUSE_", extra="ignore")
 
     home: Path = Field(default=Path(".warehouse"), description="Root of all runtime state.")
+    dagster_database_url: str | None = Field(
+        default=None,
+        description="PostgreSQL URL of the Dagster instance's run, event-log and schedule storage "
+        "(postgresql://user:pass@host:5432/db; a +psycopg driver suffix is dropped). Unset: SQLite under "
+        "$WAREHOUSE_HOME/dagster.",
+    )
     database_url: str | None = Field(
         default=None, description="SQLAlchemy URL of the catalog; default SQLite under home."
     )

@@ -38,11 +38,35 @@ run_monitoring:
 """
 
 
+POSTGRES_STORAGE = """\
+# run, event-log and schedule storage on PostgreSQL (WAREHOUSE_DAGSTER_DATABASE_URL; dagster-postgres)
+storage:
+  postgres:
+    postgres_url: "{url}"
+"""
+
+
+def dagster_postgres_url(url: str) -> str:
+    """The URL dagster-postgres takes from a SQLAlchemy-style one: its storage speaks psycopg2 (``NOTIFY`` with
+    parameters, which psycopg 3 — SQLAlchemy 2.1's default for ``postgresql://`` — refuses), so the driver is named."""
+    scheme, sep, rest = url.partition("://")
+    if not sep or scheme.split("+", 1)[0] not in ("postgresql", "postgres"):
+        raise ValueError(f"WAREHOUSE_DAGSTER_DATABASE_URL must be a postgresql:// URL, got {scheme!r}://…")
+    return f"postgresql+psycopg2://{rest}"
+
+
 def prepare_home(settings: Settings) -> Path:
-    """``$WAREHOUSE_HOME/dagster`` with its ``dagster.yaml``."""
+    """``$WAREHOUSE_HOME/dagster`` with its ``dagster.yaml``: SQLite storage there, or Postgres when
+    ``dagster_database_url`` is set (the file then holds the URL and is readable by its owner alone)."""
     home = settings.dagster_home
     home.mkdir(parents=True, exist_ok=True)
-    (home / "dagster.yaml").write_text(DAGSTER_YAML)
+    path = home / "dagster.yaml"
+    text = DAGSTER_YAML
+    if settings.dagster_database_url:
+        text += POSTGRES_STORAGE.format(url=dagster_postgres_url(settings.dagster_database_url).replace('"', '\\"'))
+    path.touch(mode=0o600, exist_ok=True)
+    path.chmod(0o600)
+    path.write_text(text)
     return home
 
 
