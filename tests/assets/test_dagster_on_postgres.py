@@ -29,7 +29,11 @@ def test_prepare_home_writes_postgres_storage_readable_by_its_owner_only(tmp_pat
 def test_batches_run_under_dagster_with_the_instance_and_catalog_on_postgres(tmp_path, monkeypatch, postgres_server,
                                                                            ray_session):
     from dagster import DagsterInstance
-    from dagster_postgres import PostgresEventLogStorage, PostgresRunStorage, PostgresScheduleStorage
+    from dagster_postgres import (
+        PostgresEventLogStorage,
+        PostgresRunStorage,
+        PostgresScheduleStorage,
+    )
 
     from warehouse.resources import OwnerWarehouse
 

@@ -135,9 +135,15 @@ def test_object_put_into_s3_is_found_by_the_sensor_and_processed_into_searchable
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "test")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "test")
 
+    from dagster_aws.s3 import S3Resource
+
+    made = []  # the sensor's S3 client is dagster-aws's S3Resource's, configured from the same settings
+    real_get_client = S3Resource.get_client
+    monkeypatch.setattr(S3Resource, "get_client", lambda self: made.append(self) or real_get_client(self))
     ctx = build_sensor_context(instance=dagster_live.instance, resources={"warehouse": resource})
     found = s3_new_objects(ctx)
     assert not isinstance(found, SkipReason), found.skip_message
+    assert made and made[0].endpoint_url == s3_endpoint and made[0].region_name == "us-east-1"
     apply(dagster_live.instance, found)
     assert found.asset_events[0].metadata["new_objects"].value == 2
     assert json.loads(ctx.cursor)[bucket["bucket_id"]][1] == key.replace("tides", "volcano")  # the later file

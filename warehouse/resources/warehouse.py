@@ -36,6 +36,7 @@ from warehouse.index import IndexStore, make_index_store
 from warehouse.services import Services
 from warehouse.settings import Settings
 from warehouse.storage import ObjectStore, make_object_store
+from warehouse.storage.s3 import S3ObjectStore
 
 log = logging.getLogger(__name__)
 
@@ -72,8 +73,21 @@ class WarehouseResource(ConfigurableResource):
     def catalog(self) -> Catalog:
         return _catalog(self.settings().catalog_url)
 
+    def s3(self):
+        """``dagster_aws``'s S3 resource configured from the warehouse settings (endpoint, region, keys): the client
+        Dagster code uses for the S3 object store and the ``s3_new_objects`` sensor."""
+        # lazy: dagster-aws loads boto3; only S3 deployments need it
+        from dagster_aws.s3 import S3Resource
+
+        s = self.settings()
+        return S3Resource(endpoint_url=s.s3_endpoint_url, region_name=s.s3_region, aws_access_key_id=s.s3_access_key_id,
+                          aws_secret_access_key=s.s3_secret_access_key, max_attempts=3)
+
     def objects(self) -> ObjectStore:
-        return make_object_store(self.settings())
+        settings = self.settings()
+        if settings.object_store == "s3":  # inside Dagster the S3 client is dagster-aws's S3Resource's
+            return S3ObjectStore(settings.s3_bucket, region=settings.s3_region, client=self.s3().get_client())
+        return make_object_store(settings)
 
     def index(self) -> IndexStore:
         return make_index_store(self.settings())

@@ -21,13 +21,16 @@ class S3ObjectStore(ObjectStore):
         access_key_id: str | None = None,
         secret_access_key: str | None = None,
         create_bucket: bool = True,
+        client=None,
     ) -> None:
+        """``client``: a boto3 S3 client made elsewhere (inside Dagster, ``dagster_aws.s3.S3Resource``'s); else one
+        is made from the other arguments."""
         # lazy: boto3 is needed only with the S3 object store
         import boto3
         from botocore.config import Config
 
         self.bucket = bucket
-        self.client = boto3.client(
+        self.client = client or boto3.client(
             "s3",
             endpoint_url=endpoint_url,
             region_name=region,
