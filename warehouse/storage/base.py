@@ -63,6 +63,10 @@ class ObjectStore(ABC):
         """Store the file at ``path`` under ``key`` (it is moved or streamed, never read whole); returns the URL."""
         return self.put(key, Path(path).read_bytes(), content_type)
 
+    def get_file(self, key: str, path: Path) -> None:
+        """Copy the object under ``key`` into the local file ``path`` (streamed where the store allows it)."""
+        Path(path).write_bytes(self.get(key))
+
     def head(self, key: str, size: int = 4096) -> bytes:
         """The first ``size`` bytes under ``key`` (what content sniffing reads)."""
         return self.get(key)[:size]

@@ -59,6 +59,9 @@ class LocalObjectStore(ObjectStore):
         return StoredObject(key=key, size=st.st_size, last_modified=datetime.fromtimestamp(st.st_mtime, UTC),
                             etag=hashlib.md5(f"{st.st_size}:{st.st_mtime_ns}".encode()).hexdigest())
 
+    def get_file(self, key: str, path: Path) -> None:
+        shutil.copyfile(self._path(key), path)
+
     def get(self, key: str) -> bytes:
         path = self._path(key)
         try:

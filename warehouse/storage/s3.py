@@ -91,6 +91,9 @@ class S3ObjectStore(ObjectStore):
         return StoredObject(key=key, size=head["ContentLength"], last_modified=head["LastModified"],
                             etag=head["ETag"].strip('"'))
 
+    def get_file(self, key: str, path: Path) -> None:
+        self.client.download_file(self.bucket, key, str(path))
+
     def get(self, key: str) -> bytes:
         # lazy: botocore comes with boto3, needed only with the S3 object store
         from botocore.exceptions import ClientError
