@@ -2,7 +2,7 @@
 project imports sit at the top of modules, and only ``warehouse.api`` speaks HTTP (FastAPI).
 
 The order (docs/architecture.md): settings/errors/ids/llm/outbound → catalog, storage, index, orchestration →
-extractors → batch → retrieval → enrichment → services → api, assets, sensors, resources, cli.
+extractors → batch → retrieval → enrichment → services, migrate → api, assets, sensors, resources, cli.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ LAYERS = [
     {"batch"},
     {"retrieval"},
     {"enrichment"},
-    {"services"},
+    {"services", "migrate"},
     {"api", "assets", "sensors", "resources", "cli", "definitions"},
 ]
 RANK = {name: i for i, layer in enumerate(LAYERS) for name in layer}
