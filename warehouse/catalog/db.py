@@ -42,8 +42,16 @@ class Catalog:
         self.engine: Engine = create_engine(url, **kwargs)
         if url.startswith("sqlite"):
             event.listen(self.engine, "connect", _sqlite_pragmas)
-        Base.metadata.create_all(self.engine)
-        add_missing_columns(self.engine)
+        if self.engine.dialect.name == "postgresql":
+            # API replicas starting together would race to create the same tables: one at a time, the others
+            # then find them made (the lock ends with the connection)
+            with self.engine.begin() as conn:
+                conn.execute(text("SELECT pg_advisory_xact_lock(727001)"))
+                Base.metadata.create_all(conn)
+            add_missing_columns(self.engine)
+        else:
+            Base.metadata.create_all(self.engine)
+            add_missing_columns(self.engine)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     @contextmanager

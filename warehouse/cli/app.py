@@ -9,10 +9,11 @@ from pathlib import Path
 import typer
 
 from warehouse.cli import commands
-from warehouse.cli.up import up
+from warehouse.cli.up import serve, up
 
 app = typer.Typer(help="Warehouse: a self-hosted multimodal data warehouse.", no_args_is_help=True)
 app.command()(up)
+app.command()(serve)
 app.command()(commands.search)
 app.add_typer(commands.buckets_app, name="buckets")
 app.add_typer(commands.collections_app, name="collections")

@@ -168,6 +168,24 @@ def up(
             stop_ray_head(ray_proc)
 
 
+def serve(
+    home: Path = typer.Option(None, help="State directory (default: WAREHOUSE_HOME or ./.warehouse)."),
+    api_port: int = typer.Option(None, help="API port (default 8000)."),
+    host: str = typer.Option("127.0.0.1", help="Bind address (a container behind a Service binds 0.0.0.0)."),
+) -> None:
+    """Start the API server alone — one stateless replica of the scale-out shape (docs/deploy.md): the settings in
+    the environment name the shared catalog, object store, index, Ray cluster and Dagster instance; no Ray head,
+    Dagster or demo is started here, and nothing claims the home."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    settings = load_settings(home=home, api_port=api_port, api_host=host)
+    svc = Services.from_settings(settings)
+    if settings.api_key:  # the first replica to start registers the deployment's key; the others find it
+        ensure_api_key(svc.catalog, settings.organization_id, settings.api_key)
+    ensure_namespace(svc.catalog, settings.organization_id, settings.default_namespace)
+    uvicorn.Server(uvicorn.Config(create_app(settings, svc), host=settings.api_host, port=settings.api_port,
+                                  log_level="warning")).run()
+
+
 def _ingest_demo(base: str, key: str, namespace: str) -> None:
     client = Client(base, key, namespace)
     if any(b["bucket_name"] == "demo-docs" for b in client.post("/buckets/list", {})["results"]):

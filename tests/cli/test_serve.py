@@ -1,0 +1,88 @@
+"""``warehouse serve``: API replicas as the scale-out shape runs them (deploy/kubernetes/warehouse-api.yaml) — two
+processes with their own homes on one PostgreSQL catalog and one S3 store (moto), the second reaching the index
+through the first (the owner): what one replica writes, the other serves."""
+
+from __future__ import annotations
+
+import base64
+import os
+import subprocess
+import sys
+import time
+
+import httpx
+import pytest
+
+from tests.api.test_documents import unit
+from tests.conftest import free_port, new_postgres_database
+from tests.extractors.media_files import PDFS
+
+pytestmark = [pytest.mark.postgres, pytest.mark.s3, pytest.mark.slow]
+
+
+def _start(home, port: int, env: dict[str, str]) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "warehouse.cli", "serve", "--home", str(home),
+                             "--api-port", str(port)], env={**os.environ, **env},
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+
+def _healthy(base: str, proc: subprocess.Popen, timeout: float = 90) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            pytest.fail(f"warehouse serve exited {proc.returncode}: {proc.stderr.read().decode()[-2000:]}")
+        try:
+            if httpx.get(f"{base}/v1/health/liveness", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    pytest.fail("warehouse serve did not answer")
+
+
+def test_two_replicas_on_one_postgres_catalog_and_s3_serve_the_same_namespaces(tmp_path, postgres_server,
+                                                                              s3_endpoint):
+    shared = {"WAREHOUSE_DATABASE_URL": new_postgres_database(postgres_server), "WAREHOUSE_OBJECT_STORE": "s3",
+              "WAREHOUSE_S3_ENDPOINT_URL": s3_endpoint, "WAREHOUSE_S3_BUCKET": "wh-replicas",
+              "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "WAREHOUSE_API_KEY": "sk_replicas_test",
+              "WAREHOUSE_INTERNAL_TOKEN": "internal-replicas-test", "WAREHOUSE_WARM_BATCH_WORKERS": "false"}
+    owner_port, replica_port = free_port(), free_port()
+    owner_url, replica_url = f"http://127.0.0.1:{owner_port}", f"http://127.0.0.1:{replica_port}"
+    owner = _start(tmp_path / "a", owner_port, shared)
+    replica = _start(tmp_path / "b", replica_port, {**shared, "WAREHOUSE_INDEX_STORE": "remote",
+                                                    "WAREHOUSE_INDEX_OWNER_URL": owner_url})
+    try:
+        _healthy(owner_url, owner)
+        _healthy(replica_url, replica)
+        headers = {"Authorization": "Bearer sk_replicas_test", "X-Namespace": "default"}
+        a, b = httpx.Client(base_url=owner_url, headers=headers), httpx.Client(base_url=replica_url, headers=headers)
+        bucket = b.post("/v1/buckets", json={"bucket_name": "shared", "bucket_schema": {"properties": {
+            "content": {"type": "text"}, "file": {"type": "pdf"}}}}).json()
+        pdf = (PDFS / "minimal-document.pdf").read_bytes()
+        obj = b.post(f"/v1/buckets/{bucket['bucket_id']}/objects", json={"blobs": [
+            {"property": "content", "type": "text", "data": "Written through the replica."},
+            {"property": "file", "type": "pdf", "data": base64.b64encode(pdf).decode()}]})
+        assert obj.status_code == 200, obj.text
+        seen = a.get(f"/v1/buckets/{bucket['bucket_id']}/objects/{obj.json()['object_id']}").json()
+        assert [x["url"].split("/")[2] for x in seen["blobs"] if x["type"] == "pdf"] == ["wh-replicas"]  # in S3
+        coll = a.post("/v1/collections", json={
+            "collection_name": "c", "source": {"type": "bucket", "bucket_ids": [bucket["bucket_id"]]},
+            "feature_extractor": {"feature_extractor_name": "text_extractor", "version": "v1",
+                                  "input_mappings": {"text": "content"}}}).json()
+        dense = next(vi for vi in coll["vector_indexes"] if vi["index"]["type"] == "dense")
+        made = b.post("/v1/collections/c/documents", json={"vectors": {dense["name"]: unit(7)}, "text": "via b"})
+        assert made.status_code == 200, made.text  # the replica writes through the owner's index
+        assert a.get("/v1/collections/c/documents/count").json()["count"] == 1
+        found = a.post("/v1/retrievers/execute", json={"collection_identifiers": ["c"], "stages": [{
+            "stage_name": "s", "stage_type": "filter", "config": {"stage_id": "feature_search", "parameters": {
+                "searches": [{"feature_uri": dense["feature_uri"], "query": {"input_mode": "vector", "value": unit(7)},
+                              "top_k": 1}]}}}]}).json()["documents"]
+        assert found[0]["document_id"] == made.json()["document_id"]
+        assert b.get("/v1/collections/c/documents/count").json()["count"] == 1
+    finally:
+        for proc in (replica, owner):
+            proc.terminate()
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
