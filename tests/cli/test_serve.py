@@ -86,3 +86,51 @@ def test_two_replicas_on_one_postgres_catalog_and_s3_serve_the_same_namespaces(t
                 proc.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 proc.kill()
+
+
+def test_two_replicas_deliver_each_webhook_event_once(tmp_path, postgres_server):
+    """Both replicas run a webhook dispatcher over the shared catalog; 300 events arrive at once (written by a third
+    process, as a Dagster run writes them): each reaches the receiver once — no event fanned out twice, no delivery
+    sent twice, none lost."""
+    from tests.enrichment.test_webhooks import Receiver
+    from warehouse.catalog import Catalog, Namespace, WebhookDelivery
+    from warehouse.catalog.events import record_event
+
+    catalog_url = new_postgres_database(postgres_server)
+    shared = {"WAREHOUSE_DATABASE_URL": catalog_url, "WAREHOUSE_API_KEY": "sk_replicas_test",
+              "WAREHOUSE_OUTBOUND_ALLOWED_HOSTS": "127.0.0.1", "WAREHOUSE_WARM_BATCH_WORKERS": "false"}
+    ports = [free_port(), free_port()]
+    procs = [_start(tmp_path / f"r{i}", port, shared) for i, port in enumerate(ports)]
+    receiver = Receiver()
+    try:
+        for port, proc in zip(ports, procs, strict=True):
+            _healthy(f"http://127.0.0.1:{port}", proc)
+        client = httpx.Client(base_url=f"http://127.0.0.1:{ports[0]}",
+                              headers={"Authorization": "Bearer sk_replicas_test", "X-Namespace": "default"})
+        hook = client.post("/v1/organizations/webhooks", json={"webhook_name": "all", "url": receiver.url,
+                                                               "events": ["document.created"]})
+        assert hook.status_code == 200, hook.text
+        catalog = Catalog(catalog_url)
+        with catalog.session() as s:
+            ns = s.query(Namespace).filter(Namespace.namespace_name == "default").one().namespace_id
+            ids = [record_event(s, "document.created", ns, f"r{i}", {"i": i}, f"replica-test:{i}").event_id
+                   for i in range(300)]
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline and len(receiver.bodies("document.created")) < 300:
+            time.sleep(0.5)
+        time.sleep(3)  # a duplicate would arrive now
+        received = [b["event_id"] for b in receiver.bodies("document.created")]
+        assert sorted(received) == sorted(ids), (len(received), len(set(received)))
+        with catalog.session() as s:
+            rows = s.query(WebhookDelivery.event_id, WebhookDelivery.status).filter(
+                WebhookDelivery.event_type == "document.created").all()
+        assert len(rows) == 300 and {status for _, status in rows} == {"SUCCEEDED"}
+        catalog.dispose()
+    finally:
+        receiver.close()
+        for proc in procs:
+            proc.terminate()
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()

@@ -107,7 +107,10 @@ def channel_targets(channels: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def fan_out(catalog: Catalog, limit: int = 200) -> int:
     """Turn new events into deliveries (one per subscribed webhook channel); returns events handled."""
     with catalog.session() as s:
-        events = (s.query(Event).filter(Event.delivered_at.is_(None)).order_by(Event.created_at).limit(limit).all())
+        # several API replicas run a dispatcher each: an event is fanned out by the one that locks it (Postgres
+        # FOR UPDATE SKIP LOCKED; the others pass over it), never twice
+        events = (s.query(Event).filter(Event.delivered_at.is_(None)).order_by(Event.created_at).limit(limit)
+                  .with_for_update(skip_locked=True).all())
         if not events:
             return 0
         orgs = {ns.namespace_id: ns.organization_id for ns in
@@ -201,7 +204,8 @@ class Dispatcher:
         with self.catalog.session() as s:
             due = (s.query(WebhookDelivery).filter(WebhookDelivery.status == "PENDING",
                                                    WebhookDelivery.next_attempt_at <= now)
-                   .order_by(WebhookDelivery.next_attempt_at).limit(limit).all())
+                   .order_by(WebhookDelivery.next_attempt_at).limit(limit)
+                   .with_for_update(skip_locked=True).all())  # a delivery is claimed by one replica's dispatcher
             for d in due:
                 d.status = "SENDING"
             return [d.delivery_id for d in due]
