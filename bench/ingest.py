@@ -9,7 +9,11 @@ collection and N objects over HTTP, submits one batch and times it from submit t
     {"stage": "raw_model", "docs": N, "seconds": s, "docs_per_s": y}
     {"ratio": x / y}
 
-Usage: python bench/ingest.py --n 1000 [--dataset ../shared/data/scifact]
+Usage: python bench/ingest.py --n 1000 [--dataset ../shared/data/scifact] [--ray-address HOST:PORT]
+
+With ``--ray-address`` the batch runs on that Ray cluster (this process joins it as the driver; a cluster with
+token authentication needs ``RAY_AUTH_MODE=token`` and its ``RAY_AUTH_TOKEN`` in the environment) instead of a
+local Ray started here; the raw model still runs in this process.
 """
 
 from __future__ import annotations
@@ -46,6 +50,8 @@ def main() -> None:
     parser.add_argument("--cold", action="store_true",
                         help="do not warm the batch workers at start-up: the batch pays for process start and "
                              "model loading (the first batch after a restart with WAREHOUSE_WARM_BATCH_WORKERS=false)")
+    parser.add_argument("--ray-address", default=None,
+                        help="run the batch on this Ray cluster (HOST:PORT); its token in RAY_AUTH_TOKEN")
     args = parser.parse_args()
     texts = load_texts(args.dataset, args.n)
 
@@ -60,10 +66,10 @@ def main() -> None:
 
     home = Path(tempfile.mkdtemp(prefix="wh-bench-"))
     port = free_port()
-    settings = Settings(home=home, api_port=port, warm_batch_workers=not args.cold)
+    settings = Settings(home=home, api_port=port, warm_batch_workers=not args.cold, ray_address=args.ray_address)
     svc = Services.from_settings(settings)
     key = ensure_api_key(svc.catalog, settings.organization_id)
-    ensure_ray()
+    ensure_ray(args.ray_address)
     server = uvicorn.Server(uvicorn.Config(create_app(settings, svc), host="127.0.0.1", port=port, log_level="warning"))
     threading.Thread(target=server.run, daemon=True).start()
     base = f"http://127.0.0.1:{port}"
