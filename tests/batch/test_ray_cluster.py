@@ -1,7 +1,8 @@
 """A batch on a real two-node Ray cluster that the test starts on loopback with Ray's token authentication on (as a
 real cluster runs it): ``ray start --head`` (the keeper ``warehouse up`` uses) and a second ``ray start --address``
 with a custom resource of its own. The API server joins it as the driver through ``WAREHOUSE_RAY_ADDRESS`` and the
-token in the environment; one batch's tasks run on both nodes, and a driver without the token is refused."""
+token in the environment; one batch's tasks run on both nodes, a driver without the token is refused, and a node
+killed mid-batch ends in retried tasks or a batch that says it failed — never a silent COMPLETED."""
 
 from __future__ import annotations
 
@@ -100,6 +101,26 @@ def test_one_batch_runs_on_both_nodes_of_a_token_protected_cluster(tmp_path):
         docs = c.post("/v1/collections/c/documents/list", json={"page_size": 100}).json()["results"]
         assert len(docs) == 24
         assert {d["ray_node_id"] for d in docs} == {n["id"] for n in nodes}  # both nodes ran the batch's tasks
+
+        # The second node dies mid-batch: its tasks are retried on the head, or the batch fails saying why —
+        # never a COMPLETED batch with documents missing.
+        for i in range(24, 60):
+            c.post(f"/v1/buckets/{bucket}/objects", json={"blobs": [
+                {"property": "content", "type": "text", "data": f"row {i}"}]}).raise_for_status()
+        batch = c.post(f"/v1/buckets/{bucket}/batches", json={}, params={"auto_submit": True}).json()
+        while c.get(f"/v1/batches/{batch['batch_id']}").json()["status"] in ("DRAFT", "QUEUED"):
+            time.sleep(0.2)
+        time.sleep(1.0)
+        os.killpg(worker.pid, signal.SIGKILL)
+        worker.wait(timeout=20)
+        done = wait_batch(c, batch["batch_id"], timeout=300)
+        count = c.get("/v1/collections/c/documents/count").json()["count"]
+        print(f"a node killed mid-batch: batch {done['status']}, {count} documents, error {done.get('error')!r}")
+        if done["status"] == "COMPLETED":
+            assert count == 60 and done["documents_written"] == 60, (done, count)
+        else:
+            assert done["status"] in ("FAILED", "COMPLETED_WITH_ERRORS") and (done.get("error") or done.get(
+                "failed_objects")), done
     finally:
         if api is not None:
             api.terminate()
@@ -107,10 +128,12 @@ def test_one_batch_runs_on_both_nodes_of_a_token_protected_cluster(tmp_path):
                 api.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 api.kill()
-        if worker is not None:
+        if worker is not None and worker.poll() is None:
             try:
                 os.killpg(worker.pid, signal.SIGTERM)
                 worker.wait(timeout=20)
-            except (ProcessLookupError, subprocess.TimeoutExpired):
+            except subprocess.TimeoutExpired:
                 os.killpg(worker.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
         stop_ray_head(head)
