@@ -79,6 +79,16 @@ def test_two_replicas_on_one_postgres_catalog_and_s3_serve_the_same_namespaces(t
                               "top_k": 1}]}}}]}).json()["documents"]
         assert found[0]["document_id"] == made.json()["document_id"]
         assert b.get("/v1/collections/c/documents/count").json()["count"] == 1
+        # Lookups a replica caches (collections by name, for 2 s) do not outlive their TTL when another replica
+        # changes the catalog: B cached "c" by executing over it; A deletes it; B then says it is gone.
+        body = {"collection_identifiers": ["c"], "stages": [{"stage_name": "s", "stage_type": "filter", "config": {
+            "stage_id": "feature_search", "parameters": {"searches": [{"feature_uri": dense["feature_uri"], "query": {
+                "input_mode": "vector", "value": unit(7)}, "top_k": 1}]}}}]}
+        assert b.post("/v1/retrievers/execute", json=body).status_code == 200
+        assert a.delete("/v1/collections/c").status_code == 200
+        time.sleep(2.5)
+        gone = b.post("/v1/retrievers/execute", json=body)
+        assert gone.status_code == 404 and "'c'" in gone.text, gone.text
     finally:
         for proc in (replica, owner):
             proc.terminate()
