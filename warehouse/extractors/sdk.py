@@ -58,6 +58,7 @@ from warehouse.extractors.steps import (
     as_pipeline_step,
     build_pipeline_steps,
     call_inference,
+    parts_frame,
 )
 
 __all__ = [
@@ -90,6 +91,7 @@ __all__ = [
     "load_namespace_model",
     "open_asset",
     "parallel_io",
+    "parts_frame",
     "prefetch_hf_model",
     "run_tool",
     "upload_asset",

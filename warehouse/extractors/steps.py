@@ -280,6 +280,12 @@ class PipelineStep:
         return out
 
 
+def parts_frame(batch: pd.DataFrame, parts: list[dict[str, Any]]) -> pd.DataFrame:
+    """What an expanding step returns: its ``parts`` (dicts that keep their input row's ``document_id``) as a
+    DataFrame with the input's columns first, even when there are no parts."""
+    return pd.DataFrame(parts, columns=list(dict.fromkeys([*batch.columns, *(k for p in parts for k in p)])))
+
+
 def build_pipeline_steps(pipeline: PipelineDefinition) -> list[PipelineStep]:
     """Turn a :class:`PipelineDefinition` into the runnable steps ``build_steps`` returns."""
     return [PipelineStep(step) for step in pipeline.steps]

@@ -3,8 +3,6 @@ batched over each recording's speech windows), then one MiniLM pass embeds every
 
 A file that does not decode fails its object with the reason; a recording without speech fails as empty."""
 
-import pandas as pd
-
 from warehouse.extractors.media.audio import MediaError, decode_audio, transcribe, whisper
 from warehouse.extractors.sdk import (
     BatchProcessor,
@@ -14,6 +12,7 @@ from warehouse.extractors.sdk import (
     build_pipeline_steps,
     open_asset,
     parallel_io,
+    parts_frame,
 )
 
 OUTPUT = "transcript_embedding"
@@ -54,7 +53,7 @@ class Transcribe(BatchProcessor):
                 continue
             segments = transcribe(samples, int(self.config.get("batch_size", 8)), self.config.get("language", "en"))
             parts += segment_rows(row, segments, round(len(samples) / 16_000, 2))
-        return pd.DataFrame(parts, columns=list(dict.fromkeys([*batch.columns, *(k for p in parts for k in p)])))
+        return parts_frame(batch, parts)
 
 
 def build_steps(extractor_request=None, container=None, **kwargs):

@@ -4,8 +4,6 @@ embeds every chunk of the batch.
 A PDF that cannot be opened (not a PDF, a wrong password, damaged) fails its object with the reason; a page that
 cannot be read, or has no text even after OCR, is reported as a skipped part and the other pages go on."""
 
-import pandas as pd
-
 from warehouse.extractors.chunking import split_text
 from warehouse.extractors.media.pdf import PdfError, form_text, ocr_engine, read_pdf
 from warehouse.extractors.sdk import (
@@ -16,6 +14,7 @@ from warehouse.extractors.sdk import (
     build_pipeline_steps,
     open_asset,
     parallel_io,
+    parts_frame,
 )
 
 OUTPUT = "text_embedding"
@@ -73,7 +72,7 @@ class PdfPages(BatchProcessor):
                 text = form_text(content.fields)
                 parts.append({**row, **meta, "data": text, "text": text, "page_number": content.form_page,
                               "ocr": False, "form_fields": content.fields})
-        return pd.DataFrame(parts, columns=list(dict.fromkeys([*batch.columns, *(k for p in parts for k in p)])))
+        return parts_frame(batch, parts)
 
 
 def build_steps(extractor_request=None, container=None, **kwargs):

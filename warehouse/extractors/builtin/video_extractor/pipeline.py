@@ -4,8 +4,6 @@ stream), then one EfficientNet pass over every scene's frame and one MiniLM pass
 A file that does not decode fails its object with the reason; a video without an audio track has scenes without
 transcripts (their ``transcript_embedding`` is absent, the frame features are there)."""
 
-import pandas as pd
-
 from warehouse.extractors.media.audio import MediaError, transcribe, whisper
 from warehouse.extractors.media.imaging import ImageFeatures
 from warehouse.extractors.media.video import read_video
@@ -16,6 +14,7 @@ from warehouse.extractors.sdk import (
     TextEmbedder,
     build_pipeline_steps,
     open_asset,
+    parts_frame,
 )
 
 
@@ -50,7 +49,7 @@ class Scenes(BatchProcessor):
             parts += [{**row, **meta, "data": scene.frame, "start_time": scene.start, "end_time": scene.end,
                        "transcript": scene.transcript or None, "text": scene.transcript or None}
                       for scene in video.scenes]
-        return pd.DataFrame(parts, columns=list(dict.fromkeys([*batch.columns, *(k for p in parts for k in p)])))
+        return parts_frame(batch, parts)
 
 
 def build_steps(extractor_request=None, container=None, **kwargs):
