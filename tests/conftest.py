@@ -6,6 +6,8 @@ import logging
 import os
 import shutil
 import socket
+import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -213,6 +215,43 @@ def dagster_live(tmp_path_factory, ray_session):
     thread.join(timeout=30)
     served.services.close()
     instance.dispose()
+
+
+def start_serve(home: Path, port: int, env: dict[str, str]) -> subprocess.Popen:
+    """``warehouse serve`` on loopback in a process of its own, ``env`` added to this one's; its output goes to
+    ``home/serve.log`` (a pipe nobody reads would fill and stall it)."""
+    home.mkdir(parents=True, exist_ok=True)
+    with (home / "serve.log").open("wb") as log:
+        proc = subprocess.Popen([sys.executable, "-m", "warehouse.cli", "serve", "--home", str(home),
+                                 "--api-port", str(port)], env={**os.environ, **env}, stdout=log,
+                                stderr=subprocess.STDOUT)
+    proc.log_path = home / "serve.log"
+    return proc
+
+
+def wait_alive(base: str, proc: subprocess.Popen, timeout: float = 90) -> None:
+    """Until ``warehouse serve`` at ``base`` answers its liveness check; fails with its log's tail if it exits."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            pytest.fail(f"warehouse serve exited {proc.returncode}: {proc.log_path.read_text()[-2000:]}")
+        try:
+            if httpx.get(f"{base}/v1/health/liveness", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    pytest.fail("warehouse serve did not answer")
+
+
+def stop_process(proc: subprocess.Popen, timeout: float = 20) -> None:
+    """SIGTERM, then SIGKILL if it has not ended within ``timeout``."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
 
 
 def wait_batch(client: httpx.Client, batch_id: str, timeout: float = 300) -> dict:

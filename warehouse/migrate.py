@@ -42,12 +42,6 @@ class MigrationError(RuntimeError):
     """An archive or a target that cannot be used; the message says why and what to do."""
 
 
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return {"__datetime__": value.isoformat()}
-    return value
-
-
 def _add_bytes(tar: tarfile.TarFile, name: str, data: bytes) -> None:
     info = tarfile.TarInfo(name)
     info.size, info.mtime = len(data), int(datetime.now(UTC).timestamp())
@@ -76,7 +70,7 @@ def export_home(settings, out: Path, log: Callable[[str], None] = print) -> dict
             scratch = Path(tmp)
             with catalog.engine.connect() as conn:
                 for table in Base.metadata.sorted_tables:
-                    rows = ({k: _jsonable(v) for k, v in r._mapping.items()} for r in conn.execute(select(table)))
+                    rows = (dict(r._mapping) for r in conn.execute(select(table)))  # datetimes as ISO strings
                     counts["tables"][table.name] = _add_jsonl(tar, f"catalog/{table.name}.jsonl", rows, scratch)
             for stored in objects.list(""):
                 local = scratch / "blob"
@@ -123,8 +117,6 @@ def _rewrite(value: Any, old: str, new: str) -> Any:
     if isinstance(value, list):
         return [_rewrite(v, old, new) for v in value]
     if isinstance(value, dict):
-        if set(value) == {"__datetime__"}:
-            return datetime.fromisoformat(value["__datetime__"])
         return {k: _rewrite(v, old, new) for k, v in value.items()}
     return value
 
@@ -175,16 +167,17 @@ def import_home(settings, archive: Path, log: Callable[[str], None] = print) -> 
 def _load(tar, manifest, catalog, objects, index, settings, old: str, new: str) -> dict[str, Any]:
     loaded: dict[str, Any] = {"tables": {}, "objects": 0, "points": {}}
     with catalog.engine.begin() as conn:  # every row or none
+        names = set(tar.getnames())
         for table in Base.metadata.sorted_tables:
-            if f"catalog/{table.name}.jsonl" not in tar.getnames():
+            if f"catalog/{table.name}.jsonl" not in names:
                 continue
             dates = {c.name for c in table.columns if isinstance(c.type, DateTime)}
             known = {c.name for c in table.columns}
             batch, n = [], 0
             for row in _lines(tar, f"catalog/{table.name}.jsonl"):
                 row = {k: _rewrite(v, old, new) for k, v in row.items() if k in known}
-                for k in dates & set(row):
-                    if isinstance(row[k], str):
+                for k in dates & set(row):  # written as ISO strings (json.dumps default=str)
+                    if row[k] is not None:
                         row[k] = datetime.fromisoformat(row[k])
                 batch.append(row)
                 if len(batch) >= PAGE:

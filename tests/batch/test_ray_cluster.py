@@ -19,8 +19,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.cli.test_serve import _healthy, _start
-from tests.conftest import FIXTURES, free_port, wait_batch
+from tests.conftest import FIXTURES, free_port, start_serve, stop_process, wait_alive, wait_batch
 from warehouse.cli.ray_head import ray_temp, ray_token, start_ray_head, stop_ray_head
 from warehouse.settings import Settings
 
@@ -78,11 +77,11 @@ def test_one_batch_runs_on_both_nodes_of_a_token_protected_cluster(tmp_path):
         (home / "extractors").mkdir(parents=True)
         shutil.copytree(FIXTURES / "plugins" / "node_probe", home / "extractors" / "node_probe")
         api_port = free_port()
-        api = _start(home, api_port, {"WAREHOUSE_RAY_ADDRESS": address, "RAY_AUTH_MODE": "token",
+        api = start_serve(home, api_port, {"WAREHOUSE_RAY_ADDRESS": address, "RAY_AUTH_MODE": "token",
                                       "RAY_AUTH_TOKEN": token, "WAREHOUSE_API_KEY": "sk_ray_cluster_test",
                                       "WAREHOUSE_WARM_BATCH_WORKERS": "false"})
         base = f"http://127.0.0.1:{api_port}"
-        _healthy(base, api)
+        wait_alive(base, api)
         c = httpx.Client(base_url=base, timeout=60,
                          headers={"Authorization": "Bearer sk_ray_cluster_test", "X-Namespace": "default"})
         bucket = c.post("/v1/buckets", json={"bucket_name": "b", "bucket_schema": {
@@ -115,7 +114,6 @@ def test_one_batch_runs_on_both_nodes_of_a_token_protected_cluster(tmp_path):
         worker.wait(timeout=20)
         done = wait_batch(c, batch["batch_id"], timeout=300)
         count = c.get("/v1/collections/c/documents/count").json()["count"]
-        print(f"a node killed mid-batch: batch {done['status']}, {count} documents, error {done.get('error')!r}")
         if done["status"] == "COMPLETED":
             assert count == 60 and done["documents_written"] == 60, (done, count)
         else:
@@ -123,11 +121,7 @@ def test_one_batch_runs_on_both_nodes_of_a_token_protected_cluster(tmp_path):
                 "failed_objects")), done
     finally:
         if api is not None:
-            api.terminate()
-            try:
-                api.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                api.kill()
+            stop_process(api)
         if worker is not None and worker.poll() is None:
             try:
                 os.killpg(worker.pid, signal.SIGTERM)

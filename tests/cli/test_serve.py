@@ -5,39 +5,16 @@ through the first (the owner): what one replica writes, the other serves."""
 from __future__ import annotations
 
 import base64
-import os
-import subprocess
-import sys
 import time
 
 import httpx
 import pytest
 
 from tests.api.test_documents import unit
-from tests.conftest import free_port, new_postgres_database
+from tests.conftest import free_port, new_postgres_database, start_serve, stop_process, wait_alive
 from tests.extractors.media_files import PDFS
 
 pytestmark = [pytest.mark.postgres, pytest.mark.s3, pytest.mark.slow]
-
-
-def _start(home, port: int, env: dict[str, str]) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "warehouse.cli", "serve", "--home", str(home),
-                             "--api-port", str(port)], env={**os.environ, **env},
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-
-
-def _healthy(base: str, proc: subprocess.Popen, timeout: float = 90) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            pytest.fail(f"warehouse serve exited {proc.returncode}: {proc.stderr.read().decode()[-2000:]}")
-        try:
-            if httpx.get(f"{base}/v1/health/liveness", timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.5)
-    pytest.fail("warehouse serve did not answer")
 
 
 def test_two_replicas_on_one_postgres_catalog_and_s3_serve_the_same_namespaces(tmp_path, postgres_server,
@@ -48,12 +25,12 @@ def test_two_replicas_on_one_postgres_catalog_and_s3_serve_the_same_namespaces(t
               "WAREHOUSE_INTERNAL_TOKEN": "internal-replicas-test", "WAREHOUSE_WARM_BATCH_WORKERS": "false"}
     owner_port, replica_port = free_port(), free_port()
     owner_url, replica_url = f"http://127.0.0.1:{owner_port}", f"http://127.0.0.1:{replica_port}"
-    owner = _start(tmp_path / "a", owner_port, shared)
-    replica = _start(tmp_path / "b", replica_port, {**shared, "WAREHOUSE_INDEX_STORE": "remote",
+    owner = start_serve(tmp_path / "a", owner_port, shared)
+    replica = start_serve(tmp_path / "b", replica_port, {**shared, "WAREHOUSE_INDEX_STORE": "remote",
                                                     "WAREHOUSE_INDEX_OWNER_URL": owner_url})
     try:
-        _healthy(owner_url, owner)
-        _healthy(replica_url, replica)
+        wait_alive(owner_url, owner)
+        wait_alive(replica_url, replica)
         headers = {"Authorization": "Bearer sk_replicas_test", "X-Namespace": "default"}
         a, b = httpx.Client(base_url=owner_url, headers=headers), httpx.Client(base_url=replica_url, headers=headers)
         bucket = b.post("/v1/buckets", json={"bucket_name": "shared", "bucket_schema": {"properties": {
@@ -91,11 +68,7 @@ def test_two_replicas_on_one_postgres_catalog_and_s3_serve_the_same_namespaces(t
         assert gone.status_code == 404 and "'c'" in gone.text, gone.text
     finally:
         for proc in (replica, owner):
-            proc.terminate()
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+            stop_process(proc)
 
 
 def test_two_replicas_deliver_each_webhook_event_once(tmp_path, postgres_server):
@@ -110,11 +83,11 @@ def test_two_replicas_deliver_each_webhook_event_once(tmp_path, postgres_server)
     shared = {"WAREHOUSE_DATABASE_URL": catalog_url, "WAREHOUSE_API_KEY": "sk_replicas_test",
               "WAREHOUSE_OUTBOUND_ALLOWED_HOSTS": "127.0.0.1", "WAREHOUSE_WARM_BATCH_WORKERS": "false"}
     ports = [free_port(), free_port()]
-    procs = [_start(tmp_path / f"r{i}", port, shared) for i, port in enumerate(ports)]
+    procs = [start_serve(tmp_path / f"r{i}", port, shared) for i, port in enumerate(ports)]
     receiver = Receiver()
     try:
         for port, proc in zip(ports, procs, strict=True):
-            _healthy(f"http://127.0.0.1:{port}", proc)
+            wait_alive(f"http://127.0.0.1:{port}", proc)
         client = httpx.Client(base_url=f"http://127.0.0.1:{ports[0]}",
                               headers={"Authorization": "Bearer sk_replicas_test", "X-Namespace": "default"})
         hook = client.post("/v1/organizations/webhooks", json={"webhook_name": "all", "url": receiver.url,
@@ -139,8 +112,4 @@ def test_two_replicas_deliver_each_webhook_event_once(tmp_path, postgres_server)
     finally:
         receiver.close()
         for proc in procs:
-            proc.terminate()
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+            stop_process(proc)

@@ -102,6 +102,8 @@ class CollectionRequest:
     source_filters: Any = None
     engine_filter: dict[str, Any] | None = None  # ``source_filters`` compiled for the index (the API compiles it)
     schedule: dict[str, Any] | None = None  # checked by ``schedules.check_schedule``
+    #: alert applications and retriever enrichments, checked by ``enrichment.applications.check_applications``
+    applications: list[dict[str, Any]] = field(default_factory=list)
 
 
 def upstream_ids(c: Collection) -> list[str]:
@@ -199,6 +201,7 @@ def create_collection(svc: Services, ns: Namespace, req: CollectionRequest) -> C
                                "parameters": params},
             vector_indexes=vector_indexes(ext), metadata_=req.metadata, enabled=1 if req.enabled else 0,
             schedule=req.schedule,
+            applications=req.applications,
         )
         s.add(c)
     svc.index.ensure_vectors(ns.namespace_id, index_specs(c))

@@ -203,21 +203,29 @@ def _ingest_demo(base: str, key: str, namespace: str) -> None:
         title = text.splitlines()[0].lstrip("# ").strip()
         ids.append(client.post(f"/buckets/{bucket['bucket_id']}/objects",
                                {"title": title, "blobs": [{"property": "content", "type": "text", "data": text}]})["object_id"])
-    batch = client.post(f"/buckets/{bucket['bucket_id']}/batches",
-                        {"batch_name": "demo", "object_ids": ids, "collection_ids": [collection["collection_id"]]})
-    client.post(f"/buckets/{bucket['bucket_id']}/batches/{batch['batch_id']}/submit", {})
-    final = wait_for_batch(client, batch["batch_id"])
-    uri = collection["vector_indexes"][0]["feature_uri"]
-    client.post("/retrievers", {
-        "retriever_name": "demo-search", "collection_identifiers": [collection["collection_id"]],
-        "input_schema": {"query": {"type": "text", "required": True}},
-        "stages": [{"stage_name": "search", "stage_type": "filter", "config": {"stage_id": "feature_search", "parameters": {
-            "searches": [{"feature_uri": uri, "query": {"input_mode": "text", "value": "{{INPUT.query}}"}, "top_k": 20}],
-            "final_top_k": 5}}}]})
+    final = _process_and_search(client, bucket["bucket_id"], "demo", ids, collection,
+                                collection["vector_indexes"][0]["feature_uri"], "demo-search", top_k=20, final_top_k=5)
     console.print(f"demo corpus: {len(ids)} objects, batch {final['status']}, "
                   f"{final['documents_written']} documents, retriever 'demo-search'")
     _ingest_demo_photos(client)
     _ingest_demo_documents(client)
+
+
+def _process_and_search(client: Client, bucket_id: str, name: str, ids: list[str], collection: dict, uri: str,
+                        retriever: str, top_k: int, final_top_k: int) -> dict:
+    """One batch of ``ids`` into ``collection``, waited for; then the retriever ``retriever`` that searches ``uri``
+    with the words of its ``query`` input. Returns the finished batch."""
+    batch = client.post(f"/buckets/{bucket_id}/batches",
+                        {"batch_name": name, "object_ids": ids, "collection_ids": [collection["collection_id"]]})
+    client.post(f"/buckets/{bucket_id}/batches/{batch['batch_id']}/submit", {})
+    final = wait_for_batch(client, batch["batch_id"])
+    client.post("/retrievers", {
+        "retriever_name": retriever, "collection_identifiers": [collection["collection_id"]],
+        "input_schema": {"query": {"type": "text", "required": True}},
+        "stages": [{"stage_name": "search", "stage_type": "filter", "config": {"stage_id": "feature_search", "parameters": {
+            "searches": [{"feature_uri": uri, "query": {"input_mode": "text", "value": "{{INPUT.query}}"},
+                          "top_k": top_k}], "final_top_k": final_top_k}}}]})
+    return final
 
 
 def _ingest_demo_photos(client: Client) -> None:
@@ -251,16 +259,8 @@ def _ingest_demo_media(client: Client, name: str, blob_type: str, extractor: str
             "object_metadata": {"title": path.stem}})
         httpx.put(up["presigned_url"], content=path.read_bytes(), timeout=60).raise_for_status()
         ids.append(client.post(f"/buckets/{bucket['bucket_id']}/uploads/{up['upload_id']}/confirm", {})["object_id"])
-    batch = client.post(f"/buckets/{bucket['bucket_id']}/batches",
-                        {"batch_name": name, "object_ids": ids, "collection_ids": [collection["collection_id"]]})
-    client.post(f"/buckets/{bucket['bucket_id']}/batches/{batch['batch_id']}/submit", {})
-    final = wait_for_batch(client, batch["batch_id"])
     uri = next(v["feature_uri"] for v in collection["vector_indexes"] if v["feature_uri"].endswith(f"/{feature}"))
-    client.post("/retrievers", {
-        "retriever_name": retriever, "collection_identifiers": [collection["collection_id"]],
-        "input_schema": {"query": {"type": "text", "required": True}},
-        "stages": [{"stage_name": "search", "stage_type": "filter", "config": {"stage_id": "feature_search", "parameters": {
-            "searches": [{"feature_uri": uri, "query": {"input_mode": "text", "value": "{{INPUT.query}}"}, "top_k": 10}],
-            "final_top_k": 3}}}]})
+    final = _process_and_search(client, bucket["bucket_id"], name, ids, collection, uri, retriever, top_k=10,
+                                final_top_k=3)
     console.print(f"{name}: {len(ids)} file(s), batch {final['status']}, {final['documents_written']} documents, "
                   f"retriever '{retriever}' (try the query \"{example}\")")

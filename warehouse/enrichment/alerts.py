@@ -126,15 +126,13 @@ def resolve(s, namespace_id: str, config: dict[str, Any]) -> dict[str, Any]:
 def _matches(svc, alert: Alert, namespace_id: str, collection_id: str, batch_id: str | None,
              application: dict[str, Any] | None = None) -> list[dict[str, Any]]:
     cfg = alert.config
-    if application is not None:  # applied to a collection: its retriever asked with each new document's fields
-        found = applications.alert_matches(svc, namespace_id, collection_id, batch_id, application)
-        condition = compile_filter(cfg.get("condition"), "condition")
-        return [d for d in found if condition is None or condition.matches(d)]
     scope: dict[str, Any] = {"collection_id": collection_id}
     if batch_id:
         scope["batch_id"] = batch_id
     condition = compile_filter(cfg.get("condition"), "condition")
-    if cfg["source"] == "retriever":
+    if application is not None:  # applied to a collection: its retriever asked with each new document's fields
+        found = applications.alert_matches(svc, namespace_id, collection_id, batch_id, application)
+    elif cfg["source"] == "retriever":
         with svc.catalog.session() as s:
             r = s.get(Retriever, cfg["retriever_id"])
             if r is None:
@@ -161,8 +159,7 @@ def evaluate(svc, alert_id: str, collection_id: str, batch_id: str | None, trigg
         ns = s.get(Namespace, alert.namespace_id)
         org = ns.organization_id if ns else None
     cfg, run_id = alert.config, new_id("arun")
-    stats = {"collection_id": collection_id, "batch_id": batch_id,
-             **({"applied_to": collection_id} if application is not None else {})}
+    stats = {"collection_id": collection_id, "batch_id": batch_id}
 
     def record(session, status: str, **fields: Any) -> None:
         session.add(EnrichmentRun(run_id=run_id, kind="alert", resource_id=alert_id, namespace_id=alert.namespace_id,

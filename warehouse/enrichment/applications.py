@@ -14,18 +14,19 @@ taxonomies and clusters when the API runs them (under Dagster those run from the
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
-from warehouse.batch.rows import _MISSING, get_path
 from warehouse.catalog import Alert, Collection, EnrichmentRun, Retriever
 from warehouse.catalog.lookups import get_retriever
 from warehouse.enrichment import documents
 from warehouse.errors import WarehouseError
 from warehouse.ids import new_id, uuid_from_document_id
 from warehouse.retrieval.documents import document_view
-from warehouse.retrieval.filters import compile_filter
+from warehouse.retrieval.filters import compile_filter, get_path
 from warehouse.retrieval.pipeline import execute
+from warehouse.retrieval.retrievers import saved_retriever
 
 log = logging.getLogger(__name__)
 ALERT_PHASE, ENRICHMENT_PHASE = 3, 4
@@ -168,7 +169,7 @@ def inputs_of(document: dict[str, Any], mappings: list[dict[str, Any]]) -> dict[
             inputs[m["input_key"]] = source.get("value")
             continue
         value = get_path(document, source["path"])
-        if value is _MISSING or value is None:
+        if value is None:
             return None
         inputs[m["input_key"]] = value
     return inputs
@@ -178,7 +179,7 @@ def write_back(results: list[dict[str, Any]], fields: list[dict[str, Any]]) -> d
     """The fields to merge into a document from its retriever results."""
     out: dict[str, Any] = {}
     for f in fields:
-        values = [v for r in results if (v := get_path(r, f["source_field"])) is not _MISSING and v is not None]
+        values = [v for r in results if (v := get_path(r, f["source_field"])) is not None]
         if not values:
             continue
         if f["mode"] == "first":
@@ -190,26 +191,21 @@ def write_back(results: list[dict[str, Any]], fields: list[dict[str, Any]]) -> d
     return out
 
 
-def _retriever_run(svc, namespace_id: str, retriever_id: str):
-    with svc.catalog.session() as s:
-        r = s.get(Retriever, retriever_id)
-        if r is None:
-            raise WarehouseError(422, f"retriever {retriever_id} was deleted")
-        colls = [c for cid in r.collection_ids if (c := s.get(Collection, cid)) is not None]
-        stages, schema = r.stages, r.input_schema
-
-    def run(inputs: dict[str, Any]) -> list[dict[str, Any]]:
-        return execute(svc, namespace_id, colls, stages, schema, inputs, 100)["documents"]
-
-    return run
-
-
-def _new_documents(svc, namespace_id: str, collection_id: str, batch_id: str,
-                   extra: dict[str, Any] | None = None) -> list[dict[str, Any]]:
-    must = [{"key": "collection_id", "match": {"value": collection_id}},
-            {"key": "batch_id", "match": {"value": batch_id}}]
-    scope = {"must": must + ([extra] if extra else [])}
-    return [document_view(h) for h in documents.scan(svc.index, namespace_id, scope)]
+def _answers(svc, namespace_id: str, collection_id: str, batch_id: str, app: dict[str, Any],
+             scope: dict[str, Any] | None = None) -> Iterator[tuple[dict[str, Any], list[dict[str, Any]] | None]]:
+    """Each document ``batch_id`` wrote into the collection (those matching ``scope``), with what the application's
+    retriever answers when asked with the document's mapped fields (the document itself left out) — None when a
+    mapped field is missing."""
+    r, colls = saved_retriever(svc, namespace_id, app["retriever_id"])
+    must = [{"key": "collection_id", "match": {"value": collection_id}}, {"key": "batch_id", "match": {"value": batch_id}}]
+    for hit in documents.scan(svc.index, namespace_id, {"must": must + ([scope] if scope else [])}):
+        doc = document_view(hit)
+        inputs = inputs_of(doc, app["input_mappings"])
+        if inputs is None:
+            yield doc, None
+            continue
+        found = execute(svc, namespace_id, colls, r.stages, r.input_schema, inputs, 100)["documents"]
+        yield doc, [d for d in found if d.get("document_id") != doc["document_id"]]
 
 
 def enrich(svc, namespace_id: str, collection_id: str, batch_id: str, app: dict[str, Any]) -> dict[str, Any]:
@@ -219,20 +215,15 @@ def enrich(svc, namespace_id: str, collection_id: str, batch_id: str, app: dict[
     status, error = "COMPLETED", None
     try:
         scroll = compile_filter(app.get("scroll_filters"), "scroll_filters")
-        docs = _new_documents(svc, namespace_id, collection_id, batch_id, scroll.qdrant if scroll else None)
-        run = _retriever_run(svc, namespace_id, app["retriever_id"])
-        updates, without_inputs = [], 0
-        for doc in docs:
-            inputs = inputs_of(doc, app["input_mappings"])
-            if inputs is None:
+        updates, seen, without_inputs = [], 0, 0
+        for doc, results in _answers(svc, namespace_id, collection_id, batch_id, app, scroll.qdrant if scroll else None):
+            seen += 1
+            if results is None:
                 without_inputs += 1
-                continue
-            results = [r for r in run(inputs) if r.get("document_id") != doc["document_id"]]
-            fields = write_back(results, app["write_back_fields"])
-            if fields:
+            elif fields := write_back(results, app["write_back_fields"]):
                 updates.append((str(uuid_from_document_id(doc["document_id"])), fields))
         documents.write(svc.index, namespace_id, updates)
-        stats.update(documents=len(docs), enriched=len(updates), missing_inputs=without_inputs)
+        stats.update(documents=seen, enriched=len(updates), missing_inputs=without_inputs)
     except WarehouseError as exc:
         status, error = "FAILED", exc.message
     with svc.catalog.session() as s:
@@ -246,15 +237,10 @@ def alert_matches(svc, namespace_id: str, collection_id: str, batch_id: str | No
                   app: dict[str, Any]) -> list[dict[str, Any]]:
     """The alert application's matches: its retriever asked once per new document, with inputs from the document;
     each match names the document that found it (``triggered_by``)."""
-    run = _retriever_run(svc, namespace_id, app["retriever_id"])
-    found = []
-    for doc in _new_documents(svc, namespace_id, collection_id, batch_id) if batch_id else []:
-        inputs = inputs_of(doc, app["input_mappings"])
-        if inputs is None:
-            continue
-        found += [{**r, "triggered_by": doc["document_id"]} for r in run(inputs)
-                  if r.get("document_id") != doc["document_id"]]
-    return found
+    if not batch_id:
+        return []
+    return [{**r, "triggered_by": doc["document_id"]}
+            for doc, results in _answers(svc, namespace_id, collection_id, batch_id, app) for r in results or []]
 
 
 def of_collection(catalog, collection_id: str) -> list[dict[str, Any]]:

@@ -185,7 +185,8 @@ def run_applications(svc, namespace_id: str, collection_id: str, batch_id: str) 
     for app in applications.of_collection(svc.catalog, collection_id):
         try:
             if app["kind"] == "alert":
-                out.append(alerts.evaluate(svc, app["alert_id"], collection_id, batch_id, application=app))
+                out.append(alerts.evaluate(svc, app["alert_id"], collection_id, batch_id,
+                                           trigger="collection_application", application=app))
             else:
                 out.append(applications.enrich(svc, namespace_id, collection_id, batch_id, app))
         except Exception:  # noqa: BLE001 - e.g. the alert was deleted since; the batch stands

@@ -133,13 +133,11 @@ def create_collection(body: CreateCollectionRequest, ns: Namespace = Depends(nam
         feature_extractor_name=fe.feature_extractor_name, version=fe.version, input_mappings=fe.input_mappings,
         field_passthrough=[p if isinstance(p, str) else p.model_dump(exclude_none=True) for p in fe.field_passthrough or []],
         parameters={**(fe.params or {}), **(fe.parameters or {})}, description=body.description,
-        metadata=body.metadata or {}, enabled=body.enabled is not False))
-    if applied or clusters or post:
+        metadata=body.metadata or {}, enabled=body.enabled is not False, applications=post))
+    if applied or clusters:
         with svc.catalog.session() as s:
             collection_ops.apply_taxonomies(s, c.collection_id, applied)
             collection_ops.apply_clusters(s, c.collection_id, clusters)
-            s.get(Collection, c.collection_id).applications = post
-        c = collection_in(svc.catalog, ns, c.collection_id)
     return _view(svc, c)
 
 

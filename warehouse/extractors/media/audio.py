@@ -10,6 +10,7 @@ import os
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NoReturn
 
 import numpy as np
 
@@ -58,7 +59,7 @@ def decode_audio(path: str | Path, stream_index: int = 0) -> np.ndarray | None:
     return np.concatenate(chunks).astype(np.float32, copy=False)
 
 
-def no_stream(kind: str, container) -> None:
+def no_stream(kind: str, container) -> NoReturn:
     raise MediaError(f"the file has no {kind} stream (FFmpeg reads it as {container.format.name!r}: "
                      f"{container.format.long_name})")
 
