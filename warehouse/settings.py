@@ -71,10 +71,16 @@ class Settings(BaseSettings):
         description="Who runs submitted batches: the API server itself (inline), or Dagster runs that the "
         "queued_batches sensor starts (dagster; `warehouse up` sets it when it starts Dagster).",
     )
-    dagster_executor: Literal["owner", "in_process"] = Field(
+    dagster_executor: Literal["owner", "in_process", "ray_job"] = Field(
         default="owner",
-        description="Where a Dagster run's Ray Data job runs: on the index owner's warm workers (owner), or in the "
-        "run worker itself, joining WAREHOUSE_RAY_ADDRESS (in_process).",
+        description="Where a Dagster run's Ray Data job runs: on the index owner's warm workers (owner), in the "
+        "run worker itself, joining WAREHOUSE_RAY_ADDRESS (in_process), or as a Ray job submitted to the cluster's "
+        "job server, its logs and result streamed back into the run through Dagster Pipes (ray_job).",
+    )
+    ray_dashboard_url: str | None = Field(
+        default=None,
+        description="The Ray head's dashboard (job server) URL, e.g. http://ray-head:8265, where the ray_job executor "
+        "submits batches; unset: port 8265 on WAREHOUSE_RAY_ADDRESS's host. Its token is RAY_AUTH_TOKEN.",
     )
     plugin_tools: str = Field(
         default="", description="Comma-separated CLI tools plugins may run through run_tool, beyond the built-in list.")
@@ -145,6 +151,16 @@ class Settings(BaseSettings):
     def owner_url(self) -> str:
         """The index owner's base URL: ``index_owner_url``, else this machine's API server."""
         return self.index_owner_url or f"http://{self.api_host}:{self.api_port}"
+
+    @property
+    def ray_jobs_url(self) -> str | None:
+        """Where Ray jobs are submitted: ``ray_dashboard_url``, else the dashboard's default port on the head that
+        ``ray_address`` names (None without either)."""
+        if self.ray_dashboard_url:
+            return self.ray_dashboard_url.rstrip("/")
+        if not self.ray_address or self.ray_address.startswith(("ray://", "auto", "local")):
+            return None
+        return f"http://{self.ray_address.rsplit(':', 1)[0]}:8265"
 
     def resolved_internal_token(self) -> str:
         """The secret shared by the index owner and the processes that write through it.

@@ -13,8 +13,6 @@ partitions stale — a backfill of the collection re-indexes them.
 """
 
 
-import time
-
 from dagster import (
     AssetCheckResult,
     AssetCheckSeverity,
@@ -37,7 +35,7 @@ from warehouse.assets.buckets import bucket_objects
 from warehouse.assets.partitions import COLLECTION_BATCHES, COLLECTIONS, collection_batch_key
 from warehouse.catalog import Batch, Collection
 from warehouse.catalog.batches import BatchStatus
-from warehouse.resources import WarehouseResource
+from warehouse.resources import WarehouseResource, throttled_progress
 
 
 def extractor_versions(warehouse: WarehouseResource, collection_ids: list[str] | None = None) -> dict[str, str]:
@@ -155,16 +153,8 @@ def _write_documents(context: AssetExecutionContext, warehouse: WarehouseResourc
         upstream = {k: (batch.metadata_ or {}).get(k) for k in ("upstream_batch_id", "upstream_collection_id", "tier")}
     context.log.info(f"processing batch {batch_id} ({n_objects} objects of bucket {bucket_id}) into "
                      f"collection {name!r} ({collection_id})")
-    last = [0.0]
-
-    def progress(event: dict) -> None:
-        if time.monotonic() - last[0] >= 2 or event.get("rows_done") == event.get("rows_total"):
-            last[0] = time.monotonic()
-            context.log.info(f"{event.get('rows_done')}/{event.get('rows_total')} rows, "
-                             f"{event.get('documents_written')} documents written, "
-                             f"{event.get('objects_failed')} objects failed, {event.get('rows_per_second')} rows/s")
-
-    result = warehouse.run_partition(batch_id, collection_id, context.run.run_id, progress, context.log.info)
+    result = warehouse.run_partition(batch_id, collection_id, context.run.run_id, throttled_progress(context.log.info),
+                                     context.log.info, context=context)
     if result["status"] == BatchStatus.CANCELED:
         raise RuntimeError(f"batch {batch_id} was canceled while processing collection {name!r}")
     failures = result.get("failures") or []
@@ -180,6 +170,7 @@ def _write_documents(context: AssetExecutionContext, warehouse: WarehouseResourc
         "rows_skipped_empty": result.get("rows_skipped", 0), "rows": result.get("rows", 0),
         "seconds": result.get("seconds"), "rows_per_second": result.get("rows_per_second"),
         "extractor": result.get("extractor"), "extractor_code_version": result.get("extractor_code_version"),
+        "ray_job_id": result.get("ray_job_id"),
         "index": MetadataValue.text(f"namespace {namespace_id}, documents with collection_id={collection_id}"),
         "failures": MetadataValue.json([{k: f.get(k) for k in ("object_id", "error_type", "error")}
                                         for f in failures[:50]]),

@@ -39,17 +39,24 @@ def ray_temp(settings: Settings) -> Path:
     return Path("/tmp") / f"wh-ray-{hashlib.sha256(str(settings.home_dir.resolve()).encode()).hexdigest()[:10]}"
 
 
-def ray_env(settings: Settings, port: int) -> dict[str, str]:
-    """What a process needs to join the head: its address and token."""
-    return {"WAREHOUSE_RAY_ADDRESS": f"127.0.0.1:{port}", "RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": ray_token(settings)}
+def ray_env(settings: Settings, port: int, dashboard_port: int | None = None) -> dict[str, str]:
+    """What a process needs to join the head: its address and token (and its job server's URL when it has one)."""
+    return {"WAREHOUSE_RAY_ADDRESS": f"127.0.0.1:{port}", "RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": ray_token(settings),
+            **({"WAREHOUSE_RAY_DASHBOARD_URL": f"http://127.0.0.1:{dashboard_port}"} if dashboard_port else {})}
 
 
-def start_ray_head(settings: Settings, port: int) -> subprocess.Popen:
-    """The head's keeper, restarting the head whenever its raylet is gone."""
+def start_ray_head(settings: Settings, port: int, dashboard_port: int | None = None) -> subprocess.Popen:
+    """The head's keeper, restarting the head whenever its raylet is gone. With ``dashboard_port`` the head also runs
+    its dashboard — the job server the ``ray_job`` executor submits to — on loopback, behind the same token; its
+    jobs' entry points find this interpreter first on PATH."""
+    dashboard = (["--include-dashboard=true", "--dashboard-host=127.0.0.1", f"--dashboard-port={dashboard_port}"]
+                 if dashboard_port else ["--include-dashboard=false"])
     cmd = [str(Path(sys.executable).with_name("ray")), "start", "--head", "--block", "--node-ip-address=127.0.0.1",
-           f"--port={port}", f"--num-cpus={settings.ray_num_cpus or os.cpu_count() or 1}", "--include-dashboard=false",
+           f"--port={port}", f"--num-cpus={settings.ray_num_cpus or os.cpu_count() or 1}", *dashboard,
            "--disable-usage-stats", f"--temp-dir={ray_temp(settings)}"]
-    return start_kept(cmd, RAY_GRACE_S, settings.logs_dir / "ray.log", {**os.environ, **ray_env(settings, port)},
+    path = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
+    return start_kept(cmd, RAY_GRACE_S, settings.logs_dir / "ray.log",
+                      {**os.environ, **ray_env(settings, port, dashboard_port), "PATH": path},
                       settings.home_dir, options=("--restart", "--watch", "raylet"))
 
 

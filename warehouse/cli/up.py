@@ -123,10 +123,12 @@ def up(
     ui = f"http://{settings.api_host}:{settings.ui_port}"
     dagster_proc = ray_proc = None
     if dagster:
-        ray_port = free_port()
-        ray_proc = start_ray_head(settings, ray_port)
-        dagster_proc = start_dagster(settings, base, settings.ui_port, settings.api_host,
-                                     extra_env={**ray_env(settings, ray_port), "WAREHOUSE_DAGSTER_EXECUTOR": "in_process"})
+        # runs drive Ray themselves (in_process), or submit Ray jobs to the head's job server (ray_job, when set)
+        executor = "ray_job" if settings.dagster_executor == "ray_job" else "in_process"
+        ray_port, dashboard_port = free_port(), free_port() if executor == "ray_job" else None
+        ray_proc = start_ray_head(settings, ray_port, dashboard_port)
+        dagster_proc = start_dagster(settings, base, settings.ui_port, settings.api_host, extra_env={
+            **ray_env(settings, ray_port, dashboard_port), "WAREHOUSE_DAGSTER_EXECUTOR": executor})
 
     def after_start() -> None:
         try:

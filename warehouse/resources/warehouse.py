@@ -9,6 +9,10 @@ One interface, :class:`WarehouseResource`, with two implementations chosen by co
 * :class:`InProcessWarehouse` (``in_process``): the run worker itself is the Ray Data driver. It joins
   the cluster at ``WAREHOUSE_RAY_ADDRESS`` (or starts a local one) and writes through the configured
   index store (the owner's endpoint, or a Qdrant server in a scale-out deployment).
+* :class:`RayJobWarehouse` (``ray_job``): the run submits the batch as a Ray job to the cluster's job server
+  (dagster-ray's Pipes Ray job client). The job's driver runs :class:`InProcessWarehouse` on the cluster
+  (``warehouse.resources.ray_job``); its log lines and result come back into the run through Dagster Pipes, and
+  cancelling the run stops the job.
 """
 
 from __future__ import annotations
@@ -16,7 +20,10 @@ from __future__ import annotations
 import json
 import logging
 import os
+import shlex
 import threading
+import time
+import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import cache
@@ -27,7 +34,7 @@ from dagster import ConfigurableResource
 
 from warehouse.batch.engine import ensure_ray, watch_ray
 from warehouse.batch.runner import BatchRunner, record_part
-from warehouse.catalog import Catalog
+from warehouse.catalog import Batch, Catalog
 from warehouse.catalog.batches import BatchStatus
 from warehouse.catalog.collections import queue_downstream
 from warehouse.enrichment import alerts, applications, runs
@@ -96,8 +103,9 @@ class WarehouseResource(ConfigurableResource):
         return ExtractorRegistry.for_home(self.settings().home_dir)
 
     def run_partition(self, batch_id: str, collection_id: str, run_id: str | None, progress: Progress,
-                      log: Log = print) -> dict[str, Any]:
-        """Process ``batch_id`` into ``collection_id``; ``progress`` receives events as rows come back."""
+                      log: Log = print, context: Any = None) -> dict[str, Any]:
+        """Process ``batch_id`` into ``collection_id``; ``progress`` receives events as rows come back. ``context`` is
+        the Dagster asset's execution context where the run has one (the ``ray_job`` executor needs it)."""
         raise NotImplementedError
 
     def run_enrichment(self, kind: str, resource_id: str, run_id: str | None, log: Log = print) -> dict[str, Any]:
@@ -114,7 +122,7 @@ class OwnerWarehouse(WarehouseResource):
         return self.index_owner_url, {"X-Internal-Token": self.settings().resolved_internal_token()}
 
     def run_partition(self, batch_id: str, collection_id: str, run_id: str | None, progress: Progress,
-                      log: Log = print) -> dict[str, Any]:
+                      log: Log = print, context: Any = None) -> dict[str, Any]:
         owner, headers = self._owner()
         body = {"batch_id": batch_id, "collection_id": collection_id, "run_id": run_id}
         timeout = httpx.Timeout(30.0, read=300.0)
@@ -173,7 +181,7 @@ class InProcessWarehouse(WarehouseResource):
     """The run worker drives Ray Data itself and writes through the configured index store."""
 
     def run_partition(self, batch_id: str, collection_id: str, run_id: str | None, progress: Progress,
-                      log: Log = print) -> dict[str, Any]:
+                      log: Log = print, context: Any = None, cancelled: threading.Event | None = None) -> dict[str, Any]:
         settings = self.settings()
         runner = BatchRunner(self.catalog(), self.registry(), self.index(), settings)
         runner.on_part_done = self._after_part
@@ -191,7 +199,7 @@ class InProcessWarehouse(WarehouseResource):
 
             watch_ray(dead, stop)
         try:
-            return runner.run_partition(batch_id, collection_id, run_id, threading.Event(), progress)
+            return runner.run_partition(batch_id, collection_id, run_id, cancelled or threading.Event(), progress)
         finally:
             stop.set()
             runner.shutdown()
@@ -227,13 +235,98 @@ class InProcessWarehouse(WarehouseResource):
             svc.close()
 
 
-EXECUTORS: dict[str, type[WarehouseResource]] = {"owner": OwnerWarehouse, "in_process": InProcessWarehouse}
+class RayJobWarehouse(WarehouseResource):
+    """Submits each batch as a Ray job to the cluster's job server; the job runs :class:`InProcessWarehouse` there.
+
+    The job's Pipes messages (its log lines, its result) come back into the run while it runs; its other output goes
+    to the run's stdout. A run cancelled in Dagster stops the job, and a job that ends without a result (stopped,
+    crashed, its node lost) leaves its part FAILED or CANCELED with the reason — never PROCESSING.
+    """
+
+    ray_dashboard_url: str | None = None
+
+    def run_partition(self, batch_id: str, collection_id: str, run_id: str | None, progress: Progress,
+                      log: Log = print, context: Any = None) -> dict[str, Any]:
+        # lazy: the Pipes Ray job client loads Ray's job SDK; only this executor needs it
+        from dagster._core.errors import DagsterExecutionInterruptedError
+        from dagster_ray.core.pipes import PipesRayJobClient
+
+        if context is None:
+            raise PartitionRunError("the ray_job executor runs inside a Dagster asset: it needs the asset's context")
+        address = self.ray_dashboard_url or self.settings().ray_jobs_url
+        if not address:
+            raise PartitionRunError("the ray_job executor needs the cluster's job server: set WAREHOUSE_RAY_DASHBOARD_URL "
+                                    "(http://HEAD:8265) or WAREHOUSE_RAY_ADDRESS")
+        token = os.environ.get("RAY_AUTH_TOKEN")
+        client = PipesRayJobClient(address=address, headers={"Authorization": f"Bearer {token}"} if token else None,
+                                   poll_interval=0.5)
+        job_id = f"warehouse-{batch_id}-{collection_id}-{uuid.uuid4().hex[:8]}"
+        config = {name: getattr(self, name) for name in WarehouseResource.model_fields}
+        entrypoint = shlex.join(["python", "-m", "warehouse.resources.ray_job", json.dumps(config), batch_id,
+                                 collection_id, run_id or ""])
+        log(f"submitting batch {batch_id} to the Ray cluster at {address} as job {job_id}")
+        try:
+            invocation = client.run(context=context, submit_job_params={
+                "entrypoint": entrypoint, "submission_id": job_id,
+                "metadata": {"batch_id": batch_id, "collection_id": collection_id, "dagster_run_id": run_id or ""}})
+        except DagsterExecutionInterruptedError:
+            self._close_part(client, job_id, batch_id, collection_id, run_id, BatchStatus.CANCELED,
+                             f"the Dagster run was cancelled; Ray job {job_id} was stopped")
+            raise
+        except Exception as exc:
+            reason = f"Ray job {job_id} ended without a result: {exc}"
+            self._close_part(client, job_id, batch_id, collection_id, run_id, BatchStatus.FAILED, reason)
+            raise PartitionRunError(reason) from exc
+        results = [m["result"] for m in invocation.get_custom_messages() if isinstance(m, dict) and "result" in m]
+        if not results:
+            reason = f"Ray job {job_id} succeeded but reported no result (was it the warehouse's job entrypoint?)"
+            self._close_part(client, job_id, batch_id, collection_id, run_id, BatchStatus.FAILED, reason)
+            raise PartitionRunError(reason)
+        return {**results[-1], "ray_job_id": job_id}
+
+    def _close_part(self, client, job_id: str, batch_id: str, collection_id: str, run_id: str | None,
+                    status: BatchStatus, reason: str) -> None:
+        """Record the part ``status`` with ``reason`` once the job has ended, unless the job recorded its own end."""
+        deadline = time.monotonic() + 30
+        try:
+            while not client.client.get_job_status(job_id).is_terminal() and time.monotonic() < deadline:
+                time.sleep(0.5)
+        except Exception:  # noqa: BLE001 - the job server is gone: what the catalog says decides
+            log.warning("could not follow Ray job %s to its end", job_id, exc_info=True)
+        with self.catalog().session() as s:
+            batch = s.get(Batch, batch_id)
+            part = ((batch.stats or {}).get("collections") or {}).get(collection_id) if batch is not None else None
+        if batch is None or (part or {}).get("status") not in (None, BatchStatus.PROCESSING.value):
+            return
+        record_part(self.catalog(), batch_id, collection_id, {
+            "status": status.value, "error": reason, "dagster_run_id": run_id, "ray_job_id": job_id,
+            "finished_at": datetime.now(UTC).isoformat()})
+
+
+EXECUTORS: dict[str, type[WarehouseResource]] = {
+    "owner": OwnerWarehouse, "in_process": InProcessWarehouse, "ray_job": RayJobWarehouse}
 
 
 def warehouse_resource(settings: Settings) -> WarehouseResource:
     """The resource the settings describe (``dagster_executor`` picks the implementation)."""
+    if settings.dagster_executor == "ray_job":
+        return RayJobWarehouse(home=str(settings.home), index_owner_url=settings.owner_url,
+                               ray_dashboard_url=settings.ray_jobs_url)
     return EXECUTORS[settings.dagster_executor](
         home=str(settings.home), index_owner_url=settings.owner_url)
+
+
+def throttled_progress(log: Log, every_s: float = 2.0) -> Progress:
+    """A progress callback that logs one line per ``every_s`` seconds, and the last one."""
+    last = [0.0]
+
+    def progress(event: dict[str, Any]) -> None:
+        if time.monotonic() - last[0] >= every_s or event.get("rows_done") == event.get("rows_total"):
+            last[0] = time.monotonic()
+            log(f"{event.get('rows_done')}/{event.get('rows_total')} rows, {event.get('documents_written')} documents "
+                f"written, {event.get('objects_failed')} objects failed, {event.get('rows_per_second')} rows/s")
+
+    return progress
 
 
 @cache
