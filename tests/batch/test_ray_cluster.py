@@ -19,7 +19,7 @@ import socket
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
@@ -68,8 +68,41 @@ class Cluster:
     jobs_url: str
     token: str
     env: dict[str, str]
-    nodes: list[dict]
-    worker: subprocess.Popen
+    temp_dir: Path
+    nodes: list[dict] = field(default_factory=list)
+    worker: subprocess.Popen | None = None
+
+    def start_worker(self) -> None:
+        """The second node (again, after a test killed it): ``ray start --address`` with a resource of its own."""
+        self.worker = subprocess.Popen(
+            [str(Path(sys.executable).with_name("ray")), "start", f"--address={self.address}", "--block",
+             "--node-ip-address=127.0.0.1", "--num-cpus=1", '--resources={"second_node": 1}',
+             "--disable-usage-stats", f"--temp-dir={self.temp_dir}"],
+            env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        deadline = time.monotonic() + 90
+        while len(nodes := _nodes(self.address, self.env)) < 2 and time.monotonic() < deadline:
+            time.sleep(1)
+        assert len(nodes) == 2 and any("second_node" in n["resources"] for n in nodes), nodes
+        self.nodes = nodes
+
+    def ensure_two_nodes(self) -> None:
+        if self.worker is None or self.worker.poll() is not None:
+            self.start_worker()
+
+    def kill_worker(self) -> None:
+        """SIGKILL the second node's whole process group (raylet, its workers), as a lost machine."""
+        os.killpg(self.worker.pid, signal.SIGKILL)
+        self.worker.wait(timeout=20)
+
+    def stop_worker(self) -> None:
+        if self.worker is not None and self.worker.poll() is None:
+            try:
+                os.killpg(self.worker.pid, signal.SIGTERM)
+                self.worker.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.worker.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
 
 
 @pytest.fixture(scope="module")
@@ -80,30 +113,14 @@ def cluster(tmp_path_factory):
     token = ray_token(head_settings)
     env = {**os.environ, "RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": token}
     head = start_ray_head(head_settings, port, dashboard_port)
-    worker = None
+    c = Cluster(f"127.0.0.1:{port}", f"http://127.0.0.1:{dashboard_port}", token, env, ray_temp(head_settings))
     try:
         _wait_port(port)
-        worker = subprocess.Popen(
-            [str(Path(sys.executable).with_name("ray")), "start", f"--address=127.0.0.1:{port}", "--block",
-             "--node-ip-address=127.0.0.1", "--num-cpus=1", '--resources={"second_node": 1}',
-             "--disable-usage-stats", f"--temp-dir={ray_temp(head_settings)}"],
-            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-        address = f"127.0.0.1:{port}"
-        deadline = time.monotonic() + 90
-        while len(nodes := _nodes(address, env)) < 2 and time.monotonic() < deadline:
-            time.sleep(1)
-        assert len(nodes) == 2 and any("second_node" in n["resources"] for n in nodes), nodes
+        c.start_worker()
         _wait_port(dashboard_port)
-        yield Cluster(address, f"http://127.0.0.1:{dashboard_port}", token, env, nodes, worker)
+        yield c
     finally:
-        if worker is not None and worker.poll() is None:
-            try:
-                os.killpg(worker.pid, signal.SIGTERM)
-                worker.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(worker.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
+        c.stop_worker()
         stop_ray_head(head)
 
 
@@ -177,6 +194,7 @@ def _run_result(proc: subprocess.Popen, timeout: float = 300) -> dict:
 def test_a_dagster_run_submits_its_batch_as_a_ray_job(cluster, tmp_path):
     from ray.job_submission import JobStatus, JobSubmissionClient
 
+    cluster.ensure_two_nodes()
     api, c = _api(tmp_path, {"WAREHOUSE_ORCHESTRATOR": "dagster"})
     home, base = tmp_path / "api-home", str(c.base_url).rstrip("/")
     jobs = JobSubmissionClient(cluster.jobs_url, headers={"Authorization": f"Bearer {cluster.token}"})
@@ -206,13 +224,7 @@ def test_a_dagster_run_submits_its_batch_as_a_ray_job(cluster, tmp_path):
                 {"property": "content", "type": "text", "data": f"more {i}"}]}).raise_for_status()
         batch = c.post(f"/v1/buckets/{bucket}/batches", json={}, params={"auto_submit": True}).json()
         proc = _start_run(cluster, home, base, collection_id, batch["batch_id"])
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            part = (c.get(f"/v1/batches/{batch['batch_id']}").json().get("stats") or {}).get("collections", {})
-            if (part.get(collection_id) or {}).get("status") == "PROCESSING":
-                break
-            assert proc.poll() is None, proc.communicate()[0][-3000:]
-            time.sleep(0.3)
+        _wait_processing(c, proc, batch["batch_id"], collection_id)
         running = [j for j in jobs.list_jobs() if (j.metadata or {}).get("batch_id") == batch["batch_id"]]
         assert len(running) == 1 and running[0].status == JobStatus.RUNNING, running
         time.sleep(2)
@@ -223,11 +235,40 @@ def test_a_dagster_run_submits_its_batch_as_a_ray_job(cluster, tmp_path):
         done = wait_batch(c, batch["batch_id"], timeout=60)
         assert done["status"] == "CANCELED", done
         assert c.get("/v1/collections/c/documents/count").json()["count"] < 24 + 160
+
+        # The second node dies while a Ray job runs on it: the job's tasks are retried on the head, or the run and
+        # the batch fail saying why — never a successful run with documents missing.
+        batch = c.post(f"/v1/buckets/{bucket}/batches", json={}, params={"auto_submit": True}).json()
+        proc = _start_run(cluster, home, base, collection_id, batch["batch_id"])
+        _wait_processing(c, proc, batch["batch_id"], collection_id)
+        time.sleep(1.0)
+        cluster.kill_worker()
+        run = _run_result(proc)
+        done = c.get(f"/v1/batches/{batch['batch_id']}").json()
+        if run["status"] == "SUCCESS":
+            assert done["status"] == "COMPLETED" and done["documents_written"] == 184, done
+            assert c.get("/v1/collections/c/documents/count").json()["count"] == 184
+        else:
+            assert done["status"] in ("FAILED", "COMPLETED_WITH_ERRORS") and (
+                done.get("error") or done.get("failed_objects")), done
     finally:
         stop_process(api)
 
 
+def _wait_processing(c: httpx.Client, proc: subprocess.Popen, batch_id: str, collection_id: str) -> None:
+    """Until the run's job has started on the batch's part (fails with the run's output if the run ends first)."""
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        part = (c.get(f"/v1/batches/{batch_id}").json().get("stats") or {}).get("collections", {})
+        if (part.get(collection_id) or {}).get("status") == "PROCESSING":
+            return
+        assert proc.poll() is None, proc.communicate()[0][-3000:]
+        time.sleep(0.3)
+    pytest.fail(f"batch {batch_id} did not start processing")
+
+
 def test_one_batch_runs_on_both_nodes_of_a_token_protected_cluster(cluster, tmp_path):
+    cluster.ensure_two_nodes()
     refused = subprocess.run([sys.executable, "-c", f"import ray; ray.init(address='{cluster.address}')"],
                              env={**os.environ, "RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": "wrong" * 8},
                              capture_output=True, text=True, timeout=120)
@@ -253,8 +294,7 @@ def test_one_batch_runs_on_both_nodes_of_a_token_protected_cluster(cluster, tmp_
         while c.get(f"/v1/batches/{batch['batch_id']}").json()["status"] in ("DRAFT", "QUEUED"):
             time.sleep(0.2)
         time.sleep(1.0)
-        os.killpg(cluster.worker.pid, signal.SIGKILL)
-        cluster.worker.wait(timeout=20)
+        cluster.kill_worker()
         done = wait_batch(c, batch["batch_id"], timeout=300)
         count = c.get("/v1/collections/c/documents/count").json()["count"]
         if done["status"] == "COMPLETED":
