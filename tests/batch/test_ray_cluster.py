@@ -77,7 +77,7 @@ class Cluster:
         self.worker = subprocess.Popen(
             [str(Path(sys.executable).with_name("ray")), "start", f"--address={self.address}", "--block",
              "--node-ip-address=127.0.0.1", "--num-cpus=1", '--resources={"second_node": 1}',
-             "--disable-usage-stats", f"--temp-dir={self.temp_dir}"],
+             f"--dashboard-agent-listen-port={free_port()}", "--disable-usage-stats", f"--temp-dir={self.temp_dir}"],
             env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
         deadline = time.monotonic() + 90
         while len(nodes := _nodes(self.address, self.env)) < 2 and time.monotonic() < deadline:
@@ -188,7 +188,9 @@ def _run_result(proc: subprocess.Popen, timeout: float = 300) -> dict:
     out, _ = proc.communicate(timeout=timeout)
     lines = [line for line in out.splitlines() if line.startswith("RESULT ")]
     assert lines, out[-3000:]
-    return json.loads(lines[-1][len("RESULT "):])
+    result = json.loads(lines[-1][len("RESULT "):])
+    result["output"] = out[-4000:]
+    return result
 
 
 def test_a_dagster_run_submits_its_batch_as_a_ray_job(cluster, tmp_path):
@@ -203,7 +205,7 @@ def test_a_dagster_run_submits_its_batch_as_a_ray_job(cluster, tmp_path):
         batch = c.post(f"/v1/buckets/{bucket}/batches", json={}, params={"auto_submit": True}).json()
         assert c.get(f"/v1/batches/{batch['batch_id']}").json()["status"] == "QUEUED"  # left to Dagster
         run = _run_result(_start_run(cluster, home, base, collection_id, batch["batch_id"]))
-        assert run["status"] == "SUCCESS", "\n".join(run["logs"])
+        assert run["status"] == "SUCCESS", "\n".join(run["logs"]) + run["output"]
         job_id = run["metadata"]["ray_job_id"]
         assert run["metadata"]["documents_written"] == 24, run["metadata"]
         # the job's own log lines (Pipes messages from the driver on the cluster) are in the run's log

@@ -20,6 +20,7 @@ import sys
 from pathlib import Path
 
 from warehouse.cli.dagster import start_kept, stop_kept
+from warehouse.cli.waiting import free_port
 from warehouse.settings import Settings
 
 RAY_GRACE_S = 2.0  # Ray's state is ephemeral: a short orderly stop, then the group is killed
@@ -49,8 +50,11 @@ def start_ray_head(settings: Settings, port: int, dashboard_port: int | None = N
     """The head's keeper, restarting the head whenever its raylet is gone. With ``dashboard_port`` the head also runs
     its dashboard — the job server the ``ray_job`` executor submits to — on loopback, behind the same token; its
     jobs' entry points find this interpreter first on PATH."""
-    dashboard = (["--include-dashboard=true", "--dashboard-host=127.0.0.1", f"--dashboard-port={dashboard_port}"]
-                 if dashboard_port else ["--include-dashboard=false"])
+    # the job server hands a job to a node's dashboard agent; the agent's HTTP port defaults to 52365, which any other
+    # Ray on this machine (a notebook's, a test session's) already holds — then no agent starts and every submission
+    # is turned away ("No available agent to submit job")
+    dashboard = (["--include-dashboard=true", "--dashboard-host=127.0.0.1", f"--dashboard-port={dashboard_port}",
+                  f"--dashboard-agent-listen-port={free_port()}"] if dashboard_port else ["--include-dashboard=false"])
     cmd = [str(Path(sys.executable).with_name("ray")), "start", "--head", "--block", "--node-ip-address=127.0.0.1",
            f"--port={port}", f"--num-cpus={settings.ray_num_cpus or os.cpu_count() or 1}", *dashboard,
            "--disable-usage-stats", f"--temp-dir={ray_temp(settings)}"]

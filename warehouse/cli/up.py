@@ -19,18 +19,12 @@ from warehouse.catalog.bootstrap import ensure_api_key, ensure_namespace
 from warehouse.cli.client import Client, console, saved_key, wait_for_batch
 from warehouse.cli.dagster import prepare_home, start_dagster, stop_dagster, wait_for_ui
 from warehouse.cli.ray_head import ray_env, start_ray_head, stop_ray_head
-from warehouse.cli.waiting import wait_for_http
+from warehouse.cli.waiting import free_port, wait_for_http
 from warehouse.services import Services
 from warehouse.settings import load_settings
 
 DEMO_DIR = Path(__file__).resolve().parent.parent / "demo"
 REPO_EXAMPLES = Path(__file__).resolve().parent.parent.parent / "examples" / "extractors"
-
-
-def free_port(host: str = "127.0.0.1") -> int:
-    with socket.socket() as s:
-        s.bind((host, 0))
-        return s.getsockname()[1]
 
 
 def wait_until_healthy(base_url: str, timeout: float = 120.0) -> None:

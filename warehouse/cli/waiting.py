@@ -1,7 +1,8 @@
-"""Waiting for a process that `warehouse up` started to answer over HTTP."""
+"""Waiting for a process that `warehouse up` started to answer over HTTP, and free ports to start them on."""
 
 from __future__ import annotations
 
+import socket
 import subprocess
 import time
 
@@ -22,3 +23,10 @@ def wait_for_http(url: str, what: str, timeout: float, interval: float = 0.2,
             pass
         time.sleep(interval)
     raise TimeoutError(f"{what} did not answer at {url} within {timeout:.0f}s")
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A port nothing listens on now (the OS's pick)."""
+    with socket.socket() as s:
+        s.bind((host, 0))
+        return s.getsockname()[1]

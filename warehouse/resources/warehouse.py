@@ -26,7 +26,7 @@ import time
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
-from functools import cache
+from functools import cache, cached_property
 from typing import Any
 
 import httpx
@@ -258,8 +258,8 @@ class RayJobWarehouse(WarehouseResource):
             raise PartitionRunError("the ray_job executor needs the cluster's job server: set WAREHOUSE_RAY_DASHBOARD_URL "
                                     "(http://HEAD:8265) or WAREHOUSE_RAY_ADDRESS")
         token = os.environ.get("RAY_AUTH_TOKEN")
-        client = PipesRayJobClient(address=address, headers={"Authorization": f"Bearer {token}"} if token else None,
-                                   poll_interval=0.5)
+        client = _job_client(PipesRayJobClient)(
+            address=address, headers={"Authorization": f"Bearer {token}"} if token else None, poll_interval=0.5)
         job_id = f"warehouse-{batch_id}-{collection_id}-{uuid.uuid4().hex[:8]}"
         config = {name: getattr(self, name) for name in WarehouseResource.model_fields}
         entrypoint = shlex.join(["python", "-m", "warehouse.resources.ray_job", json.dumps(config), batch_id,
@@ -275,6 +275,7 @@ class RayJobWarehouse(WarehouseResource):
             raise
         except Exception as exc:
             reason = f"Ray job {job_id} ended without a result: {exc}"
+            log(reason)
             self._close_part(client, job_id, batch_id, collection_id, run_id, BatchStatus.FAILED, reason)
             raise PartitionRunError(reason) from exc
         results = [m["result"] for m in invocation.get_custom_messages() if isinstance(m, dict) and "result" in m]
@@ -302,6 +303,36 @@ class RayJobWarehouse(WarehouseResource):
             "status": status.value, "error": reason, "dagster_run_id": run_id, "ray_job_id": job_id,
             "finished_at": datetime.now(UTC).isoformat()})
 
+
+def _job_client(pipes_client: type) -> type:
+    """dagster-ray's Pipes Ray job client whose job server client retries a submission the server turns away for
+    want of a ready agent ("No available agent to submit job, please try again later": a head just started, or a
+    node replaced) for up to ``SUBMIT_RETRY_S``; any other refusal is final."""
+    # lazy: Ray's job SDK is only this executor's
+    from ray.job_submission import JobSubmissionClient
+
+    class Retrying(JobSubmissionClient):
+        def submit_job(self, **kwargs):
+            deadline = time.monotonic() + SUBMIT_RETRY_S
+            while True:
+                try:
+                    return super().submit_job(**kwargs)
+                except RuntimeError as exc:
+                    if "No available agent" not in str(exc) or time.monotonic() > deadline:
+                        raise
+                    log.info("the Ray job server has no agent ready yet; submitting again in 1 s")
+                    time.sleep(1)
+
+    class Client(pipes_client):
+        @cached_property
+        def client(self) -> JobSubmissionClient:
+            return Retrying(address=self._address, headers=self._headers, verify=self._verify, cookies=self._cookies,
+                            metadata=self._metadata)
+
+    return Client
+
+
+SUBMIT_RETRY_S = 60.0
 
 EXECUTORS: dict[str, type[WarehouseResource]] = {
     "owner": OwnerWarehouse, "in_process": InProcessWarehouse, "ray_job": RayJobWarehouse}
