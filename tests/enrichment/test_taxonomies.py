@@ -174,6 +174,10 @@ def test_versions_and_patch(news, flat):
      422, "root"),
     ({"taxonomy_name": "x", "config": {"taxonomy_type": "tree"}}, 422, "taxonomy_type"),
     ({"taxonomy_name": "x", "taxonomy_type": "flat", "config": {}}, 422, "inside config"),
+    ({"taxonomy_name": "x", "feature_uri": DENSE, "enrichment_fields": ["topic"], "path_field": "p"}, 422,
+     "hierarchical"),
+    ({"taxonomy_name": "x", "feature_uri": DENSE, "enrichment_fields": ["topic"], "execution_mode": "later"}, 422,
+     "execution_mode"),
 ])
 def test_bad_taxonomy_requests(news, body, status, words):
     before = news.client.get("/v1/taxonomies").json()["total_count"]
@@ -243,3 +247,53 @@ def test_a_document_with_nothing_to_classify_is_left_unassigned_not_the_run_fail
         assert done["outputs"]["documents"] == len(docs) == 33  # every document was considered, the blank one too
     finally:
         client.delete(f"/v1/collections/{news.targets['collection_id']}/documents/{blank.json()['document_id']}")
+
+
+def test_execution_mode_decides_whether_a_taxonomy_runs_after_batches(live, news, flat):
+    from warehouse.enrichment.runs import due_after_batch
+
+    client, targets = news.client, news.targets["collection_id"]
+    assert flat["config"]["execution_mode"] == "materialize"
+    retriever = _retriever(client, news.refs["collection_id"], "refs-search-on-demand")
+    made = client.post("/v1/taxonomies", json={
+        "taxonomy_name": "topics-on-demand", "retriever_id": retriever["retriever_id"], "collection_id": targets,
+        "input_mappings": [{"source": "payload.text", "target": "query"}],
+        "enrichment_fields": [{"source": "payload.topic", "target": "on_demand_topic"}], "execution_mode": "on_demand"})
+    assert made.status_code == 200, made.text
+    on_demand = made.json()
+    assert on_demand["config"]["execution_mode"] == "on_demand"
+    due, _ = due_after_batch(live.services.catalog, targets)
+    assert flat["taxonomy_id"] in due and on_demand["taxonomy_id"] not in due  # on demand: only when asked
+    listed = client.get(f"/v1/collections/{targets}").json()["taxonomy_applications"]
+    assert [a["taxonomy_id"] for a in listed] == [flat["taxonomy_id"]]
+    resp = client.post("/v1/collections", json={
+        "collection_name": "attach-on-demand", "source": {"type": "bucket", "bucket_ids": [news.bucket]},
+        "feature_extractor": {"feature_extractor_name": "text_extractor", "version": "v1",
+                              "input_mappings": {"text": "text"}},
+        "taxonomy_applications": [{"taxonomy_id": on_demand["taxonomy_id"]}]})
+    assert resp.status_code == 422 and "on_demand" in resp.json()["error"]["message"], resp.text
+    patched = client.patch(f"/v1/taxonomies/{on_demand['taxonomy_id']}", json={"execution_mode": "materialize"})
+    assert patched.status_code == 200 and patched.json()["config"]["execution_mode"] == "materialize", patched.text
+    assert on_demand["taxonomy_id"] in due_after_batch(live.services.catalog, targets)[0]
+    assert client.delete(f"/v1/taxonomies/{on_demand['taxonomy_id']}").status_code == 200
+
+
+def test_execute_materializes_into_the_named_collections_only_the_documents_its_filters_match(news, flat):
+    client = news.client
+    made = client.post("/v1/taxonomies", json={
+        "taxonomy_name": "topics-filtered", "retriever_id": flat["retriever_id"],
+        "reference_collection_id": news.refs["collection_id"],
+        "input_mappings": [{"source": "payload.text", "target": "query"}],
+        "enrichment_fields": [{"source": "payload.topic", "target": "filtered_topic"}], "execution_mode": "on_demand"})
+    assert made.status_code == 200, made.text
+    taxonomy = made.json()
+    assert taxonomy["config"]["source_collection"]["collection_id"] == news.refs["collection_id"]
+    task = client.post(f"/v1/taxonomies/{taxonomy['taxonomy_id']}/execute", json={
+        "collection_ids": [news.targets["collection_id"]], "batch_size": 5,
+        "scroll_filters": {"field": "topic", "operator": "eq", "value": "Sports"}}).json()
+    done = _wait_task(client, task["task_id"])
+    assert done["status"] == "COMPLETED", done
+    docs = news.documents(news.targets["collection_id"])
+    touched = [d for d in docs if taxonomy["taxonomy_id"] in (d.get("taxonomies") or {})]
+    assert touched and all(d["topic"] == "Sports" for d in touched)
+    assert len(touched) == sum(d["topic"] == "Sports" for d in docs)

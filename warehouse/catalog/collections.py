@@ -324,7 +324,12 @@ def check_taxonomy_applications(s, namespace_id: str, items: list[Any]) -> list[
                 raise WarehouseError(422, f"{where}.{key}: not supported — an applied taxonomy materializes into this "
                                      "collection after every batch that writes here; leave it out",
                                      {"location": f"{where}.{key}"})
-        ids.append(get_taxonomy(s, namespace_id, item["taxonomy_id"]).taxonomy_id)
+        t = get_taxonomy(s, namespace_id, item["taxonomy_id"])
+        if (t.config or {}).get("execution_mode") == "on_demand":
+            raise WarehouseError(422, f"{where}.taxonomy_id: taxonomy {t.taxonomy_name!r} is on_demand (it runs only "
+                                 "when executed or applied); PATCH it with execution_mode 'materialize' to run it "
+                                 "after every batch", {"location": f"{where}.taxonomy_id"})
+        ids.append(t.taxonomy_id)
     return ids
 
 

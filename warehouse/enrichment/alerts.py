@@ -58,6 +58,9 @@ def parse_request(body: dict[str, Any], partial: bool = False) -> tuple[dict[str
         if n.get("type", "webhook") != "webhook" or not n.get("url"):
             raise WarehouseError(422, "notification must be {type: 'webhook', url}", {"location": "notification"})
         channels.append({"channel": "webhook", "configs": {k: v for k, v in n.items() if k != "type"}})
+    if body.get("renotify_interval_seconds") is not None:
+        raise WarehouseError(422, "renotify_interval_seconds: an alert here notifies once per evaluation that fires; "
+                             "space notifications out with cooldown_seconds", {"location": "renotify_interval_seconds"})
     condition = body.get("condition") or body.get("threshold")
     source = body.get("source") or ("retriever" if body.get("retriever_id") else "condition")
     if source == "system":

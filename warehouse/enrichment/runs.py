@@ -121,7 +121,7 @@ def run_cluster(svc, cluster_id: str, trigger: str = "api", dagster_run_id: str 
 
 def due_after_batch(catalog, collection_id: str, now: datetime | None = None) -> tuple[list[str], list[str]]:
     """``(taxonomy ids, cluster ids)`` to refresh because a batch wrote into ``collection_id``: taxonomies
-    that target it, and cluster definitions over it with ``auto_execute_on_batch`` whose cooldown passed
+    that target it (unless ``on_demand``: those run only when executed or applied), and cluster definitions over it with ``auto_execute_on_batch`` whose cooldown passed
     and whose document minimum is met."""
     now = now or datetime.now(UTC)
     with catalog.session() as s:
@@ -129,7 +129,8 @@ def due_after_batch(catalog, collection_id: str, now: datetime | None = None) ->
         if c is None:
             return [], []
         tax = [t.taxonomy_id for t in s.query(Taxonomy).filter(Taxonomy.namespace_id == c.namespace_id)
-               if collection_id in (t.config or {}).get("target_collection_ids", [])]
+               if collection_id in (t.config or {}).get("target_collection_ids", [])
+               and (t.config or {}).get("execution_mode") != "on_demand"]
         due = []
         for cl in s.query(Cluster).filter(Cluster.namespace_id == c.namespace_id):
             cfg = cl.config or {}

@@ -319,7 +319,10 @@ def parse_request(body: dict[str, Any], partial: bool = False, policy: OutboundP
                 raise WarehouseError(422, f"channels[{i}].configs.timeout must be 0–60 seconds", {"location": f"channels[{i}].configs.timeout"})
             clean.append({"channel": kind, "configs": cfg})
         out["channels"] = clean
-    for key in ("is_active", "namespace_ids", "metadata", "resource_types"):
+    if body.get("resource_types") is not None:
+        raise WarehouseError(422, "resource_types: subscribe to a kind of resource with an event_types pattern such "
+                             "as 'batch.*' or 'collection.*'", {"location": "resource_types"})
+    for key in ("is_active", "namespace_ids", "metadata"):
         if key in body:
             out[key] = body[key]
     secret = body.get("signing_secret") or body.get("secret")

@@ -31,6 +31,7 @@ def alert_view(a: Alert) -> dict[str, Any]:
             "description": a.description, "collection_ids": cfg["collection_ids"], "source": cfg["source"],
             "retriever_id": cfg.get("retriever_id"), "condition": cfg.get("condition"), "inputs": cfg.get("inputs"),
             "trigger_on": cfg["trigger_on"], "min_count": cfg["min_count"], "cooldown_seconds": cfg["cooldown_seconds"],
+            "max_matches": cfg.get("max_matches", 20),
             "notification_config": {"channels": [{"channel_type": c["channel"], "config": {
                 k: v for k, v in c["configs"].items() if k != "signing_secret"}} for c in cfg["channels"]],
                 "include_matches": cfg["include_matches"], "include_scores": cfg["include_scores"]},

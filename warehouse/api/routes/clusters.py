@@ -37,6 +37,7 @@ def cluster_view(c: Cluster, last: EnrichmentRun | None = None) -> dict[str, Any
                               "sample_size": cfg["sample_size"], "normalize_features": cfg["normalize"],
                               "vis_n_components": cfg["vis_n_components"]},
             "llm_labeling": cfg["llm_labeling"], "filters": cfg["filters"], "text_field": cfg["text_field"],
+            "num_keywords": cfg.get("num_keywords", 8),
             "auto_execute_on_batch": cfg["auto_execute_on_batch"],
             "auto_execute_min_documents": cfg["auto_execute_min_documents"],
             "auto_execute_cooldown_seconds": cfg["auto_execute_cooldown_seconds"],

@@ -44,6 +44,8 @@ def _applications(svc: Services, namespace_id: str) -> dict[str, dict[str, list]
     out: dict[str, dict[str, list]] = defaultdict(lambda: {"taxonomy_applications": [], "cluster_applications": []})
     with svc.catalog.session() as s:
         for t in s.query(Taxonomy).filter(Taxonomy.namespace_id == namespace_id):
+            if (t.config or {}).get("execution_mode") == "on_demand":
+                continue  # it runs only when executed or applied: not after this collection's batches
             for cid in (t.config or {}).get("target_collection_ids", []):
                 out[cid]["taxonomy_applications"].append({"taxonomy_id": t.taxonomy_id, "execution_mode": "materialize"})
         for cl in s.query(Cluster).filter(Cluster.namespace_id == namespace_id):

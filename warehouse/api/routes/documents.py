@@ -21,6 +21,7 @@ from warehouse.api.schemas import (
     UpdateDocumentRequest,
 )
 from warehouse.catalog import Namespace
+from warehouse.errors import refuse_set
 from warehouse.retrieval import documents as docs
 from warehouse.services import Services
 
@@ -55,7 +56,7 @@ def batch_delete(collection_identifier: str, body: BatchDeleteDocumentsRequest, 
     out = docs.delete_many(svc, ns.namespace_id, c, body.document_ids, body.filters)
     log.info("deleted %d documents from %s (%s)%s", out["deleted_count"], c.collection_id,
              "by filter" if body.filters is not None else "by id", f": {body.reason}" if body.reason else "")
-    return out
+    return {**out, "reason": body.reason} if body.reason else out
 
 
 @router.post("/v1/collections/{collection_identifier}/documents",
@@ -91,6 +92,9 @@ def delete_document(collection_identifier: str, document_id: str, ns: Namespace 
 
 @router.post("/v1/documents/batch-get", summary="Get documents by id (namespace-wide)")
 def batch_get(body: BatchGetDocumentsRequest, ns: Namespace = Depends(namespace), svc: Services = Depends(services)):
+    refuse_set({"return_presigned_urls": body.return_presigned_urls or None}, {
+        "return_presigned_urls": "not supported; blob URLs in documents are this warehouse's own — fetch a blob "
+                                 "through GET /v1/buckets/{bucket}/objects/{object}"})
     return docs.get_many(svc, ns.namespace_id, body.document_ids)
 
 

@@ -80,7 +80,7 @@ def upload_view(svc: Services, u: PluginUpload, token: str, request: Request) ->
     return {"upload_id": u.upload_id, "submission_id": u.upload_id,
             "presigned_url": uploads.upload_url(svc, u, token, str(request.base_url)), "method": "PUT",
             "s3_key": u.archive_key, "required_content_type": "application/zip", "expires_at": _ts(u.expires_at),
-            "namespace_id": u.namespace_id, "name": u.name, "version": u.version}
+            "namespace_id": u.namespace_id, "name": u.name, "version": u.version, "description": u.description}
 
 
 def confirmation_view(svc: Services, c: uploads.Confirmation) -> dict[str, Any]:

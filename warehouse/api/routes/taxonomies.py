@@ -22,7 +22,7 @@ from warehouse.catalog.paging import MAX_OFFSET, page_args
 from warehouse.catalog.tasks import start_task
 from warehouse.enrichment import runs, taxonomies
 from warehouse.enrichment.documents import scope_filter
-from warehouse.errors import WarehouseError
+from warehouse.errors import WarehouseError, refuse_set
 from warehouse.ids import new_id, uuid_from_document_id
 from warehouse.retrieval.documents import document_view
 from warehouse.services import Services
@@ -169,6 +169,13 @@ def taxonomy_executions(taxonomy_id: str, limit: int = Query(20, ge=1, le=200), 
 
 
 
+#: accepted by the hosted API's taxonomy runs, not honoured by this server's: refused, never dropped
+_NOT_ON_A_TAXONOMY_RUN = {
+    "parallelism": "a materialization runs as one task that pages through the documents; set batch_size instead",
+    "budget_limits": "taxonomy runs have no credit or time budget here; leave it out",
+}
+
+
 @router.post("/v1/taxonomies/{taxonomy_id}/execute", summary="Classify documents, or materialize the taxonomy")
 @router.post("/v1/taxonomies/execute/{taxonomy_id}", include_in_schema=False)
 def execute_taxonomy(taxonomy_id: str, body: TaxonomyExecuteRequest | None = None, ns: Namespace = Depends(namespace),
@@ -176,6 +183,15 @@ def execute_taxonomy(taxonomy_id: str, body: TaxonomyExecuteRequest | None = Non
     """``documents`` / ``document_ids``: match them and return the assignments (nothing written).
     Otherwise: materialize into the target collections (or ``collection_ids``) as a task."""
     body = fields(body)
+    refuse_set(body, _NOT_ON_A_TAXONOMY_RUN)
+    given = [k for k in ("documents", "document_ids", "inputs") if body.get(k)]
+    if len(given) > 1:
+        raise WarehouseError(422, f"{given[1]}: give one of documents, document_ids or inputs (got {given})",
+                             {"location": given[1]})
+    if given:  # classify: nothing is materialized
+        refuse_set(body, {k: "applies when materializing into collections; classifying documents, document_ids or "
+                          "inputs returns the assignments and writes nothing — leave it out"
+                          for k in ("collection_id", "collection_ids", "scroll_filters", "batch_size")})
     with svc.catalog.session() as s:
         t = get_taxonomy(s, ns.namespace_id, taxonomy_id)
         plan = taxonomies.resolve(svc, s, ns.namespace_id, t, dict(t.config))
@@ -225,6 +241,7 @@ def _materialize_task(svc: Services, ns: Namespace, t: Taxonomy, collection_ids,
 def apply_taxonomy(collection_identifier: str, body: ApplyTaxonomyRequest | None = None, ns: Namespace = Depends(namespace),
                    svc: Services = Depends(services)):
     body = fields(body)
+    refuse_set(body, _NOT_ON_A_TAXONOMY_RUN)
     if not body.get("taxonomy_id"):
         raise WarehouseError(422, "taxonomy_id is required", {"location": "taxonomy_id"})
     with svc.catalog.session() as s:

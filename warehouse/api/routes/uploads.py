@@ -183,8 +183,13 @@ def delete_upload(bucket_identifier: str, upload_id: str, delete_s3_object: bool
 def list_uploads(bucket_identifier: str, body: ListRequest | None = None, ns: Namespace = Depends(namespace),
                  svc: Services = Depends(services)):
     body = body or ListRequest()
+    body.refuse_unhonoured("search", "filters")
+    filters = body.filters or {}
+    if not isinstance(filters, dict) or set(filters) - {"status"}:
+        raise WarehouseError(422, "filters: uploads are filtered by status only, e.g. {\"status\": \"COMPLETED\"}; "
+                             "search matches the filename", {"location": "filters"})
     limit, offset = page_args(body.limit, body.offset, body.page, body.page_size)
-    status = (body.filters or {}).get("status") if isinstance(body.filters, dict) else None
+    status = filters.get("status")
     with svc.catalog.session() as s:
         bucket = get_bucket(s, ns.namespace_id, bucket_identifier)
         q = s.query(BlobUpload).filter(BlobUpload.bucket_id == bucket.bucket_id)

@@ -33,9 +33,14 @@ def parse_request(body: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]
     if body.get("cluster_type", "vector") != "vector":
         raise WarehouseError(422, f"cluster_type {body['cluster_type']!r} is not supported; only 'vector' clustering is "
                        "built in", {"location": "cluster_type"})
-    if body.get("source_cluster_ids") or body.get("attribute_config"):
-        raise WarehouseError(422, "clustering other clusters or attributes is not supported; cluster a collection's "
-                       "vectors (collection_ids + vector_config)", {"location": "source_cluster_ids"})
+    for key in ("source_cluster_ids", "attribute_config"):
+        if body.get(key):
+            raise WarehouseError(422, f"{key}: clustering other clusters or attributes is not supported; cluster a "
+                                 "collection's vectors (collection_ids + vector_config)", {"location": key})
+    if body.get("enrich_source_collection") is False or body.get("source_enrichment_config") is not None:
+        key = "source_enrichment_config" if body.get("source_enrichment_config") is not None else "enrich_source_collection"
+        raise WarehouseError(422, f"{key}: a run always writes clusters.<cluster_id> (id, label, distance) into its "
+                             "members' payloads; leave it out", {"location": key})
     vc = check_keys(body.get("vector_config") or {}, VECTOR_KEYS, "vector_config")
     collections = list(body.get("collection_ids") or []) + ([body["collection_id"]] if body.get("collection_id") else [])
     if not collections:

@@ -64,7 +64,7 @@ def _enrichment_field(f: Any, where: str) -> dict[str, Any]:
 CONFIG_KEYS = {"taxonomy_type", "retriever_id", "input_mappings", "source_collection", "top_k", "threshold",
                "step_analytics", "hierarchical_nodes", "inference_strategy", "inference_collections", "llm_provider",
                "llm_model", "cluster_ids", "path_field", "path_separator", "feature_uri", "target_collection_ids",
-               "enrichment_fields", "collection_configuration", "min_score"}
+               "enrichment_fields", "collection_configuration", "min_score", "execution_mode"}
 FLAT_KEYS = {"taxonomy_name", "description", "metadata", "config", "taxonomy_type", "retriever_id", "collection_id",
              "input_mappings", "enrichment_fields", "threshold", "execution_mode", "top_k", "feature_uri",
              "inference_strategy", "source_collection", "target_collection_ids", "reference_collection_id",
@@ -89,8 +89,6 @@ def parse_request(body: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]
         if raw.get("collection_id"):
             raw.setdefault("target_collection_ids", [raw.pop("collection_id")])
         raw.pop("collection_id", None)
-        if raw.pop("execution_mode", "materialize") not in ("materialize", "on_demand"):
-            raise WarehouseError(422, "execution_mode must be 'materialize' or 'on_demand'", {"location": "execution_mode"})
         if raw.get("reference_collection_id"):
             raw.setdefault("source_collection", {"collection_id": raw.pop("reference_collection_id")})
         raw.pop("reference_collection_id", None)
@@ -116,6 +114,16 @@ def normalize_config(raw: dict[str, Any]) -> dict[str, Any]:
     top_k = raw.get("top_k", 1)
     if not isinstance(top_k, int) or not 1 <= top_k <= 50:
         raise WarehouseError(422, "top_k must be an integer from 1 to 50", {"location": "top_k"})
+    mode = raw.get("execution_mode") or "materialize"
+    if mode not in ("materialize", "on_demand"):
+        raise WarehouseError(422, "execution_mode must be 'materialize' (it runs after every batch that writes into "
+                             "its target collections) or 'on_demand' (only when executed or applied)",
+                             {"location": "execution_mode"})
+    if ttype == "flat":
+        for key in ("hierarchical_nodes", "path_field", "path_separator"):
+            if raw.get(key) is not None:
+                raise WarehouseError(422, f"{key}: only a hierarchical taxonomy has it (taxonomy_type "
+                                     "'hierarchical'); leave it out", {"location": key})
     strategy = raw.get("inference_strategy") or "retriever"
     if strategy not in STRATEGIES:
         raise WarehouseError(422, f"inference_strategy {strategy!r} is not one of {list(STRATEGIES)}",
@@ -125,7 +133,7 @@ def normalize_config(raw: dict[str, Any]) -> dict[str, Any]:
         "input_mappings": [_mapping(m, f"input_mappings[{i}]") for i, m in enumerate(raw.get("input_mappings") or [])],
         "source_collection": {"collection_id": source.get("collection_id"), "enrichment_fields": fields},
         "top_k": top_k, "threshold": threshold, "inference_strategy": strategy,
-        "target_collection_ids": list(dict.fromkeys(targets)),
+        "target_collection_ids": list(dict.fromkeys(targets)), "execution_mode": mode,
     }
     if ttype == "hierarchical":
         if strategy != "retriever":
