@@ -3,7 +3,7 @@
 ``dagster dev -w workspace.yaml`` (or ``warehouse up``) loads ``defs``. The resource is built from the
 same ``WAREHOUSE_*`` settings as the API server: the home, the base URL of the process that owns the
 index (``WAREHOUSE_INDEX_OWNER_URL``, default the local API server) and the executor
-(``WAREHOUSE_DAGSTER_EXECUTOR``: ``owner`` or ``in_process``), which picks the resource's class.
+(``WAREHOUSE_DAGSTER_EXECUTOR``: ``owner``, ``in_process`` or ``ray_job``), which picks the resource's class.
 """
 
 from dagster import Definitions

@@ -65,6 +65,22 @@ class Ctx:
     def name(prefix: str) -> str:
         return f"{prefix}-{uuid.uuid4().hex[:8]}"
 
+    def namespace_id(self) -> str:
+        if "namespace_id" not in self.made:
+            self.made["namespace_id"] = self.client.get(f"/v1/namespaces/{self.namespace}").json()["namespace_id"]
+        return self.made["namespace_id"]
+
+    def remove_webhooks(self) -> None:
+        """Webhooks belong to the organisation, not the namespace: the probes' own are deleted when they are done
+        (left behind, every later test's events would be delivered to them too)."""
+        hooks, offset = [], 0
+        while page := self.client.post("/v1/organizations/webhooks/list",
+                                       json={"limit": 100, "offset": offset}).json()["results"]:
+            hooks, offset = hooks + page, offset + len(page)
+        for hook in hooks:
+            if _GENERATED.fullmatch(hook["webhook_name"] or ""):
+                assert self.client.delete(f"/v1/organizations/webhooks/{hook['webhook_id']}").status_code < 300
+
     def bucket(self) -> dict:
         return self.post("/v1/buckets", {"bucket_name": self.name("pb"), "bucket_schema": TEXT_SCHEMA})
 
@@ -237,7 +253,7 @@ def _baselines() -> dict[str, Callable[[Ctx], Call]]:
     def webhook(c: Ctx) -> Call:
         return Call("POST", "/v1/organizations/webhooks", {
             "webhook_name": c.name("pw"), "url": "https://hooks.example.com/probe",
-            "event_types": ["batch.completed"], "signing_secret": "b" * 32},
+            "event_types": ["batch.completed"], "signing_secret": "b" * 32, "namespace_ids": [c.namespace_id()]},
                     _created("/v1/organizations/webhooks", "webhook_id"))
 
     def update_bucket(c: Ctx) -> Call:

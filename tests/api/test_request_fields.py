@@ -359,9 +359,12 @@ def test_every_documented_request_field_changes_the_outcome_or_is_refused(live):
     for _ in range(3):  # limits, offsets and cursors need a few documents to page through
         ctx.document()
     results = {}
-    for key in sorted(probes.BASELINES):
-        for field_name, prop in components[key.split(" ", 1)[0]].get("properties", {}).items():
-            results[f"{key}.{field_name}"] = probes.probe(ctx, key, field_name, prop, components)
+    try:
+        for key in sorted(probes.BASELINES):
+            for field_name, prop in components[key.split(" ", 1)[0]].get("properties", {}).items():
+                results[f"{key}.{field_name}"] = probes.probe(ctx, key, field_name, prop, components)
+    finally:
+        ctx.remove_webhooks()
 
     print(f"\n{len(results)} request fields probed in {len(bodies)} request schemas "
           f"({len(probes.BASELINES)} baseline calls): {dict(Counter(kind for kind, _ in results.values()))}")
