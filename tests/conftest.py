@@ -231,17 +231,12 @@ def start_serve(home: Path, port: int, env: dict[str, str]) -> subprocess.Popen:
 
 def wait_alive(base: str, proc: subprocess.Popen, timeout: float = 90) -> None:
     """Until ``warehouse serve`` at ``base`` answers its liveness check; fails with its log's tail if it exits."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            pytest.fail(f"warehouse serve exited {proc.returncode}: {proc.log_path.read_text()[-2000:]}")
-        try:
-            if httpx.get(f"{base}/v1/health/liveness", timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.5)
-    pytest.fail("warehouse serve did not answer")
+    from warehouse.cli.waiting import wait_for_http
+
+    try:
+        wait_for_http(f"{base}/v1/health/liveness", "warehouse serve", timeout, interval=0.5, proc=proc)
+    except (RuntimeError, TimeoutError) as exc:
+        pytest.fail(f"{exc}: {proc.log_path.read_text()[-2000:]}")
 
 
 def stop_process(proc: subprocess.Popen, timeout: float = 20) -> None:

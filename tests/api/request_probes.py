@@ -315,6 +315,19 @@ def _baselines() -> dict[str, Callable[[Ctx], Call]]:
         bucket, batch = c.failed_batch()
         return Call("POST", f"/v1/buckets/{bucket}/batches/{batch}/retry", {})
 
+    def rollback(c: Ctx) -> Call:
+        """A retriever at version 2, rolled back to 1."""
+        r = c.retriever()["retriever_id"]
+        c.client.patch(f"/v1/retrievers/{r}", json={"description": "v2"}).raise_for_status()
+        return Call("POST", f"/v1/retrievers/{r}/rollback", {"version": 1}, lambda resp: f"/v1/retrievers/{r}")
+
+    def trigger(c: Ctx) -> Call:
+        """A collection over a bucket of two objects."""
+        b = c.bucket()["bucket_id"]
+        coll = c.collection(b)["collection_id"]
+        return Call("POST", f"/v1/collections/{coll}/trigger", {}, None,
+                    {"bucket": b, "object": c.obj(b)["object_id"], "other": c.obj(b)["object_id"]})
+
     def submit(c: Ctx) -> Call:
         bucket, batch = c.draft_batch()
         return Call("POST", f"/v1/buckets/{bucket['bucket_id']}/batches/{batch['batch_id']}/submit", {},
@@ -407,18 +420,13 @@ def _baselines() -> dict[str, Callable[[Ctx], Call]]:
         "PluginUploadRequest": lambda c: Call("POST", "/v1/plugins/uploads",
                                               {"name": "probe_" + uuid.uuid4().hex[:6], "version": "1.0.0"}),
         "RetryBatchRequest": retry,
-        "RollbackRetrieverRequest": lambda c: (lambda r: Call("POST", f"/v1/retrievers/{r}/rollback", {"version": 1},
-                                                              lambda resp: f"/v1/retrievers/{r}"))(
-            (lambda made: (c.client.patch(f"/v1/retrievers/{made}", json={"description": "v2"}), made)[1])(
-                c.retriever()["retriever_id"])),
+        "RollbackRetrieverRequest": rollback,
         "StatsBatchRequest": lambda c: Call("POST", "/v1/namespaces/stats/batch", {"namespace_ids": [c.namespace]}),
         "SubmitBatchRequest": submit,
         "TaxonomyExecuteRequest": lambda c: Call("POST", f"/v1/taxonomies/{i(c)['taxonomy']}/execute",
                                                  {"documents": [{"text": "glaciers"}]}),
         "TaxonomyRequest": taxonomy,
-        "TriggerCollectionRequest": lambda c: (lambda b: Call(
-            "POST", f"/v1/collections/{c.collection(b)['collection_id']}/trigger", {}, None,
-            {"bucket": b, "object": c.obj(b)["object_id"], "other": c.obj(b)["object_id"]}))(c.bucket()["bucket_id"]),
+        "TriggerCollectionRequest": trigger,
         "TaxonomyExecuteRequest #materialize": lambda c: Call(
             "POST", f"/v1/taxonomies/{c.empty_taxonomy()}/execute",
             {"collection_id": c.empty_collection()["collection_id"]}),

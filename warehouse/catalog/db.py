@@ -48,10 +48,9 @@ class Catalog:
             with self.engine.begin() as conn:
                 conn.execute(text("SELECT pg_advisory_xact_lock(727001)"))
                 Base.metadata.create_all(conn)
-            add_missing_columns(self.engine)
         else:
             Base.metadata.create_all(self.engine)
-            add_missing_columns(self.engine)
+        add_missing_columns(self.engine)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     @contextmanager

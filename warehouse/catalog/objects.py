@@ -151,16 +151,15 @@ def new_object(objects: ObjectStore, bucket: Bucket, body: Any, policy: Outbound
             fields.setdefault(k, v)
     object_id = object_id or new_id("obj")
     mirror = getattr(body, "canonicalize_source", None)
+    mirrors = [bool(b.canonicalize_source if b.canonicalize_source is not None else mirror) for b in body.blobs]
     for where, holder, copies in [("force_remirror", body, mirror)] + [
-            (f"blobs[{i}].force_remirror", b, b.canonicalize_source if b.canonicalize_source is not None else mirror)
-            for i, b in enumerate(body.blobs)]:
+            (f"blobs[{i}].force_remirror", b, mirrors[i]) for i, b in enumerate(body.blobs)]:
         # every canonicalize_source create copies the source anew (nothing is reused), so force_remirror holds
         # there; without a copy to make it would do nothing: refused
         if getattr(holder, "force_remirror", None) and not copies:
             raise WarehouseError(422, f"{where}: only means something with canonicalize_source: true (the blob is "
                                  "copied into the store at create, anew each time)", {"location": where})
-    blobs = [_blob_record(objects, bucket.namespace_id, bucket, object_id, b, i, policy, s,
-                          mirror=bool(b.canonicalize_source if b.canonicalize_source is not None else mirror))
+    blobs = [_blob_record(objects, bucket.namespace_id, bucket, object_id, b, i, policy, s, mirror=mirrors[i])
              for i, b in enumerate(body.blobs)]
     for b in blobs:
         for k, v in (b.get("metadata") or {}).items():

@@ -129,8 +129,7 @@ def due_after_batch(catalog, collection_id: str, now: datetime | None = None) ->
         if c is None:
             return [], []
         tax = [t.taxonomy_id for t in s.query(Taxonomy).filter(Taxonomy.namespace_id == c.namespace_id)
-               if collection_id in (t.config or {}).get("target_collection_ids", [])
-               and (t.config or {}).get("execution_mode") != "on_demand"]
+               if collection_id in taxonomies.after_batch_targets(t.config)]
         due = []
         for cl in s.query(Cluster).filter(Cluster.namespace_id == c.namespace_id):
             cfg = cl.config or {}

@@ -304,6 +304,7 @@ class RayJobWarehouse(WarehouseResource):
             "finished_at": datetime.now(UTC).isoformat()})
 
 
+@cache
 def _job_client(pipes_client: type) -> type:
     """dagster-ray's Pipes Ray job client whose job server client retries a submission the server turns away for
     want of a ready agent ("No available agent to submit job, please try again later": a head just started, or a

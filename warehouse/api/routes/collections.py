@@ -26,7 +26,7 @@ from warehouse.catalog.batches import trigger_collection
 from warehouse.catalog.lookups import get_collection
 from warehouse.catalog.paging import MAX_OFFSET, page_args
 from warehouse.catalog.schedules import check_schedule, next_run
-from warehouse.enrichment import applications
+from warehouse.enrichment import applications, taxonomies
 from warehouse.enrichment.documents import pages
 from warehouse.errors import WarehouseError, not_found, refuse_set
 from warehouse.extractors.loader import code_version
@@ -44,9 +44,7 @@ def _applications(svc: Services, namespace_id: str) -> dict[str, dict[str, list]
     out: dict[str, dict[str, list]] = defaultdict(lambda: {"taxonomy_applications": [], "cluster_applications": []})
     with svc.catalog.session() as s:
         for t in s.query(Taxonomy).filter(Taxonomy.namespace_id == namespace_id):
-            if (t.config or {}).get("execution_mode") == "on_demand":
-                continue  # it runs only when executed or applied: not after this collection's batches
-            for cid in (t.config or {}).get("target_collection_ids", []):
+            for cid in taxonomies.after_batch_targets(t.config):
                 out[cid]["taxonomy_applications"].append({"taxonomy_id": t.taxonomy_id, "execution_mode": "materialize"})
         for cl in s.query(Cluster).filter(Cluster.namespace_id == namespace_id):
             if not (cl.config or {}).get("auto_execute_on_batch"):

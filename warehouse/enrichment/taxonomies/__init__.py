@@ -26,6 +26,7 @@ from warehouse.enrichment.taxonomies.config import (
     MERGE_MODES,
     STRATEGIES,
     Plan,
+    after_batch_targets,
     normalize_config,
     parse_request,
     resolve,
@@ -33,5 +34,5 @@ from warehouse.enrichment.taxonomies.config import (
 from warehouse.enrichment.taxonomies.engine import Match, classify, match_documents, match_view
 from warehouse.enrichment.taxonomies.materialize import materialize, updates_for
 
-__all__ = ["MERGE_MODES", "STRATEGIES", "Match", "Plan", "classify", "match_documents", "match_view", "materialize",
+__all__ = ["MERGE_MODES", "STRATEGIES", "Match", "Plan", "after_batch_targets", "classify", "match_documents", "match_view", "materialize",
            "normalize_config", "parse_request", "resolve", "updates_for"]

@@ -95,6 +95,13 @@ def parse_request(body: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]
     return top, normalize_config(raw)
 
 
+def after_batch_targets(config: dict[str, Any] | None) -> list[str]:
+    """The collections a taxonomy materializes into after each of their batches: its targets, none when it is
+    ``on_demand`` (then it runs only when executed or applied)."""
+    config = config or {}
+    return [] if config.get("execution_mode") == "on_demand" else list(config.get("target_collection_ids") or [])
+
+
 def normalize_config(raw: dict[str, Any]) -> dict[str, Any]:
     raw = dict(raw)
     ttype = raw.get("taxonomy_type", "flat")
