@@ -14,6 +14,8 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from warehouse.extractors.pysource import parse_python
+
 _WRONG_FEATURE_KEYS = {
     "name": "feature_name",
     "type": "feature_type",
@@ -158,7 +160,7 @@ def assignment_lines(source: str) -> dict[str, int]:
     """Line numbers of top-level assignments, so issues point at the right line."""
     lines: dict[str, int] = {}
     try:
-        tree = ast.parse(source)
+        tree = parse_python(source)
     except SyntaxError:
         return lines
     for node in tree.body:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
+from warehouse.extractors.pysource import parse_python
 from warehouse.extractors.tools.scanner import Finding
 
 _ROW_METHODS = {"iterrows", "itertuples", "items"}
@@ -174,7 +175,7 @@ def _classify(call: ast.Call) -> str | None:
 
 def lint_source(source: str, file: str = "<plugin>") -> list[Finding]:
     try:
-        tree = ast.parse(source, filename=file)
+        tree = parse_python(source, filename=file)
     except SyntaxError:
         return []  # the scanner reports syntax errors
     linter = _Linter(file)

@@ -25,6 +25,8 @@ import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from warehouse.extractors.pysource import parse_python
+
 BLOCKED_MODULES = {
     "subprocess": "use run_tool(tool, args, timeout) from the SDK for whitelisted CLI tools",
     "ctypes": "native code is not allowed in plugins; use a library that ships the binding",
@@ -343,7 +345,7 @@ class _Scanner(ast.NodeVisitor):
 def scan_source(source: str, file: str = "<plugin>") -> list[Finding]:
     """Findings for one Python source text (a syntax error is itself a finding)."""
     try:
-        tree = ast.parse(source, filename=file)
+        tree = parse_python(source, filename=file)
     except SyntaxError as exc:
         return [Finding(file, exc.lineno or 1, "error", "SYN001", f"syntax error: {exc.msg}",
                         "fix the syntax; the plugin cannot be imported")]
