@@ -182,6 +182,16 @@ class Ctx:
             self.made["upload_bucket"] = bucket
         return self.made["upload_bucket"]
 
+    def object_bucket(self) -> str:
+        """A bucket with two objects (titled ``notes`` and ``memo``, in that order), for the objects listing."""
+        if "object_bucket" not in self.made:
+            bucket = self.bucket()["bucket_id"]
+            for title in ("notes", "memo"):
+                self.post(f"/v1/buckets/{bucket}/objects", {"title": title, "blobs": [
+                    {"property": "content", "type": "text", "data": f"The {title} of a probe."}]})
+            self.made["object_bucket"] = bucket
+        return self.made["object_bucket"]
+
     def retriever_alert(self) -> str:
         if "retriever_alert" not in self.made:
             self.made["retriever_alert"] = self.post("/v1/alerts", {
@@ -438,11 +448,12 @@ def _baselines() -> dict[str, Callable[[Ctx], Call]]:
         "UpdateObjectRequest": update_object,
         "WebhookRequest": webhook,
         **{f"ListRequest {p}": listing(lambda c, p=p: p.format(**_ids(c))) for p in (
-            "/v1/namespaces/list", "/v1/buckets/list", "/v1/buckets/{bucket}/objects/list",
-            "/v1/buckets/{bucket}/batches/list", "/v1/collections/list",
+            "/v1/namespaces/list", "/v1/buckets/list", "/v1/buckets/{bucket}/batches/list", "/v1/collections/list",
             "/v1/collections/{collection}/documents/list", "/v1/retrievers/list")},
         "ListRequest /v1/buckets/{bucket}/uploads/list": lambda c: Call(
             "POST", f"/v1/buckets/{c.upload_bucket()}/uploads/list", {}),
+        "ListRequest /v1/buckets/{bucket}/objects/list": lambda c: Call(
+            "POST", f"/v1/buckets/{c.object_bucket()}/objects/list", {}),
     }
 
 
@@ -771,6 +782,9 @@ PROBE_VALUES: dict[str, Any] = {
     "status": "COMPLETED",
     "search": "memo",
     "ListRequest /v1/buckets/{bucket}/uploads/list.filters": {"status": "COMPLETED"},
+    "ListRequest /v1/buckets/{bucket}/objects/list.sort": {"field": "created_at", "direction": "desc"},
+    "ListRequest /v1/buckets/{bucket}/objects/list.sorts": [{"field": "title", "direction": "asc"}],
+    "ListRequest /v1/buckets/{bucket}/objects/list.select": ["title"],
     "sort": {"field": "created_at", "direction": "asc"},
     "limit": 1, "offset": 1, "page": 2, "page_size": 1,
     # the cursor the listing's first page hands out (a listing that hands out none is sent one it never issued)

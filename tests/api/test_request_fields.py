@@ -241,7 +241,8 @@ EFFECTS = {
 #: what each listing honours beyond paging (limit, offset, page, page_size, include_total); the rest is refused
 LISTINGS = {
     "/v1/namespaces/list": {"search"}, "/v1/buckets/list": {"search"}, "/v1/collections/list": {"search"},
-    "/v1/retrievers/list": {"search"}, "/v1/buckets/{bucket}/objects/list": set(),
+    "/v1/retrievers/list": {"search"},
+    "/v1/buckets/{bucket}/objects/list": {"filters", "search", "sort", "sorts", "select"},
     "/v1/buckets/{bucket}/batches/list": set(), "/v1/buckets/{bucket}/uploads/list": {"search", "filters"},
     "/v1/collections/{collection}/documents/list": {"filters", "cursor", "return_vectors"},
 }

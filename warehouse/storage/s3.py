@@ -64,6 +64,11 @@ class S3ObjectStore(ObjectStore):
         return self.client.generate_presigned_url("put_object", Params={"Bucket": self.bucket, "Key": key},
                                                   ExpiresIn=expires_in)
 
+    def presign_get(self, key: str, expires_in: int) -> str:
+        """A URL that lets its holder GET the object at ``key`` for ``expires_in`` seconds."""
+        return self.client.generate_presigned_url("get_object", Params={"Bucket": self.bucket, "Key": key},
+                                                  ExpiresIn=expires_in)
+
     def put_file(self, key: str, path: Path, content_type: str | None = None) -> str:
         extra = {"ContentType": content_type} if content_type else {}
         self.client.upload_file(str(path), self.bucket, key, ExtraArgs=extra)  # multipart: streamed in parts

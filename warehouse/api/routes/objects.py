@@ -7,6 +7,7 @@ from typing import Literal
 from fastapi import APIRouter, Depends, Query, Response
 
 from warehouse.api.deps import namespace, services
+from warehouse.api.listing import project, selection, sort_keys, sort_rows
 from warehouse.api.schemas import (
     CreateObjectRequest,
     CreateObjectsBatchRequest,
@@ -22,6 +23,7 @@ from warehouse.catalog.objects import place_object, update_object
 from warehouse.catalog.paging import MAX_OFFSET, page_args
 from warehouse.errors import WarehouseError
 from warehouse.outbound import OutboundPolicy
+from warehouse.retrieval.filters import compile_filter
 from warehouse.services import Services
 
 router = APIRouter(prefix="/v1/buckets", tags=["objects"])
@@ -83,15 +85,90 @@ def list_objects(bucket_identifier: str, body: ListRequest | None = None, ns: Na
 
 
 def _list_objects(svc: Services, ns: Namespace, bucket_identifier: str, body: ListRequest):
-    body.refuse_unhonoured()
+    """The bucket's objects, oldest first unless sorted; ``filters`` (the filter language of documents, over the
+    object as it is shown), ``search`` and a sort by a field that is not a column read the bucket's objects in
+    pages and page the matches here; otherwise the catalog pages them itself."""
+    body.refuse_unhonoured("filters", "search", "sort", "sorts", "select", "return_presigned_urls")
+    presign = _presigner(svc) if body.return_presigned_urls else None
     limit, offset = page_args(body.limit, body.offset, body.page, body.page_size, default=100)
+    compiled = compile_filter(body.filters, "filters")
+    sorts = sort_keys(body.sort, body.sorts)
+    term = _search_term(body.search)
+    select = selection(body.select)
     with svc.catalog.session() as s:
         bucket = get_bucket(s, ns.namespace_id, bucket_identifier)
         q = s.query(Object).filter(Object.bucket_id == bucket.bucket_id)
-        total = q.count()
-        rows = q.order_by(Object.created_at, Object.object_id).offset(offset).limit(limit).all()
-    return listing([object_view(o) for o in rows], total, limit, offset)
+        if compiled is None and term is None and all(f in _SORT_COLUMNS for f, _ in sorts):
+            total = q.count()
+            order = [(_SORT_COLUMNS[f].desc() if desc else _SORT_COLUMNS[f].asc()).nulls_last() for f, desc in sorts]
+            rows = q.order_by(*order, Object.created_at, Object.object_id).offset(offset).limit(limit).all()
+            views = [object_view(o) for o in rows]
+        else:
+            views = []
+            for o in q.order_by(Object.created_at, Object.object_id).yield_per(500):
+                if term is not None and not _mentions(o, term):
+                    continue
+                view = object_view(o)
+                if compiled is None or compiled.matches(view):
+                    views.append(view)
+            views = sort_rows(views, sorts)
+            total, views = len(views), views[offset: offset + limit]
+    if presign is not None:
+        views = [_with_download_urls(svc, v, presign) for v in views]
+    return listing([project(v, select, _ALWAYS_SELECTED) for v in views] if select else views, total, limit, offset)
 
+
+#: how long a listing's blob download URLs stay valid
+DOWNLOAD_URL_SECONDS = 3600
+
+
+def _presigner(svc: Services):
+    presign = getattr(svc.objects, "presign_get", None)
+    if presign is None:
+        raise WarehouseError(422, "return_presigned_urls: this warehouse keeps blobs in local files, which no URL "
+                             "signs; read blobs where their url points, or run with WAREHOUSE_OBJECT_STORE=s3",
+                             {"location": "return_presigned_urls"})
+    return presign
+
+
+def _with_download_urls(svc: Services, view: dict, presign) -> dict:
+    """The object with a ``presigned_url`` (valid for an hour) on each blob kept in the object store; blobs held
+    inline or at an outside URL have none."""
+    blobs = []
+    for blob in view["blobs"]:
+        key = svc.objects.key_from_url(blob["url"]) if isinstance(blob.get("url"), str) else None
+        blobs.append({**blob, "presigned_url": presign(key, DOWNLOAD_URL_SECONDS)} if key else blob)
+    return {**view, "blobs": blobs}
+
+
+#: object fields the catalog sorts by itself (a sort by any other field reads the bucket's objects)
+_SORT_COLUMNS = {"created_at": Object.created_at, "updated_at": Object.updated_at, "object_id": Object.object_id,
+                 "key_prefix": Object.key_prefix, "size_bytes": Object.size_bytes, "status": Object.status}
+#: fields every selection keeps
+_ALWAYS_SELECTED = ("object_id", "bucket_id")
+
+
+def _search_term(search: str | None) -> str | None:
+    return search.strip().casefold() if search and search.strip() else None
+
+
+def _mentions(o: Object, term: str) -> bool:
+    """Whether ``term`` (case folded) is in the object's key, its own fields' text or its blobs' names and URLs."""
+    texts = [o.key_prefix or "", *_strings(o.fields or {})]
+    for blob in o.blobs or []:
+        texts += [str(blob.get(k)) for k in ("property", "url", "filename", "key") if blob.get(k)]
+        texts += _strings(blob.get("metadata") or {})
+    return any(term in t.casefold() for t in texts)
+
+
+def _strings(value) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [t for v in value.values() for t in _strings(v)]
+    if isinstance(value, list):
+        return [t for v in value for t in _strings(v)]
+    return []
 
 
 @router.get("/{bucket_identifier}/objects/{object_identifier}", summary="Get an object")

@@ -1,0 +1,79 @@
+"""A listing's ``sort``/``sorts`` and ``select``: read from the request, applied to the rows as shown.
+
+A listing that sorts in its database reads the same ``(field, descending)`` pairs; the rows it cannot sort there
+(a field inside a JSON document) are sorted here, stably, those without the field last in either direction.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from warehouse.errors import WarehouseError
+from warehouse.retrieval.filters import get_path, set_path
+
+
+def sort_keys(sort: Any, sorts: Any) -> list[tuple[str, bool]]:
+    """``(field, descending)`` pairs from ``sort`` (one ``{field, direction}`` or a list of them) or ``sorts``."""
+    if sort is not None and sorts is not None:
+        raise WarehouseError(422, "sorts: give sort or sorts, not both", {"location": "sorts"})
+    name, given = ("sort", sort) if sort is not None else ("sorts", sorts)
+    if given is None:
+        return []
+    out = []
+    for i, item in enumerate(given if isinstance(given, list) else [given]):
+        where = f"{name}[{i}]" if isinstance(given, list) else name
+        if not isinstance(item, dict) or set(item) - {"field", "direction"} or \
+                not isinstance(item.get("field"), str) or not item["field"].strip():
+            raise WarehouseError(422, f"{where}: a sort is {{\"field\": \"<name, dots for nested fields>\", "
+                                 f"\"direction\": \"asc\"|\"desc\"}}, got {str(item)[:120]}", {"location": where})
+        direction = str(item.get("direction") or "asc").lower()
+        if direction not in ("asc", "desc"):
+            raise WarehouseError(422, f"{where}.direction: {item['direction']!r} is not asc or desc",
+                                 {"location": f"{where}.direction"})
+        out.append((item["field"].strip(), direction == "desc"))
+    return out
+
+
+def sort_rows(rows: list[dict], keys: list[tuple[str, bool]]) -> list[dict]:
+    """``rows`` sorted by each dotted field of ``keys`` in turn (the first decides). Numbers sort before text,
+    text before anything else (compared as JSON), so a field holding mixed types still sorts."""
+    for field, desc in reversed(keys):  # stable sorts, the last key first
+        present = [r for r in rows if get_path(r, field) is not None]
+        missing = [r for r in rows if get_path(r, field) is None]
+        rows = sorted(present, key=lambda r, f=field: _rank(get_path(r, f)), reverse=desc) + missing
+    return rows
+
+
+def _rank(value: Any) -> tuple:
+    if isinstance(value, int | float):
+        return (0, value, "")
+    if isinstance(value, str):
+        return (1, 0, value)
+    return (2, 0, json.dumps(value, sort_keys=True, default=str))
+
+
+def selection(select: Any) -> list[str] | None:
+    """The dotted field paths of ``select``, or None when every field is wanted."""
+    if select is None:
+        return None
+    if not isinstance(select, list) or not select or not all(
+            isinstance(p, str) and p.strip() and not p.strip().startswith(".") and not p.strip().endswith(".")
+            for p in select):
+        raise WarehouseError(422, "select: a non-empty list of field names (dots for nested fields: "
+                             f"'metadata.title'), got {str(select)[:120]}", {"location": "select"})
+    return [p.strip() for p in select]
+
+
+def project(row: dict, paths: list[str], always: tuple[str, ...]) -> dict:
+    """The fields of ``row`` at ``paths`` (those it has) and the ``always`` ones."""
+    out = {k: row[k] for k in always}
+    for path in paths:
+        cur: Any = row
+        for part in path.split("."):
+            if not isinstance(cur, dict) or part not in cur:
+                break
+            cur = cur[part]
+        else:
+            set_path(out, path, cur)
+    return out
