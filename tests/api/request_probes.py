@@ -192,6 +192,17 @@ class Ctx:
             self.made["object_bucket"] = bucket
         return self.made["object_bucket"]
 
+    def aggregate_collection(self) -> str:
+        """A collection with two documents written directly (``notes``: 3 pages, tags a and b; ``memo``: 5 pages,
+        tag b), for the documents' aggregation."""
+        if "aggregate_collection" not in self.made:
+            coll = self.collection(self.bucket()["bucket_id"])["collection_id"]
+            for title, pages, tags in (("notes", 3, ["a", "b"]), ("memo", 5, ["b"])):
+                self.post(f"/v1/collections/{coll}/documents", {"text": title, "title": title, "pages": pages,
+                                                                 "tags": tags})
+            self.made["aggregate_collection"] = coll
+        return self.made["aggregate_collection"]
+
     def retriever_alert(self) -> str:
         if "retriever_alert" not in self.made:
             self.made["retriever_alert"] = self.post("/v1/alerts", {
@@ -416,6 +427,14 @@ def _baselines() -> dict[str, Callable[[Ctx], Call]]:
             "POST", f"/v1/buckets/{b}/uploads", {"filename": "probe.txt", "content_type": "text/plain"},
             lambda r: f"/v1/buckets/{b}/uploads/{r['upload_id']}"))(c.bucket()["bucket_id"]),
         "DefinitionListRequest": listing(lambda c: "/v1/taxonomies/list"),
+        "ObjectAggregationRequest": lambda c: Call(
+            "POST", f"/v1/buckets/{c.object_bucket()}/objects/aggregate", {
+                "group_by": [{"field": "title"}], "sort_by": "title", "sort_direction": "asc", "aggregations": [
+                    {"function": "count", "alias": "n"}, {"function": "max", "field": "size_bytes", "alias": "top"}]}),
+        "DocumentAggregationRequest": lambda c: Call(
+            "POST", f"/v1/collections/{c.aggregate_collection()}/documents/aggregate", {
+                "group_by": [{"field": "title"}], "sort_by": "title", "sort_direction": "asc", "aggregations": [
+                    {"function": "count", "alias": "n"}, {"function": "max", "field": "pages", "alias": "top"}]}),
         "DistinctRequest": lambda c: Call("POST", f"/v1/collections/{i(c)['collection']}/documents/distinct",
                                           {"field": "text"}),
         "ExecuteAlertRequest": lambda c: Call("POST", f"/v1/alerts/{i(c)['alert']}/execute", {}),
@@ -748,6 +767,10 @@ PROBE_VALUES: dict[str, Any] = {
         {"filters": {"AND": [{"field": "text", "operator": "eq", "value": "no such text"}]},
          "update_data": {"probe_mark": 3}}, ("updates",)),
     "DistinctRequest.field": "root_bucket_id",
+    "having": [{"field": "n", "operator": "gt", "value": 5}],
+    "unwind": "tags",
+    "ObjectAggregationRequest.range_buckets": [{"field": "size_bytes", "boundaries": [0, 1000]}],
+    "DocumentAggregationRequest.range_buckets": [{"field": "pages", "boundaries": [0, 10]}],
     "ExecuteAlertRequest.collection_id": lambda c, call: c.empty_collection()["collection_id"],
     "InferRequest.input": {"text": "y"},
     "InferRequest.parameters": {"normalize": False},

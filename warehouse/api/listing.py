@@ -6,11 +6,10 @@ A listing that sorts in its database reads the same ``(field, descending)`` pair
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from warehouse.errors import WarehouseError
-from warehouse.retrieval.filters import get_path, set_path
+from warehouse.retrieval.filters import get_path, order_key, set_path
 
 
 def sort_keys(sort: Any, sorts: Any) -> list[tuple[str, bool]]:
@@ -36,21 +35,13 @@ def sort_keys(sort: Any, sorts: Any) -> list[tuple[str, bool]]:
 
 
 def sort_rows(rows: list[dict], keys: list[tuple[str, bool]]) -> list[dict]:
-    """``rows`` sorted by each dotted field of ``keys`` in turn (the first decides). Numbers sort before text,
-    text before anything else (compared as JSON), so a field holding mixed types still sorts."""
+    """``rows`` sorted by each dotted field of ``keys`` in turn (the first decides; ``order_key`` orders mixed
+    types)."""
     for field, desc in reversed(keys):  # stable sorts, the last key first
         present = [r for r in rows if get_path(r, field) is not None]
         missing = [r for r in rows if get_path(r, field) is None]
-        rows = sorted(present, key=lambda r, f=field: _rank(get_path(r, f)), reverse=desc) + missing
+        rows = sorted(present, key=lambda r, f=field: order_key(get_path(r, f)), reverse=desc) + missing
     return rows
-
-
-def _rank(value: Any) -> tuple:
-    if isinstance(value, int | float):
-        return (0, value, "")
-    if isinstance(value, str):
-        return (1, 0, value)
-    return (2, 0, json.dumps(value, sort_keys=True, default=str))
 
 
 def selection(select: Any) -> list[str] | None:

@@ -7,6 +7,7 @@ a plain ``{field: value}`` equality map. Operators Qdrant evaluates natively are
 
 from __future__ import annotations
 
+import json
 from functools import lru_cache
 from typing import Any
 
@@ -29,6 +30,16 @@ def get_path(payload: dict[str, Any], path: str) -> Any:
             return None
         cur = cur[part]
     return cur
+
+
+def order_key(value: Any) -> tuple[int, Any]:
+    """A sort key for any payload value: numbers (and booleans) before everything else, which compares as text,
+    so a field holding mixed types sorts deterministically instead of raising."""
+    if isinstance(value, bool):
+        return (0, int(value))
+    if isinstance(value, int | float):
+        return (0, value)
+    return (1, value if isinstance(value, str) else json.dumps(value, sort_keys=True, default=str))
 
 
 def set_path(doc: dict[str, Any], path: str, value: Any) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections import Counter, defaultdict
+from collections.abc import Iterator
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query
@@ -14,6 +15,7 @@ from warehouse.api.deps import namespace, services
 from warehouse.api.routes.common import collection_in
 from warehouse.api.schemas import (
     CreateCollectionRequest,
+    DocumentAggregationRequest,
     ListRequest,
     TriggerCollectionRequest,
     UpdateCollectionRequest,
@@ -31,6 +33,7 @@ from warehouse.enrichment.documents import pages
 from warehouse.errors import WarehouseError, not_found, refuse_set
 from warehouse.extractors.loader import code_version
 from warehouse.retrieval import documents as docs
+from warehouse.retrieval.aggregation import Aggregator
 from warehouse.retrieval.documents import document_view
 from warehouse.retrieval.filters import compile_filter, get_path
 from warehouse.services import Services
@@ -349,23 +352,42 @@ class DistinctRequest(Strict):
 def distinct_values(collection_identifier: str, body: DistinctRequest, ns: Namespace = Depends(namespace),
                     svc: Services = Depends(services)):
     c = collection_in(svc.catalog, ns, collection_identifier)
-    compiled = compile_filter(body.filters, "filters")
-    flt = {"must": [{"key": "collection_id", "match": {"value": c.collection_id}}]}
-    if compiled is not None and compiled.qdrant is not None:
-        flt["must"].append(compiled.qdrant)
     counts: Counter = Counter()
-    for hits in pages(svc.index, ns.namespace_id, flt):  # one pass over the matching payloads
-        for h in hits:
-            payload = h.payload or {}
-            if compiled is not None and compiled.qdrant is None and not compiled.matches(payload):
-                continue
-            value = get_path(payload, body.field)
-            for v in value if isinstance(value, list) else [value]:
-                if v is not None and not isinstance(v, dict):
-                    counts[json.dumps(v, sort_keys=True)] += 1
+    for payload in _matching_payloads(svc, ns.namespace_id, c, body.filters):  # one pass over the matches
+        value = get_path(payload, body.field)
+        for v in value if isinstance(value, list) else [value]:
+            if v is not None and not isinstance(v, dict):
+                counts[json.dumps(v, sort_keys=True)] += 1
     ranked = counts.most_common(body.limit)
     return {"field": body.field, "values": [{"value": json.loads(k), "count": n} for k, n in ranked],
             "total_distinct": len(ranked), "query_info": {}}
+
+
+@router.post("/v1/collections/{collection_identifier}/documents/aggregate",
+             summary="Count, sum, average… a collection's documents, by group or in all")
+def aggregate_documents(collection_identifier: str, body: DocumentAggregationRequest,
+                        ns: Namespace = Depends(namespace), svc: Services = Depends(services)):
+    """One pass over the matching payloads (``warehouse.retrieval.aggregation``)."""
+    c = collection_in(svc.catalog, ns, collection_identifier)
+    aggregator = Aggregator(body)
+    matched = 0
+    for payload in _matching_payloads(svc, ns.namespace_id, c, body.filters):
+        matched += 1
+        aggregator.add(payload)
+    return aggregator.result(collection_id=c.collection_id, rows_matched=matched)
+
+
+def _matching_payloads(svc: Services, ns_id: str, c: Collection, filters: Any) -> Iterator[dict]:
+    """The payloads of ``c``'s documents that match ``filters``: the index runs what it can, the rest runs here."""
+    compiled = compile_filter(filters, "filters")
+    flt = {"must": [{"key": "collection_id", "match": {"value": c.collection_id}}]}
+    if compiled is not None and compiled.qdrant is not None:
+        flt["must"].append(compiled.qdrant)
+    for hits in pages(svc.index, ns_id, flt):
+        for h in hits:
+            payload = h.payload or {}
+            if compiled is None or compiled.qdrant is not None or compiled.matches(payload):
+                yield payload
 
 
 @router.get("/v1/collections/{collection_identifier}/documents", summary="List documents")

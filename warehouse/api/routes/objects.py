@@ -12,6 +12,7 @@ from warehouse.api.schemas import (
     CreateObjectRequest,
     CreateObjectsBatchRequest,
     ListRequest,
+    ObjectAggregationRequest,
     UpdateObjectRequest,
 )
 from warehouse.api.views import listing, object_view
@@ -23,6 +24,7 @@ from warehouse.catalog.objects import place_object, update_object
 from warehouse.catalog.paging import MAX_OFFSET, page_args
 from warehouse.errors import WarehouseError
 from warehouse.outbound import OutboundPolicy
+from warehouse.retrieval.aggregation import Aggregator
 from warehouse.retrieval.filters import compile_filter
 from warehouse.services import Services
 
@@ -169,6 +171,24 @@ def _strings(value) -> list[str]:
     if isinstance(value, list):
         return [t for v in value for t in _strings(v)]
     return []
+
+
+@router.post("/{bucket_identifier}/objects/aggregate", summary="Count, sum, average… a bucket's objects by group")
+def aggregate_objects(bucket_identifier: str, body: ObjectAggregationRequest, ns: Namespace = Depends(namespace),
+                      svc: Services = Depends(services)):
+    """One pass over the bucket's objects as they are shown (``warehouse.retrieval.aggregation``)."""
+    compiled = compile_filter(body.filters, "filters")
+    aggregator = Aggregator(body, group_by_required=True)
+    scanned = 0
+    with svc.catalog.session() as s:
+        bucket = get_bucket(s, ns.namespace_id, bucket_identifier)
+        rows = s.query(Object).filter(Object.bucket_id == bucket.bucket_id)
+        for o in rows.order_by(Object.created_at, Object.object_id).yield_per(500):
+            scanned += 1
+            view = object_view(o)
+            if compiled is None or compiled.matches(view):
+                aggregator.add(view)
+    return aggregator.result(bucket_id=bucket.bucket_id, rows_scanned=scanned)
 
 
 @router.get("/{bucket_identifier}/objects/{object_identifier}", summary="Get an object")

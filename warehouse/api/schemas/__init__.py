@@ -40,7 +40,12 @@ from warehouse.api.schemas.collections import (
     UpdateCollectionRequest,
     UpdateFeatureExtractor,
 )
-from warehouse.api.schemas.common import ListRequest, Strict
+from warehouse.api.schemas.common import (
+    DocumentAggregationRequest,
+    ListRequest,
+    ObjectAggregationRequest,
+    Strict,
+)
 from warehouse.api.schemas.documents import (
     BatchDeleteDocumentsRequest,
     BatchGetDocumentsRequest,
@@ -79,6 +84,8 @@ from warehouse.api.schemas.retrievers import (
 )
 
 __all__ = [
+    "DocumentAggregationRequest",
+    "ObjectAggregationRequest",
     "ListBatchesRequest",
     "ListTasksRequest",
     "PatchBatchRequest",

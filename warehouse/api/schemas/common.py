@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from warehouse.catalog.paging import MAX_OFFSET
 from warehouse.errors import WarehouseError
+from warehouse.retrieval.aggregation import AggregationRequest, GroupByField
 
 #: every request body: unknown keys refused, and no type coercion — ``true`` is not the integer 1, ``"5"`` not 5,
 #: ``0`` not ``false`` (a client sending those has a bug it should hear about, not a guess stored)
@@ -53,3 +54,13 @@ class ListRequest(BaseModel):
             if getattr(self, name) not in (None, False):
                 raise WarehouseError(422, f"{name}: this listing does not support it; it takes "
                                      f"{sorted(PAGING | set(honoured))}", {"location": name})
+
+
+class ObjectAggregationRequest(AggregationRequest):
+    """``POST /v1/buckets/{b}/objects/aggregate``: objects are grouped by at least one field."""
+
+    group_by: list[GroupByField] = Field(min_length=1)
+
+
+class DocumentAggregationRequest(AggregationRequest):
+    """``POST /v1/collections/{c}/documents/aggregate``: without ``group_by``, counts in one result."""

@@ -10,9 +10,8 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from warehouse.errors import rename_aliases
-from warehouse.retrieval.filters import get_path
+from warehouse.retrieval.filters import get_path, order_key
 from warehouse.retrieval.stages.base import Stage, StageContext, register
-from warehouse.retrieval.stages.sort import _sort_key
 from warehouse.retrieval.stages.vectors import document_vectors
 
 
@@ -229,7 +228,7 @@ class AggregateStage(Stage):
                 row[a.alias] = _aggregate(a, members)
             rows.append(row)
         if p.sort_by:
-            rows.sort(key=lambda r: _sort_key(r.get(p.sort_by) if r.get(p.sort_by) is not None else float("-inf")),
+            rows.sort(key=lambda r: order_key(r.get(p.sort_by) if r.get(p.sort_by) is not None else float("-inf")),
                       reverse=True)
         rows = rows[: p.limit] if p.limit else rows
         return [{"document_id": f"aggregate:{i}", **row} for i, row in enumerate(rows)]

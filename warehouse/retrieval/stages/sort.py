@@ -8,17 +8,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from warehouse.errors import rename_aliases
-from warehouse.retrieval.filters import get_path, set_path
+from warehouse.retrieval.filters import get_path, order_key, set_path
 from warehouse.retrieval.stages.base import Stage, StageContext, register
-
-
-def _sort_key(value: Any) -> tuple[int, Any]:
-    # numbers before strings, so mixed types sort deterministically instead of raising
-    if isinstance(value, bool):
-        return (0, int(value))
-    if isinstance(value, int | float):
-        return (0, value)
-    return (1, str(value))
 
 
 class SortAttributeParams(BaseModel):
@@ -49,7 +40,7 @@ class SortAttributeStage(Stage):
         p = self.params
         present = [d for d in docs if get_path(d, p.field) is not None]
         missing = [d for d in docs if get_path(d, p.field) is None]
-        present.sort(key=lambda d: _sort_key(get_path(d, p.field)), reverse=p.direction == "desc")
+        present.sort(key=lambda d: order_key(get_path(d, p.field)), reverse=p.direction == "desc")
         self.metadata["missing_field"] = len(missing)
         return present + missing if p.nulls_last else missing + present
 
