@@ -435,6 +435,9 @@ def _baselines() -> dict[str, Callable[[Ctx], Call]]:
             "POST", f"/v1/collections/{c.aggregate_collection()}/documents/aggregate", {
                 "group_by": [{"field": "title"}], "sort_by": "title", "sort_direction": "asc", "aggregations": [
                     {"function": "count", "alias": "n"}, {"function": "max", "field": "pages", "alias": "top"}]}),
+        "CloneTaxonomyRequest": lambda c: Call(
+            "POST", f"/v1/taxonomies/{c.taxonomy()['taxonomy_id']}/clone", {"taxonomy_name": c.name("ptc")},
+            lambda r: f"/v1/taxonomies/{r['taxonomy']['taxonomy_id']}"),
         "DistinctRequest": lambda c: Call("POST", f"/v1/collections/{i(c)['collection']}/documents/distinct",
                                           {"field": "text"}),
         "ExecuteAlertRequest": lambda c: Call("POST", f"/v1/alerts/{i(c)['alert']}/execute", {}),

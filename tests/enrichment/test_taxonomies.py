@@ -297,3 +297,39 @@ def test_execute_materializes_into_the_named_collections_only_the_documents_its_
     touched = [d for d in docs if taxonomy["taxonomy_id"] in (d.get("taxonomies") or {})]
     assert touched and all(d["topic"] == "Sports" for d in touched)
     assert len(touched) == sum(d["topic"] == "Sports" for d in docs)
+
+
+def test_a_clone_has_its_sources_configuration_and_runs_on_its_own(news, flat):
+    client = news.client
+    source = client.get(f"/v1/taxonomies/{flat['taxonomy_id']}").json()
+    resp = client.post(f"/v1/taxonomies/{flat['taxonomy_name']}/clone", json={"taxonomy_name": "topics-copy"})
+    assert resp.status_code == 200, resp.text
+    clone = resp.json()["taxonomy"]
+    assert resp.json()["source_taxonomy_id"] == flat["taxonomy_id"]
+    assert clone["taxonomy_id"] != flat["taxonomy_id"] and clone["version"] == 1
+    assert clone["config"] == source["config"] and clone["description"] == source["description"]
+    try:
+        assert client.patch(f"/v1/taxonomies/{clone['taxonomy_id']}", json={"threshold": 0.9}).status_code == 200
+        assert client.get(f"/v1/taxonomies/{flat['taxonomy_id']}").json()["config"] == source["config"]
+
+        task = client.post(f"/v1/taxonomies/{clone['taxonomy_id']}/execute", json={
+            "collection_ids": [news.targets["collection_id"]],
+            "scroll_filters": {"field": "topic", "operator": "eq", "value": "World"}}).json()
+        assert _wait_task(client, task["task_id"])["status"] == "COMPLETED"
+        docs = news.documents(news.targets["collection_id"])
+        touched = [d for d in docs if clone["taxonomy_id"] in (d.get("taxonomies") or {})]
+        assert touched and len(touched) == sum(d["topic"] == "World" for d in docs)
+
+        described = client.post(f"/v1/taxonomies/{flat['taxonomy_id']}/clone",
+                                json={"taxonomy_name": "topics-described", "description": "for the archive"})
+        assert described.status_code == 200 and described.json()["taxonomy"]["description"] == "for the archive"
+        assert client.delete(f"/v1/taxonomies/{described.json()['taxonomy']['taxonomy_id']}").status_code == 200
+    finally:
+        assert client.delete(f"/v1/taxonomies/{clone['taxonomy_id']}").status_code == 200
+
+    for body, status, words in [({"taxonomy_name": "topics"}, 409, "already exists"), ({}, 422, "taxonomy_name"),
+                                ({"taxonomy_name": ""}, 422, "taxonomy_name"),
+                                ({"taxonomy_name": "t2", "config": {}}, 422, "config")]:
+        refused = client.post(f"/v1/taxonomies/{flat['taxonomy_id']}/clone", json=body)
+        assert refused.status_code == status and words in refused.text, (body, refused.text)
+    assert client.post("/v1/taxonomies/tax_missing/clone", json={"taxonomy_name": "t3"}).status_code == 404

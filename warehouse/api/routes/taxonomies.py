@@ -11,6 +11,7 @@ from warehouse.api.deps import namespace, services
 from warehouse.api.routes.common import fields, list_page
 from warehouse.api.schemas import (
     ApplyTaxonomyRequest,
+    CloneTaxonomyRequest,
     DefinitionListRequest,
     TaxonomyExecuteRequest,
     TaxonomyRequest,
@@ -126,6 +127,29 @@ def patch_taxonomy(taxonomy_id: str, body: TaxonomyRequest | None = None, ns: Na
         t.description, t.metadata_ = top.get("description"), top.get("metadata") or {}
     _event(svc, "taxonomy.updated", t)
     return taxonomy_view(t)
+
+
+@router.post("/v1/taxonomies/{taxonomy_id}/clone", summary="A new taxonomy with this one's configuration")
+def clone_taxonomy(taxonomy_id: str, body: CloneTaxonomyRequest, ns: Namespace = Depends(namespace),
+                   svc: Services = Depends(services)):
+    """The clone starts at version 1 with the source's current configuration (its references checked again) and
+    metadata; it is not attached to any collection the source is applied to."""
+    with svc.catalog.session() as s:
+        source = get_taxonomy(s, ns.namespace_id, taxonomy_id)
+        if s.query(Taxonomy).filter(Taxonomy.namespace_id == ns.namespace_id,
+                                    Taxonomy.taxonomy_name == body.taxonomy_name).count():
+            raise WarehouseError(409, f"taxonomy_name: {body.taxonomy_name!r} already exists in this namespace; "
+                                 "a clone needs a name of its own", {"location": "taxonomy_name"})
+        clone = Taxonomy(taxonomy_id=new_id("tax"), namespace_id=ns.namespace_id, taxonomy_name=body.taxonomy_name,
+                         version=1)
+        clone.config = taxonomies.resolve(svc, s, ns.namespace_id, clone, dict(source.config)).config
+        clone.description = body.description if "description" in body.model_fields_set else source.description
+        clone.metadata_ = dict(source.metadata_ or {})
+        s.add(clone)
+        source_id = source.taxonomy_id
+    svc.dagster.add_partition("taxonomies", clone.taxonomy_id)
+    _event(svc, "taxonomy.created", clone)
+    return {"taxonomy": taxonomy_view(clone), "source_taxonomy_id": source_id}
 
 
 def _raw(config: dict[str, Any]) -> dict[str, Any]:

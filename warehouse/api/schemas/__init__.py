@@ -57,6 +57,7 @@ from warehouse.api.schemas.documents import (
 from warehouse.api.schemas.enrichment import (
     AlertRequest,
     ApplyTaxonomyRequest,
+    CloneTaxonomyRequest,
     ClusterExecuteRequest,
     ClusterRequest,
     DefinitionListRequest,
@@ -112,6 +113,7 @@ __all__ = [
     "AdhocExecuteRequest",
     "AlertRequest",
     "ApplyTaxonomyRequest",
+    "CloneTaxonomyRequest",
     "BatchExecuteRequest",
     "BatchQuery",
     "BatchUploadRequest",

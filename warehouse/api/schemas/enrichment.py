@@ -53,6 +53,13 @@ class TaxonomyRequest(Strict):
     path_separator: str | None = None
 
 
+class CloneTaxonomyRequest(Strict):
+    """``POST /v1/taxonomies/{t}/clone``: a new taxonomy with the source's configuration."""
+
+    taxonomy_name: str = Field(min_length=1, max_length=255, description="The clone's name: new in the namespace.")
+    description: str | None = Field(default=None, description="Default: the source's.")
+
+
 class TaxonomyExecuteRequest(Strict):
     """``documents``/``document_ids``/``inputs``: classify and return; otherwise materialize into collections."""
 
