@@ -101,6 +101,7 @@ def test_object_listing_filters_sorts_searches_and_selects_on_sqlite_and_postgre
     ({"select": "title"}, "select", "list of field names"),
     ({"select": []}, "select", "non-empty"),
     ({"select": ["title", 3]}, "select", "list of field names"),
+    ({"select": ["metadata..title"]}, "select", "list of field names"),
     ({"filters": {"field": "year", "operator": "about", "value": 1}}, "filters", "unknown operator"),
     ({"filters": {"field": "title", "operator": "regex", "value": "(a"}}, "filters.value", "invalid regex"),
     ({"filters": [1]}, "filters", "must be an object"),

@@ -254,7 +254,7 @@ REFUSED = {
     "AlertRequest.namespace_selector", "AlertRequest.system_condition", "AlertRequest.renotify_interval_seconds",
     "ApplyTaxonomyRequest.budget_limits", "ApplyTaxonomyRequest.parallelism",
     "BatchExecuteRequest.return_presigned_urls", "BatchExecuteRequest.return_vectors", "BatchExecuteRequest.stream",
-    "BatchGetDocumentsRequest.return_presigned_urls",
+    "BatchGetDocumentsRequest.return_presigned_urls", "ExportRequest.destination",
     "BulkSubmitRequest.dedup_strategy", "BulkSubmitRequest.filters", "CreateBatchRequest.dedup_strategy",
     "CreateBatchRequest.filters", "TriggerCollectionRequest.dedup_strategy",
     "TriggerCollectionRequest.include_collections", "TriggerCollectionRequest.reembed",

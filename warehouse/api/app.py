@@ -22,6 +22,7 @@ from warehouse.api.routes import (
     collections,
     discovery,
     documents,
+    exports,
     namespaces,
     objects,
     plugins,
@@ -69,8 +70,8 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.add_middleware(NamespacedPaths)  # /v1/namespaces/{ns}/buckets… → /v1/buckets… in namespace ns
     app.add_middleware(ErrorEnvelope)  # added last: the outermost of ours
     install_error_handlers(app)
-    for module in (namespaces, buckets, objects, batches, documents, collections, retrievers, taxonomies, clusters, alerts,
-                   webhooks, api_keys, plugins, uploads, discovery, internal):
+    for module in (namespaces, buckets, objects, batches, documents, collections, exports, retrievers, taxonomies,
+                   clusters, alerts, webhooks, api_keys, plugins, uploads, discovery, internal):
         app.include_router(module.router, responses=ERROR_RESPONSES)
 
     @app.get("/docs/openapi.json", include_in_schema=False)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from warehouse.errors import WarehouseError
-from warehouse.retrieval.filters import get_path, order_key, set_path
+from warehouse.retrieval.filters import get_path, order_key
 
 
 def sort_keys(sort: Any, sorts: Any) -> list[tuple[str, bool]]:
@@ -49,22 +49,7 @@ def selection(select: Any) -> list[str] | None:
     if select is None:
         return None
     if not isinstance(select, list) or not select or not all(
-            isinstance(p, str) and p.strip() and not p.strip().startswith(".") and not p.strip().endswith(".")
-            for p in select):
+            isinstance(p, str) and all(part.strip() for part in p.strip().split(".")) for p in select):
         raise WarehouseError(422, "select: a non-empty list of field names (dots for nested fields: "
                              f"'metadata.title'), got {str(select)[:120]}", {"location": "select"})
     return [p.strip() for p in select]
-
-
-def project(row: dict, paths: list[str], always: tuple[str, ...]) -> dict:
-    """The fields of ``row`` at ``paths`` (those it has) and the ``always`` ones."""
-    out = {k: row[k] for k in always}
-    for path in paths:
-        cur: Any = row
-        for part in path.split("."):
-            if not isinstance(cur, dict) or part not in cur:
-                break
-            cur = cur[part]
-        else:
-            set_path(out, path, cur)
-    return out

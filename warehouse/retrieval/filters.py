@@ -54,6 +54,20 @@ def set_path(doc: dict[str, Any], path: str, value: Any) -> None:
     cur[parts[-1]] = value
 
 
+def project(row: dict, paths: list[str], always: tuple[str, ...]) -> dict:
+    """The fields of ``row`` at dotted ``paths`` (those it has) and the ``always`` ones."""
+    out = {k: row[k] for k in always}
+    for path in paths:
+        cur: Any = row
+        for part in path.split("."):
+            if not isinstance(cur, dict) or part not in cur:
+                break
+            cur = cur[part]
+        else:
+            set_path(out, path, cur)
+    return out
+
+
 MAX_REGEX_LENGTH = 1000
 
 

@@ -7,7 +7,7 @@ from typing import Literal
 from fastapi import APIRouter, Depends, Query, Response
 
 from warehouse.api.deps import namespace, services
-from warehouse.api.listing import project, selection, sort_keys, sort_rows
+from warehouse.api.listing import selection, sort_keys, sort_rows
 from warehouse.api.schemas import (
     CreateObjectRequest,
     CreateObjectsBatchRequest,
@@ -25,7 +25,7 @@ from warehouse.catalog.paging import MAX_OFFSET, page_args
 from warehouse.errors import WarehouseError
 from warehouse.outbound import OutboundPolicy
 from warehouse.retrieval.aggregation import Aggregator
-from warehouse.retrieval.filters import compile_filter
+from warehouse.retrieval.filters import compile_filter, project
 from warehouse.services import Services
 
 router = APIRouter(prefix="/v1/buckets", tags=["objects"])
