@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import uuid
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -18,9 +19,9 @@ from warehouse.catalog.collections import SYSTEM_FIELDS, index_specs
 from warehouse.catalog.models import Bucket, Collection, Object
 from warehouse.errors import WarehouseError, not_found
 from warehouse.ids import document_id_from_uuid, uuid_from_document_id
-from warehouse.index.base import Hit, IndexPoint
+from warehouse.index.base import Hit, IndexPoint, IndexStore
 from warehouse.index.bm25 import BM25_VECTOR, encode_documents, has_bm25
-from warehouse.retrieval.filters import compile_filter
+from warehouse.retrieval.filters import CompiledFilter, compile_filter
 
 if TYPE_CHECKING:  # annotations only: the domain receives the process's services, it never builds them
     from warehouse.services import Services
@@ -41,6 +42,22 @@ def document_view(hit, with_vectors: bool = False, vector_names: dict[str, str] 
         names = vector_names or {}
         doc["vectors"] = {names.get(k, k): v for k, v in hit.vectors.items()}
     return doc
+
+
+def matching(index: IndexStore, namespace_id: str, collection_id: str, compiled: CompiledFilter | None,
+             with_vectors: bool = False, page: int = 500) -> Iterator[Hit]:
+    """The collection's documents that match ``compiled``, a page at a time from the index: the engine runs the
+    filter when it can, the rest runs here."""
+    flt = {"must": [{"key": "collection_id", "match": {"value": collection_id}}]}
+    if compiled is not None and compiled.qdrant is not None:
+        flt["must"].append(compiled.qdrant)
+    here = compiled is not None and compiled.qdrant is None
+    offset = None
+    while True:
+        hits, offset = index.scroll(namespace_id, flt, page, offset, with_vectors=with_vectors)
+        yield from (h for h in hits if not here or compiled.matches(h.payload or {}))
+        if offset is None:
+            return
 
 
 def vector_names(collection: Collection) -> dict[str, str]:

@@ -17,6 +17,7 @@ import tarfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from itertools import islice
 from pathlib import Path
 from typing import Any, Literal
 
@@ -27,7 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from warehouse.catalog import Catalog, Collection, Object
 from warehouse.errors import WarehouseError
 from warehouse.index.base import IndexStore
-from warehouse.retrieval.documents import document_view, vector_names
+from warehouse.retrieval.documents import document_view, matching, vector_names
 from warehouse.retrieval.filters import compile_filter, project
 from warehouse.storage.base import ObjectStore, ObjectStoreError
 
@@ -141,21 +142,9 @@ def write(index: IndexStore, objects: ObjectStore, catalog: Catalog, namespace_i
 
 
 def _matching(index: IndexStore, namespace_id: str, collection: Collection, compiled, request: ExportRequest) -> Iterator:
-    flt = {"must": [{"key": "collection_id", "match": {"value": collection.collection_id}}]}
-    if compiled is not None and compiled.qdrant is not None:
-        flt["must"].append(compiled.qdrant)
-    offset, seen = None, 0
-    while True:
-        hits, offset = index.scroll(namespace_id, flt, PAGE, offset, with_vectors=request.include_vectors)
-        for hit in hits:
-            if compiled is not None and compiled.qdrant is None and not compiled.matches(hit.payload or {}):
-                continue
-            yield hit
-            seen += 1
-            if request.sample_size is not None and seen >= request.sample_size:
-                return
-        if offset is None:
-            return
+    hits = matching(index, namespace_id, collection.collection_id, compiled, with_vectors=request.include_vectors,
+                    page=PAGE)
+    return hits if request.sample_size is None else islice(hits, request.sample_size)
 
 
 def _row(doc: dict[str, Any], request: ExportRequest) -> dict[str, Any]:

@@ -378,16 +378,8 @@ def aggregate_documents(collection_identifier: str, body: DocumentAggregationReq
 
 
 def _matching_payloads(svc: Services, ns_id: str, c: Collection, filters: Any) -> Iterator[dict]:
-    """The payloads of ``c``'s documents that match ``filters``: the index runs what it can, the rest runs here."""
-    compiled = compile_filter(filters, "filters")
-    flt = {"must": [{"key": "collection_id", "match": {"value": c.collection_id}}]}
-    if compiled is not None and compiled.qdrant is not None:
-        flt["must"].append(compiled.qdrant)
-    for hits in pages(svc.index, ns_id, flt):
-        for h in hits:
-            payload = h.payload or {}
-            if compiled is None or compiled.qdrant is not None or compiled.matches(payload):
-                yield payload
+    for hit in docs.matching(svc.index, ns_id, c.collection_id, compile_filter(filters, "filters")):
+        yield hit.payload or {}
 
 
 @router.get("/v1/collections/{collection_identifier}/documents", summary="List documents")
