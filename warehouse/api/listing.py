@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from warehouse.errors import WarehouseError
-from warehouse.retrieval.filters import get_path, order_key
+from warehouse.retrieval.filters import get_path, split_sorted
 
 
 def sort_keys(sort: Any, sorts: Any) -> list[tuple[str, bool]]:
@@ -38,9 +38,8 @@ def sort_rows(rows: list[dict], keys: list[tuple[str, bool]]) -> list[dict]:
     """``rows`` sorted by each dotted field of ``keys`` in turn (the first decides; ``order_key`` orders mixed
     types)."""
     for field, desc in reversed(keys):  # stable sorts, the last key first
-        present = [r for r in rows if get_path(r, field) is not None]
-        missing = [r for r in rows if get_path(r, field) is None]
-        rows = sorted(present, key=lambda r, f=field: order_key(get_path(r, f)), reverse=desc) + missing
+        present, missing = split_sorted(rows, lambda r, f=field: get_path(r, f), desc)
+        rows = present + missing
     return rows
 
 

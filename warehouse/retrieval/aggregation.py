@@ -19,7 +19,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from warehouse.errors import WarehouseError
-from warehouse.retrieval.filters import get_path, order_key, set_path
+from warehouse.retrieval.filters import get_path, order_key, set_path, split_sorted
 
 Function = Literal["count", "count_distinct", "sum", "avg", "min", "max", "first", "last", "push", "add_to_set"]
 Truncation = Literal["year", "month", "week", "day", "hour", "minute", "second"]
@@ -114,10 +114,8 @@ class Aggregator:
         rows = [r for r in rows if all(_holds(r["metrics"].get(h.field), h) for h in req.having or [])]
         if req.sort_by:
             place = "group" if req.sort_by in {g.name for g in req.group_by or []} else "metrics"
-            present = [r for r in rows if r[place].get(req.sort_by) is not None]
-            missing = [r for r in rows if r[place].get(req.sort_by) is None]
-            rows = sorted(present, key=lambda r: order_key(r[place][req.sort_by]),
-                          reverse=req.sort_direction == "desc") + missing
+            present, missing = split_sorted(rows, lambda r: r[place].get(req.sort_by), req.sort_direction == "desc")
+            rows = present + missing
         rows = rows[: req.limit] if req.limit else rows
         return {"results": rows, "total_groups": len(rows), "query_info": {
             **info, "rows_aggregated": self.rows, "groups": grouped,

@@ -103,23 +103,19 @@ def write(index: IndexStore, objects: ObjectStore, catalog: Catalog, namespace_i
     types: dict[str, str] = {}
     names = vector_names(collection)
     vectors_path = workdir / ("vectors.parquet" if request.format in ("parquet", "webdataset") else "vectors.jsonl")
-    vector_rows: list[dict[str, Any]] = []
     vector_writer = _VectorWriter(vectors_path) if request.include_vectors else None
     with scratch.open("w") as rows:
         for hit in _matching(index, namespace_id, collection, compiled, request):
-            row = _row(document_view(hit), request)
+            doc = document_view(hit, request.include_vectors, names)
+            vectors = doc.pop("vectors", None) or {}
+            row = _row(doc, request)
             for key, value in row.items():
                 types[key] = _merge_type(types.get(key), value)
             rows.write(json.dumps(row, default=str) + "\n")
             out.documents += 1
             if vector_writer is not None:
-                vector_rows.append({"document_id": row["document_id"],
-                                    **{names.get(k, k): v for k, v in (hit.vectors or {}).items()}})
-                if len(vector_rows) >= PAGE:
-                    vector_writer.write(vector_rows)
-                    vector_rows = []
+                vector_writer.add(row["document_id"], vectors)
     if vector_writer is not None:
-        vector_writer.write(vector_rows)
         vector_writer.close()
         out.vectors = _store(objects, prefix, vectors_path, out.documents)
 
@@ -229,31 +225,38 @@ def _parquet(scratch: Path, path: Path, types: dict[str, str]) -> Path:
 
 class _VectorWriter:
     """JSON lines (``{document_id, vectors: {name: vector}}``) or Parquet, a row per document and vector:
-    ``document_id``, ``vector_name``, ``values`` and, for a sparse vector, its ``indices`` — written as they come."""
+    ``document_id``, ``vector_name``, ``values`` and, for a sparse vector, its ``indices`` — in row groups of
+    ``PAGE`` documents."""
 
     _SCHEMA = pa.schema([("document_id", pa.string()), ("vector_name", pa.string()),
                          ("values", pa.list_(pa.float32())), ("indices", pa.list_(pa.int32()))])
 
     def __init__(self, path: Path) -> None:
-        self.path = path
         self.jsonl = path.suffix == ".jsonl"
         self.file = path.open("w") if self.jsonl else pq.ParquetWriter(path, self._SCHEMA)
+        self.pending: list[tuple[str, str, Any]] = []
+        self.documents = 0
 
-    def write(self, rows: list[dict[str, Any]]) -> None:
+    def add(self, document_id: str, vectors: dict[str, Any]) -> None:
         if self.jsonl:
-            for row in rows:
-                self.file.write(json.dumps({"document_id": row["document_id"], "vectors": {
-                    k: v for k, v in row.items() if k != "document_id"}}, default=str) + "\n")
+            self.file.write(json.dumps({"document_id": document_id, "vectors": vectors}, default=str) + "\n")
             return
-        long = [(row["document_id"], name, vector) for row in rows for name, vector in row.items()
-                if name != "document_id" and vector is not None]
-        if long:
+        self.pending += [(document_id, name, v) for name, v in vectors.items() if v is not None]
+        self.documents += 1
+        if self.documents % PAGE == 0:
+            self._flush()
+
+    def _flush(self) -> None:
+        if self.pending:
+            long, self.pending = self.pending, []
             self.file.write_table(pa.table({
                 "document_id": [d for d, _, _ in long], "vector_name": [n for _, n, _ in long],
                 "values": [v["values"] if isinstance(v, dict) else v for _, _, v in long],
                 "indices": [v["indices"] if isinstance(v, dict) else None for _, _, v in long]}, schema=self._SCHEMA))
 
     def close(self) -> None:
+        if not self.jsonl:
+            self._flush()
         self.file.close()
 
 
@@ -261,8 +264,12 @@ def _shards(scratch: Path, workdir: Path, request: ExportRequest, objects: Objec
             media: dict[str, int] | None) -> Iterator[tuple[Path, int]]:
     """WebDataset tar shards: per document ``<key>.json`` (its row) and, with media, ``<key>.<type>`` (its blob)."""
     number, count, tar, path = 0, 0, None, None
+    reader = _MediaReader(objects) if media is not None else None
     for chunk in _read(scratch, request.samples_per_shard):
-        blobs = _blobs(catalog, chunk) if media is not None else {}
+        blobs = {}
+        if reader is not None:
+            blobs = _blobs(catalog, chunk)
+            chunk.sort(key=_source)  # the documents of one blob side by side: it is read once
         for row in chunk:
             if tar is None:
                 path = workdir / f"documents-{number:06d}.tar"
@@ -270,7 +277,7 @@ def _shards(scratch: Path, workdir: Path, request: ExportRequest, objects: Objec
             key = row["document_id"]
             _add(tar, f"{key}.json", json.dumps(row, default=str).encode())
             if media is not None:
-                _add_media(tar, key, row, blobs, objects, media)
+                _add_media(tar, key, row, blobs, reader, media)
             count += 1
             if count == request.samples_per_shard:
                 tar.close()
@@ -291,35 +298,58 @@ def _add(tar: tarfile.TarFile, name: str, data: bytes) -> None:
     tar.addfile(info, io.BytesIO(data))
 
 
+def _source(row: dict[str, Any]) -> tuple[str, str]:
+    return (row.get("root_object_id") or row.get("source_object_id") or "", row.get("blob_id") or "")
+
+
 def _blobs(catalog: Catalog, rows: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
     """The blobs of the rows' source objects, by object id (one query per shard chunk)."""
-    ids = {r.get("root_object_id") or r.get("source_object_id") for r in rows} - {None}
+    ids = {_source(r)[0] for r in rows} - {""}
     with catalog.session() as s:
         return {o.object_id: list(o.blobs or []) for o in s.query(Object).filter(Object.object_id.in_(ids))}
 
 
+class _MediaReader:
+    """A blob's bytes, or why there are none (``too_large``, ``failed``, ``none``): the last blob read is kept, so
+    the documents of one blob (a PDF's pages, a recording's segments), side by side, read it once."""
+
+    def __init__(self, objects: ObjectStore) -> None:
+        self.objects = objects
+        self.last: tuple[str, bytes | None, str | None] | None = None
+
+    def read(self, blob: dict[str, Any]) -> tuple[bytes | None, str | None]:
+        ident = blob.get("blob_id") or blob.get("url") or ""
+        if self.last is None or self.last[0] != ident:
+            self.last = (ident, *self._fetch(blob))
+        return self.last[1], self.last[2]
+
+    def _fetch(self, blob: dict[str, Any]) -> tuple[bytes | None, str | None]:
+        key = self.objects.key_from_url(blob["url"]) if blob.get("url") else None
+        if key is None:  # held inline (text), or not in this store
+            data = blob["data"].encode() if isinstance(blob.get("data"), str) else None
+            return data, None if data is not None else "none"
+        try:
+            stored = self.objects.stat(key)
+            if stored is not None and stored.size > MAX_MEDIA_BYTES:
+                return None, "too_large"
+            return self.objects.get(key), None
+        except ObjectStoreError:
+            return None, "failed"
+
+
 def _add_media(tar: tarfile.TarFile, key: str, row: dict[str, Any], blobs: dict[str, list[dict[str, Any]]],
-               objects: ObjectStore, media: dict[str, int]) -> None:
-    object_id = row.get("root_object_id") or row.get("source_object_id")
+               reader: _MediaReader, media: dict[str, int]) -> None:
+    object_id = _source(row)[0]
     found = blobs.get(object_id) if object_id else None
     if not found:
         media["objects_not_found"] += bool(object_id and found is None)
         media["samples_without_media"] += 1
         return
     blob = next((b for b in found if b.get("blob_id") == row.get("blob_id")), found[0])
-    data = None
-    try:
-        if blob.get("url") and objects.key_from_url(blob["url"]):
-            data = objects.get_url(blob["url"])
-        elif isinstance(blob.get("data"), str):  # held inline: text
-            data = blob["data"].encode()
-    except ObjectStoreError:
-        media["download_failures"] += 1
+    data, missing = reader.read(blob)
     if data is None:
-        media["samples_without_media"] += 1
-        return
-    if len(data) > MAX_MEDIA_BYTES:
-        media["members_skipped_too_large"] += 1
+        media["members_skipped_too_large"] += missing == "too_large"
+        media["download_failures"] += missing == "failed"
         media["samples_without_media"] += 1
         return
     _add(tar, f"{key}.{_BLOB_SUFFIX.get(blob.get('type'), 'bin')}", data)

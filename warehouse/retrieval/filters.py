@@ -8,6 +8,7 @@ a plain ``{field: value}`` equality map. Operators Qdrant evaluates natively are
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
 
@@ -52,6 +53,14 @@ def set_path(doc: dict[str, Any], path: str, value: Any) -> None:
         cur[part] = nxt
         cur = nxt
     cur[parts[-1]] = value
+
+
+def split_sorted(items: list, value_of: Callable[[Any], Any], descending: bool = False) -> tuple[list, list]:
+    """(the items that have a value, stably sorted by it with ``order_key``; those without one, in their order) —
+    callers put the second list last, or first."""
+    present = [item for item in items if value_of(item) is not None]
+    missing = [item for item in items if value_of(item) is None]
+    return sorted(present, key=lambda item: order_key(value_of(item)), reverse=descending), missing
 
 
 def project(row: dict, paths: list[str], always: tuple[str, ...]) -> dict:

@@ -8,6 +8,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+#: how long a download URL the warehouse hands out (presigned by S3, or signed by the API) stays valid
+DOWNLOAD_URL_SECONDS = 3600
+
 
 class ObjectStoreError(RuntimeError):
     """A blob could not be read or written; the message names the key and the cause."""

@@ -28,10 +28,10 @@ from warehouse.ids import new_id
 from warehouse.retrieval import export
 from warehouse.retrieval.export import ExportedFile, ExportRequest
 from warehouse.services import Services
+from warehouse.storage.base import DOWNLOAD_URL_SECONDS
 
 router = APIRouter(tags=["collections"])
 
-URL_SECONDS = 3600
 _ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
 _FILE = re.compile(r"(documents(-\d{6})?|vectors)\.(jsonl|csv|parquet|tar)")
 _MEDIA_TYPES = {"jsonl": "application/x-ndjson", "csv": "text/csv", "parquet": "application/vnd.apache.parquet",
@@ -54,7 +54,7 @@ def export_collection(collection_identifier: str, request: Request, body: Export
            "download_url": url(first), "s3_path": svc.objects.url_for(first.key if body.format != "webdataset"
                                                                      else done.prefix),
            "document_count": done.documents, "file_size_bytes": sum(f.size for f in done.files),
-           "exported_at": datetime.now(UTC).isoformat(), "expires_in_seconds": URL_SECONDS,
+           "exported_at": datetime.now(UTC).isoformat(), "expires_in_seconds": DOWNLOAD_URL_SECONDS,
            "vectors_download_url": url(done.vectors) if done.vectors else None,
            "vectors_s3_path": svc.objects.url_for(done.vectors.key) if done.vectors else None,
            "destination": None}
@@ -69,8 +69,8 @@ def export_collection(collection_identifier: str, request: Request, body: Export
 def _download_url(svc: Services, namespace_id: str, export_id: str, f: ExportedFile, base_url: str) -> str:
     presign = getattr(svc.objects, "presign_get", None)
     if presign is not None:
-        return presign(f.key, URL_SECONDS)
-    expires = int(time.time()) + URL_SECONDS
+        return presign(f.key, DOWNLOAD_URL_SECONDS)
+    expires = int(time.time()) + DOWNLOAD_URL_SECONDS
     signature = _sign(svc, namespace_id, export_id, f.filename, expires)
     return (f"{base_url.rstrip('/')}/v1/exports/{namespace_id}/{export_id}/{f.filename}"
             f"?expires={expires}&signature={signature}")

@@ -27,6 +27,7 @@ from warehouse.outbound import OutboundPolicy
 from warehouse.retrieval.aggregation import Aggregator
 from warehouse.retrieval.filters import compile_filter, project
 from warehouse.services import Services
+from warehouse.storage.base import DOWNLOAD_URL_SECONDS
 
 router = APIRouter(prefix="/v1/buckets", tags=["objects"])
 
@@ -106,22 +107,12 @@ def _list_objects(svc: Services, ns: Namespace, bucket_identifier: str, body: Li
             rows = q.order_by(*order, Object.created_at, Object.object_id).offset(offset).limit(limit).all()
             views = [object_view(o) for o in rows]
         else:
-            views = []
-            for o in q.order_by(Object.created_at, Object.object_id).yield_per(500):
-                if term is not None and not _mentions(o, term):
-                    continue
-                view = object_view(o)
-                if compiled is None or compiled.matches(view):
-                    views.append(view)
+            views = [v for o in _objects_in(s, bucket.bucket_id) if (v := _shown_if_matching(o, compiled, term))]
             views = sort_rows(views, sorts)
             total, views = len(views), views[offset: offset + limit]
     if presign is not None:
         views = [_with_download_urls(svc, v, presign) for v in views]
     return listing([project(v, select, _ALWAYS_SELECTED) for v in views] if select else views, total, limit, offset)
-
-
-#: how long a listing's blob download URLs stay valid
-DOWNLOAD_URL_SECONDS = 3600
 
 
 def _presigner(svc: Services):
@@ -148,6 +139,20 @@ _SORT_COLUMNS = {"created_at": Object.created_at, "updated_at": Object.updated_a
                  "key_prefix": Object.key_prefix, "size_bytes": Object.size_bytes, "status": Object.status}
 #: fields every selection keeps
 _ALWAYS_SELECTED = ("object_id", "bucket_id")
+
+
+def _objects_in(s, bucket_id: str):
+    """The bucket's objects, oldest first, read from the catalog in pages."""
+    return s.query(Object).filter(Object.bucket_id == bucket_id).order_by(Object.created_at,
+                                                                           Object.object_id).yield_per(500)
+
+
+def _shown_if_matching(o: Object, compiled, term: str | None = None) -> dict | None:
+    """The object as shown when it mentions ``term`` and matches ``compiled``; None otherwise."""
+    if term is not None and not _mentions(o, term):
+        return None
+    view = object_view(o)
+    return view if compiled is None or compiled.matches(view) else None
 
 
 def _search_term(search: str | None) -> str | None:
@@ -182,11 +187,9 @@ def aggregate_objects(bucket_identifier: str, body: ObjectAggregationRequest, ns
     scanned = 0
     with svc.catalog.session() as s:
         bucket = get_bucket(s, ns.namespace_id, bucket_identifier)
-        rows = s.query(Object).filter(Object.bucket_id == bucket.bucket_id)
-        for o in rows.order_by(Object.created_at, Object.object_id).yield_per(500):
+        for o in _objects_in(s, bucket.bucket_id):
             scanned += 1
-            view = object_view(o)
-            if compiled is None or compiled.matches(view):
+            if view := _shown_if_matching(o, compiled):
                 aggregator.add(view)
     return aggregator.result(bucket_id=bucket.bucket_id, rows_scanned=scanned)
 

@@ -53,19 +53,28 @@ def create_taxonomy(body: TaxonomyRequest | None = None, ns: Namespace = Depends
     top, config = taxonomies.parse_request(fields(body))
     if not top.get("taxonomy_name"):
         raise WarehouseError(422, "taxonomy_name is required", {"location": "taxonomy_name"})
+    return taxonomy_view(_create(svc, ns.namespace_id, top["taxonomy_name"], config, top.get("description"),
+                                 top.get("metadata") or {}))
+
+
+def _create(svc: Services, namespace_id: str, name: str, config: dict[str, Any], description: str | None,
+            metadata: dict[str, Any]) -> Taxonomy:
+    """A new taxonomy (version 1) with ``config`` resolved against the namespace, its Dagster partition, its event."""
     with svc.catalog.session() as s:
-        if s.query(Taxonomy).filter(Taxonomy.namespace_id == ns.namespace_id,
-                                    Taxonomy.taxonomy_name == top["taxonomy_name"]).count():
-            raise WarehouseError(409, f"taxonomy {top['taxonomy_name']!r} already exists in this namespace")
-        probe = Taxonomy(taxonomy_id=new_id("tax"), namespace_id=ns.namespace_id, taxonomy_name=top["taxonomy_name"],
-                         version=1)
-        plan = taxonomies.resolve(svc, s, ns.namespace_id, probe, config)
-        probe.config = plan.config
-        probe.description, probe.metadata_ = top.get("description"), top.get("metadata") or {}
-        s.add(probe)
-    svc.dagster.add_partition("taxonomies", probe.taxonomy_id)
-    _event(svc, "taxonomy.created", probe)
-    return taxonomy_view(probe)
+        _refuse_taken_name(s, namespace_id, name)
+        made = Taxonomy(taxonomy_id=new_id("tax"), namespace_id=namespace_id, taxonomy_name=name, version=1)
+        made.config = taxonomies.resolve(svc, s, namespace_id, made, config).config
+        made.description, made.metadata_ = description, metadata
+        s.add(made)
+    svc.dagster.add_partition("taxonomies", made.taxonomy_id)
+    _event(svc, "taxonomy.created", made)
+    return made
+
+
+def _refuse_taken_name(s, namespace_id: str, name: str) -> None:
+    if s.query(Taxonomy).filter(Taxonomy.namespace_id == namespace_id, Taxonomy.taxonomy_name == name).count():
+        raise WarehouseError(409, f"taxonomy_name: {name!r} already exists in this namespace; choose another name",
+                             {"location": "taxonomy_name"})
 
 
 @router.get("/v1/taxonomies", summary="List taxonomies")
@@ -117,9 +126,8 @@ def patch_taxonomy(taxonomy_id: str, body: TaxonomyRequest | None = None, ns: Na
                 merged["config"] = {**_raw(t.config), **rest}
         top, config = taxonomies.parse_request(merged) if "config" in merged else (merged, t.config)
         plan = taxonomies.resolve(svc, s, ns.namespace_id, t, dict(config))
-        if top["taxonomy_name"] != t.taxonomy_name and s.query(Taxonomy).filter(
-                Taxonomy.namespace_id == ns.namespace_id, Taxonomy.taxonomy_name == top["taxonomy_name"]).count():
-            raise WarehouseError(409, f"taxonomy {top['taxonomy_name']!r} already exists in this namespace")
+        if top["taxonomy_name"] != t.taxonomy_name:
+            _refuse_taken_name(s, ns.namespace_id, top["taxonomy_name"])
         t.history = [*(t.history or []), {"version": t.version, "config": t.config, "taxonomy_name": t.taxonomy_name,
                                           "updated_at": _ts(t.updated_at or t.created_at)}]
         t.version += 1
@@ -136,20 +144,10 @@ def clone_taxonomy(taxonomy_id: str, body: CloneTaxonomyRequest, ns: Namespace =
     metadata; it is not attached to any collection the source is applied to."""
     with svc.catalog.session() as s:
         source = get_taxonomy(s, ns.namespace_id, taxonomy_id)
-        if s.query(Taxonomy).filter(Taxonomy.namespace_id == ns.namespace_id,
-                                    Taxonomy.taxonomy_name == body.taxonomy_name).count():
-            raise WarehouseError(409, f"taxonomy_name: {body.taxonomy_name!r} already exists in this namespace; "
-                                 "a clone needs a name of its own", {"location": "taxonomy_name"})
-        clone = Taxonomy(taxonomy_id=new_id("tax"), namespace_id=ns.namespace_id, taxonomy_name=body.taxonomy_name,
-                         version=1)
-        clone.config = taxonomies.resolve(svc, s, ns.namespace_id, clone, dict(source.config)).config
-        clone.description = body.description if "description" in body.model_fields_set else source.description
-        clone.metadata_ = dict(source.metadata_ or {})
-        s.add(clone)
-        source_id = source.taxonomy_id
-    svc.dagster.add_partition("taxonomies", clone.taxonomy_id)
-    _event(svc, "taxonomy.created", clone)
-    return {"taxonomy": taxonomy_view(clone), "source_taxonomy_id": source_id}
+    description = body.description if "description" in body.model_fields_set else source.description
+    clone = _create(svc, ns.namespace_id, body.taxonomy_name, dict(source.config), description,
+                    dict(source.metadata_ or {}))
+    return {"taxonomy": taxonomy_view(clone), "source_taxonomy_id": source.taxonomy_id}
 
 
 def _raw(config: dict[str, Any]) -> dict[str, Any]:

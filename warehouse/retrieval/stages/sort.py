@@ -8,7 +8,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from warehouse.errors import rename_aliases
-from warehouse.retrieval.filters import get_path, order_key, set_path
+from warehouse.retrieval.filters import get_path, set_path, split_sorted
 from warehouse.retrieval.stages.base import Stage, StageContext, register
 
 
@@ -38,9 +38,7 @@ class SortAttributeStage(Stage):
 
     def run(self, ctx: StageContext, docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
         p = self.params
-        present = [d for d in docs if get_path(d, p.field) is not None]
-        missing = [d for d in docs if get_path(d, p.field) is None]
-        present.sort(key=lambda d: order_key(get_path(d, p.field)), reverse=p.direction == "desc")
+        present, missing = split_sorted(docs, lambda d: get_path(d, p.field), p.direction == "desc")
         self.metadata["missing_field"] = len(missing)
         return present + missing if p.nulls_last else missing + present
 
